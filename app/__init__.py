@@ -1,0 +1,1 @@
+"""Labelgraph: a GraphQL API server for governed data-labeling programs."""

@@ -1,0 +1,29 @@
+"""Identities: people and service accounts share one table and one id space."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel
+
+from app.clock import utcnow
+from app.columns import enum_field
+from app.ids import new_id
+
+
+class IdentityKind(enum.StrEnum):
+    HUMAN = "HUMAN"
+    SERVICE = "SERVICE"
+
+
+class User(SQLModel, table=True):
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    display_name: str = Field(default="", max_length=200)
+    kind: IdentityKind = enum_field(IdentityKind, default=IdentityKind.HUMAN)
+    # argon2id hash of the password (people) or client secret (service accounts).
+    secret_hash: str = Field(max_length=255)
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)

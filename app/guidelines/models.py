@@ -1,0 +1,37 @@
+"""Guideline versions: the written instructions a label was made under."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.clock import utcnow
+from app.ids import new_id
+from app.columns import enum_field, json_field
+
+
+class GuidelineStatus(enum.StrEnum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+
+
+class GuidelineVersion(SQLModel, table=True):
+    __tablename__ = "guideline_version"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    version: int
+    status: GuidelineStatus = enum_field(GuidelineStatus, default=GuidelineStatus.DRAFT)
+    body: str = Field(default="")
+    # Per-class definitions, examples, edge cases, decision tree: shaped by the guidelines issue.
+    content: dict[str, Any] = json_field(default={})
+    changelog: str = Field(default="")
+    created_by: uuid.UUID = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    published_at: datetime | None = None

@@ -1,0 +1,45 @@
+"""Items to label, as imported."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.clock import utcnow
+from app.ids import new_id
+from app.columns import enum_field, json_field
+
+
+class ItemStatus(enum.StrEnum):
+    QUEUED = "QUEUED"  # needs more labels
+    IN_REVIEW = "IN_REVIEW"  # has its overlap of labels, awaits a reviewer
+    FINAL = "FINAL"
+
+
+class Item(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        # The annotation queue: by status, then priority, then age (ids are time-ordered).
+        Index("ix_item_queue", "project_id", "status", "priority", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    external_id: str = Field(max_length=255)
+    data: dict[str, Any] = json_field()
+    meta: dict[str, Any] = json_field(default={})
+    # SHA-256 of the canonical JSON of `data`, for lineage and de-duplication.
+    content_hash: str = Field(max_length=64)
+    priority: float = Field(default=0.0)
+    status: ItemStatus = enum_field(ItemStatus, default=ItemStatus.QUEUED)
+    # Labels that count (submitted, not rejected) and live leases: kept on the row so a claim
+    # decides from the row it locks.
+    label_count: int = Field(default=0)
+    active_claims: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+    finalized_at: datetime | None = None

@@ -1,0 +1,26 @@
+"""Every table, imported once so the metadata (and Alembic) sees the whole schema."""
+
+from app.auth.models import User
+from app.automation.models import Suggestion
+from app.compliance.models import AuditEvent
+from app.guidelines.models import GuidelineVersion
+from app.ingestion.models import Item
+from app.policies.models import CasbinRule
+from app.projects.models import Project
+from app.taxonomy.models import LabelSchemaVersion
+from app.workflow.models import Assignment, FinalLabel, Label, Review
+
+__all__ = [
+    "Assignment",
+    "AuditEvent",
+    "CasbinRule",
+    "FinalLabel",
+    "GuidelineVersion",
+    "Item",
+    "Label",
+    "LabelSchemaVersion",
+    "Project",
+    "Review",
+    "Suggestion",
+    "User",
+]
