@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,6 +25,7 @@ metadata = SQLModel.metadata
 # Execution option a unit of work sets when it will write: on SQLite it takes the write lock
 # at BEGIN, so two claims can never read the same queue state and both act on it.
 WRITE = {"labelgraph_write": True}
+AFTER_COMMIT = "labelgraph_after_commit"
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -55,14 +56,16 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
+def is_postgres(session: AsyncSession) -> bool:
+    return session.sync_session.get_bind().dialect.name == "postgresql"
+
+
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 @asynccontextmanager
-async def unit_of_work(
-    sessions: async_sessionmaker[AsyncSession], *, write: bool
-) -> AsyncIterator[AsyncSession]:
+async def unit_of_work(sessions: async_sessionmaker[AsyncSession], *, write: bool) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with sessions() as session:
         await session.connection(execution_options=WRITE if write else None)
@@ -72,3 +75,10 @@ async def unit_of_work(
             await session.rollback()
             raise
         await session.commit()
+        for callback in session.info.pop(AFTER_COMMIT, []):
+            callback()
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
+    """Run in-memory side effects (the enforcer's copy of a grant) only once the change is durable."""
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)

@@ -32,7 +32,10 @@ class Unauthenticated(Exception):
 
 
 class Forbidden(Exception):
-    """The actor is known but may not do this."""
+    """The actor is known but may not do this. Its message is safe to show."""
+
+    # Read by graphql-core into the error's extensions.
+    extensions = {"code": "FORBIDDEN"}
 
     def __init__(self, message: str = "You are not allowed to do this.") -> None:
         super().__init__(message)

@@ -14,7 +14,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from app.errors import Unauthenticated
 
 ALGORITHM = "HS256"
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type, not a secret)
 
 
 @dataclass(frozen=True)

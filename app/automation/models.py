@@ -9,8 +9,8 @@ from typing import Any
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
-from app.ids import new_id
 from app.columns import json_field
+from app.ids import new_id
 
 
 class Suggestion(SQLModel, table=True):

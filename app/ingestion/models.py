@@ -11,8 +11,8 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
-from app.ids import new_id
 from app.columns import enum_field, json_field
+from app.ids import new_id
 
 
 class ItemStatus(enum.StrEnum):

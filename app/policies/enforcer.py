@@ -9,10 +9,7 @@ from typing import Any
 
 import casbin
 from casbin import persist, util
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.policies.models import CasbinRule
 from app.policies.roles import ORG, Role, domain, user_subject
 
 HERE = Path(__file__).parent
@@ -35,11 +32,6 @@ class RuleListAdapter(persist.Adapter):  # type: ignore[misc]
 def permission_lines() -> list[str]:
     text = POLICY_PATH.read_text()
     return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-
-
-async def load_grants(session: AsyncSession) -> list[tuple[str, str, str]]:
-    rows = await session.execute(select(CasbinRule.v0, CasbinRule.v1, CasbinRule.v2).where(CasbinRule.ptype == "g"))
-    return [(sub, role, dom) for sub, role, dom in rows.tuples()]
 
 
 class Authorizer:
@@ -71,11 +63,7 @@ class Authorizer:
         """Roles held in the project, org-wide ones included; or org-wide only."""
         sub = user_subject(user_id)
         wanted = {ORG} if project_id is None else {ORG, domain(project_id)}
-        names = {
-            rule[1]
-            for rule in self._enforcer.get_filtered_grouping_policy(0, sub)
-            if rule[2] in wanted
-        }
+        names = {rule[1] for rule in self._enforcer.get_filtered_grouping_policy(0, sub) if rule[2] in wanted}
         return sorted(Role(n.removeprefix("role:")) for n in names)
 
     def grants_of(self, user_id: uuid.UUID) -> list[tuple[Role, str]]:

@@ -10,8 +10,8 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
-from app.ids import new_id
 from app.columns import json_field
+from app.ids import new_id
 
 
 class LabelSchemaVersion(SQLModel, table=True):

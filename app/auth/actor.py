@@ -1,0 +1,29 @@
+"""The Actor: who is calling, and the one place services ask what they may do."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from app.auth.models import IdentityKind
+from app.errors import Forbidden
+from app.policies.enforcer import Authorizer
+from app.policies.roles import Role
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: uuid.UUID
+    username: str
+    kind: IdentityKind
+    authorizer: Authorizer
+
+    def can(self, obj: str, act: str, project_id: uuid.UUID | None = None) -> bool:
+        return self.authorizer.allowed(self.id, obj, act, project_id)
+
+    def require(self, obj: str, act: str, project_id: uuid.UUID | None = None) -> None:
+        if not self.can(obj, act, project_id):
+            raise Forbidden(f"You may not {act} {obj} here.")
+
+    def roles(self, project_id: uuid.UUID | None = None) -> list[Role]:
+        return self.authorizer.roles(self.id, project_id)

@@ -1,0 +1,38 @@
+"""Bearer tokens on requests: from the Authorization header to an Actor, or a 401."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
+
+from app.auth.actor import Actor
+from app.errors import Unauthenticated
+from app.runtime import Runtime
+
+
+async def actor_from_headers(runtime: Runtime, headers: Headers) -> Actor:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("no bearer token")
+    claims = runtime.tokens.verify(token.strip())
+    user = await runtime.identity(claims.subject)
+    if user is None:
+        raise Unauthenticated("unknown or inactive identity")
+    return Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
+
+
+def unauthenticated_response() -> JSONResponse:
+    """The same answer for every kind of bad credential: no hint of which check failed."""
+    return JSONResponse(
+        {
+            "data": None,
+            "errors": [
+                {
+                    "message": "Authentication required: send a valid bearer token.",
+                    "extensions": {"code": "UNAUTHENTICATED"},
+                }
+            ],
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )

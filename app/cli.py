@@ -1,0 +1,152 @@
+"""`labelgraph`: serve, migrate, seed, manage users and roles, export the SDL."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from sqlmodel import col, select
+
+import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
+from app.auth.models import IdentityKind, User
+from app.auth.passwords import Passwords
+from app.db import create_engine, session_factory, unit_of_work
+from app.errors import DomainError
+from app.settings import Settings
+
+T = TypeVar("T")
+ROOT = Path(__file__).resolve().parent.parent
+
+cli = typer.Typer(
+    no_args_is_help=True, pretty_exceptions_enable=False, help="Labelgraph: the labeling program's GraphQL API server."
+)
+users = typer.Typer(no_args_is_help=True, help="People and service accounts.")
+cli.add_typer(users, name="user")
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    path = settings.sqlite_path()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return settings
+
+
+def _with_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with unit_of_work(session_factory(engine), write=True) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except DomainError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem.code}: {problem.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+@cli.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Serve the API (GraphiQL at /graphql outside production)."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run("app.main:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+
+
+@cli.command()
+def migrate(revision: str = "head") -> None:
+    """Upgrade the database schema (to head by default)."""
+    from alembic import command
+    from alembic.config import Config
+
+    settings = _settings()
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = settings.database_url
+    command.upgrade(config, revision)
+
+
+@cli.command()
+def seed(demo: Annotated[bool, typer.Option("--demo", help="Load the demo program.")] = False) -> None:
+    """Load seed data; `--demo` loads the demo program idempotently and prints its users."""
+    if not demo:
+        typer.echo("Nothing to do: pass --demo.")
+        raise typer.Exit(1)
+    from seeds.demo import load_demo
+
+    settings = _settings()
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    summary = _with_session(settings, lambda session: load_demo(session, passwords))
+    typer.echo(summary)
+
+
+@users.command("create")
+def user_create(
+    username: str,
+    service: Annotated[bool, typer.Option("--service", help="A service account (client_credentials).")] = False,
+    display_name: str = "",
+    password: Annotated[str | None, typer.Option(help="Prompted for when left out.")] = None,
+) -> None:
+    """Create a person (password grant) or a service account (client_credentials grant)."""
+    from app.auth.service import create_identity
+
+    secret = password or getpass.getpass("Secret: ")
+    settings = _settings()
+    passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
+    kind = IdentityKind.SERVICE if service else IdentityKind.HUMAN
+    user = _with_session(
+        settings,
+        lambda s: create_identity(s, passwords, username=username, secret=secret, kind=kind, display_name=display_name),
+    )
+    typer.echo(f"created {user.kind.value.lower()} {user.username} ({user.id})")
+
+
+@users.command("grant")
+def user_grant(
+    username: str,
+    role: str,
+    project: Annotated[str | None, typer.Option(help="Project name; leave out for org-wide roles.")] = None,
+) -> None:
+    """Grant a role as the system (bootstrap: the first admin has nobody to grant it)."""
+    from app.policies.roles import Role
+    from app.policies.service import grant_as_system
+
+    settings = _settings()
+    try:
+        chosen = Role(role)
+    except ValueError:
+        typer.echo(f"error: role must be one of {', '.join(r.value for r in Role)}", err=True)
+        raise typer.Exit(1) from None
+    _with_session(settings, lambda s: grant_as_system(s, username, chosen, project))
+    typer.echo(f"granted {role} to {username}" + (f" in {project}" if project else " org-wide"))
+
+
+@users.command("list")
+def user_list() -> None:
+    """List identities."""
+
+    async def work(session: object) -> list[User]:
+        return list(await session.scalars(select(User).order_by(col(User.username))))  # type: ignore[attr-defined]
+
+    for user in _with_session(_settings(), work):
+        typer.echo(f"{user.username:24} {user.kind.value:8} {'active' if user.is_active else 'inactive'}")
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL SDL (schema.graphql is this output)."""
+    from app.schema import build_schema
+
+    typer.echo(build_schema(Settings()).as_str())
+
+
+def main() -> None:
+    cli()

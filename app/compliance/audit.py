@@ -1,0 +1,47 @@
+"""Writing audit events: called by every service that changes something, inside its transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.compliance.models import AuditEvent
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(canonical_json(value)).hexdigest()
+
+
+def record(
+    session: AsyncSession,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: uuid.UUID | str,
+    *,
+    project_id: uuid.UUID | None = None,
+    request: Any = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add the event to the session; it commits (or not) with the change it describes."""
+    event = AuditEvent(
+        actor_id=actor.id if actor else None,
+        actor_kind=actor.kind.value if actor else "SYSTEM",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        project_id=project_id,
+        input_digest=digest(request),
+        details=details or {},
+    )
+    session.add(event)
+    return event

@@ -1,0 +1,109 @@
+"""The JSONL export: one line per final item, its value and full provenance, streamed in batches."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.models import User
+from app.guidelines.models import GuidelineVersion
+from app.ingestion.models import Item
+from app.taxonomy.models import LabelSchemaVersion
+from app.workflow.models import FinalLabel, Label, Review
+
+BATCH = 500
+
+
+async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIterator[bytes]:
+    """Final items in item order; each batch costs a fixed handful of queries."""
+    versions = await _versions(session, project_id)
+    after: uuid.UUID | None = None
+    while True:
+        stmt = (
+            select(FinalLabel, Item)
+            .join(Item, Item.id == FinalLabel.item_id)  # type: ignore[arg-type]
+            .where(FinalLabel.project_id == project_id)
+            .order_by(col(FinalLabel.item_id))
+            .limit(BATCH)
+        )
+        if after is not None:
+            stmt = stmt.where(col(FinalLabel.item_id) > after)
+        rows = (await session.execute(stmt)).tuples().all()
+        if not rows:
+            return
+        after = rows[-1][1].id
+        item_ids = [item.id for _, item in rows]
+        labels: dict[uuid.UUID, list[Label]] = defaultdict(list)
+        for label in await session.scalars(
+            select(Label).where(col(Label.item_id).in_(item_ids)).order_by(col(Label.id))
+        ):
+            labels[label.item_id].append(label)
+        reviews = {
+            r.id: r
+            for r in await session.scalars(select(Review).where(col(Review.id).in_([f.review_id for f, _ in rows])))
+        }
+        user_ids = {lb.author_id for group in labels.values() for lb in group} | {f.decided_by for f, _ in rows}
+        users = {u.id: u.username for u in await session.scalars(select(User).where(col(User.id).in_(user_ids)))}
+        chunk = [
+            json.dumps(
+                _line(final, item, labels[item.id], reviews.get(final.review_id), users, versions),
+                default=str,
+            )
+            for final, item in rows
+        ]
+        yield ("\n".join(chunk) + "\n").encode()
+
+
+def _line(
+    final: FinalLabel,
+    item: Item,
+    labels: list[Label],
+    review: Review | None,
+    users: dict[uuid.UUID, str],
+    versions: dict[uuid.UUID, int],
+) -> dict[str, Any]:
+    return {
+        "item_id": str(item.id),
+        "external_id": item.external_id,
+        "content_hash": item.content_hash,
+        "data": item.data,
+        "metadata": item.meta,
+        "value": final.value,
+        "method": final.method.value,
+        "agreement": final.agreement,
+        "schema_version": versions.get(final.schema_version_id),
+        "guideline_version": versions.get(final.guideline_version_id) if final.guideline_version_id else None,
+        "decided_by": users.get(final.decided_by),
+        "decided_at": final.decided_at.isoformat(),
+        "review": None
+        if review is None
+        else {"id": str(review.id), "verdict": review.verdict.value, "comment": review.comment},
+        "labels": [
+            {
+                "id": str(label.id),
+                "annotator": users.get(label.author_id),
+                "value": label.value,
+                "status": label.status.value,
+                "schema_version": versions.get(label.schema_version_id),
+                "guideline_version": versions.get(label.guideline_version_id) if label.guideline_version_id else None,
+                "time_spent_ms": label.time_spent_ms,
+                "created_at": label.created_at.isoformat(),
+            }
+            for label in labels
+        ],
+    }
+
+
+async def _versions(session: AsyncSession, project_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """Schema and guideline version numbers by row id (ids are unique across both tables)."""
+    found: dict[uuid.UUID, int] = {}
+    for model in (LabelSchemaVersion, GuidelineVersion):
+        rows = await session.execute(select(model.id, model.version).where(model.project_id == project_id))
+        found.update(dict(rows.tuples().all()))
+    return found

@@ -1,0 +1,64 @@
+"""What a running server holds for its lifetime, built once at start-up."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
+from app.auth.models import User
+from app.auth.passwords import Passwords
+from app.auth.tokens import TokenService
+from app.db import create_engine, session_factory
+from app.policies.enforcer import Authorizer
+from app.policies.service import grants_in_db
+from app.settings import Settings
+
+# How long a looked-up identity is trusted before it is read again (deactivation latency).
+IDENTITY_TTL_S = 10.0
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    authorizer: Authorizer
+    tokens: TokenService
+    passwords: Passwords
+    _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
+
+    @classmethod
+    async def start(cls, settings: Settings) -> Runtime:
+        engine = create_engine(settings.database_url)
+        sessions = session_factory(engine)
+        async with sessions() as session:
+            authorizer = Authorizer(await grants_in_db(session))
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            authorizer=authorizer,
+            tokens=TokenService(settings.secret_key, settings.issuer, settings.audience, settings.token_lifetime_s),
+            passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
+        )
+
+    async def stop(self) -> None:
+        await self.engine.dispose()
+
+    async def identity(self, user_id: uuid.UUID) -> User | None:
+        """The active identity behind a token subject, cached briefly: every request asks."""
+        now = time.monotonic()
+        cached = self._identities.get(user_id)
+        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
+            return cached[1]
+        async with self.sessions() as session:
+            user = await session.scalar(select(User).where(User.id == user_id, col(User.is_active).is_(True)))
+        if len(self._identities) > 10_000:
+            self._identities.clear()
+        self._identities[user_id] = (now, user)
+        return user

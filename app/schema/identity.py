@@ -1,0 +1,110 @@
+"""Users, the viewer, and role grants."""
+
+from __future__ import annotations
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import models
+from app.auth.service import list_identities
+from app.policies import roles
+from app.policies.roles import ORG, project_of
+from app.policies.service import grant_role, revoke_role
+from app.schema.connections import Connection, connection, page_size, uuid_cursor
+from app.schema.context import Info
+from app.schema.errors import UserError
+from app.schema.mutation import input_id, run_mutation
+from app.schema.node import Node, global_id
+
+IdentityKind = strawberry.enum(models.IdentityKind, description="A person, or a service account (a model, a pipeline).")
+Role = strawberry.enum(roles.Role, description="Least-privilege roles; see DESIGN.md for what each may do.")
+
+
+@strawberry.type(description="A person or service account, as others see it.")
+class User(Node):
+    username: str
+    display_name: str
+    kind: IdentityKind  # type: ignore[valid-type]
+
+    @classmethod
+    def of(cls, row: models.User) -> User:
+        return cls(id=global_id("User", row.id), username=row.username, display_name=row.display_name, kind=row.kind)
+
+
+@strawberry.type(description="A role held, in one project or (projectId null) org-wide.")
+class RoleGrant:
+    role: Role  # type: ignore[valid-type]
+    project_id: strawberry.ID | None
+
+
+@strawberry.type(description="The caller.")
+class Viewer:
+    id: strawberry.ID
+    username: str
+    kind: IdentityKind  # type: ignore[valid-type]
+    roles: list[RoleGrant]
+
+
+def viewer(info: Info) -> Viewer:
+    actor = info.context.actor
+    grants = [
+        RoleGrant(role=role, project_id=None if dom == ORG else global_id("Project", project_of(dom)))  # type: ignore[arg-type]
+        for role, dom in actor.authorizer.grants_of(actor.id)
+    ]
+    return Viewer(id=global_id("User", actor.id), username=actor.username, kind=actor.kind, roles=grants)
+
+
+@strawberry.input
+class RoleInput:
+    user_id: strawberry.ID
+    role: Role  # type: ignore[valid-type]
+    project_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The project; leave out for org-wide roles (admin, compliance_officer)."
+    )
+
+
+@strawberry.type
+class RolePayload:
+    user: User | None
+    errors: list[UserError]
+
+
+async def _change_role(info: Info, input: RoleInput, revoke: bool) -> RolePayload:
+    async def act(session: AsyncSession) -> models.User:
+        user_id = input_id(input.user_id, "User", "userId")
+        project_id = None if input.project_id is None else input_id(input.project_id, "Project", "projectId")
+        change = revoke_role if revoke else grant_role
+        return await change(session, info.context.actor, user_id, input.role, project_id)
+
+    result = await run_mutation(info, act)
+    if isinstance(result, list):
+        return RolePayload(user=None, errors=result)
+    return RolePayload(user=User.of(result), errors=[])
+
+
+@strawberry.type
+class IdentityQuery:
+    viewer: Viewer = strawberry.field(resolver=viewer, description="Who the bearer token belongs to.")
+
+    @strawberry.field(description="People and service accounts, by username; for admins and project managers.")
+    async def users(
+        self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
+    ) -> Connection[User]:
+        limit, cursor = page_size(first), uuid_cursor(after)
+        async with info.context.db() as session:
+            rows = await list_identities(session, info.context.actor, search=search, after=cursor, limit=limit + 1)
+        return connection(rows, limit, key=lambda r: r.id, node=User.of, after=after)
+
+
+@strawberry.type
+class IdentityMutation:
+    @strawberry.mutation(
+        description="Grant a role. Admins grant any role; a project manager grants "
+        "annotator, reviewer, qa_auditor and expert in its own projects. Nobody grants to themselves."
+    )
+    async def grant_role(self, info: Info, input: RoleInput) -> RolePayload:
+        return await _change_role(info, input, revoke=False)
+
+    @strawberry.mutation(description="Take back a role, under the same rules as granting it.")
+    async def revoke_role(self, info: Info, input: RoleInput) -> RolePayload:
+        return await _change_role(info, input, revoke=True)

@@ -1,0 +1,121 @@
+"""Items: their content, their labels and reviews, and importing them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
+
+from app.ingestion import models
+from app.ingestion.service import ImportResult, NewItem, import_items
+from app.projects.models import Project as ProjectRow
+from app.schema.context import Info
+from app.schema.errors import UserError
+from app.schema.mutation import input_id, run_mutation
+from app.schema.node import Node, global_id
+from app.schema.workflow import FinalLabel, Label, Review, visible_labels
+
+if TYPE_CHECKING:
+    from app.schema.projects import Project
+
+ItemStatus = strawberry.enum(models.ItemStatus)
+
+
+@strawberry.type(description="A unit of data to label, as imported.")
+class Item(Node):
+    external_id: str
+    data: JSON
+    metadata: JSON
+    content_hash: str = strawberry.field(description="SHA-256 of the canonical JSON of data.")
+    priority: float
+    status: ItemStatus  # type: ignore[valid-type]
+    created_at: datetime
+    finalized_at: datetime | None
+    _row: strawberry.Private[models.Item]
+
+    @classmethod
+    def of(cls, row: models.Item) -> Item:
+        return cls(
+            id=global_id("Item", row.id),
+            external_id=row.external_id,
+            data=JSON(row.data),
+            metadata=JSON(row.meta),
+            content_hash=row.content_hash,
+            priority=row.priority,
+            status=row.status,
+            created_at=row.created_at,
+            finalized_at=row.finalized_at,
+            _row=row,
+        )
+
+    @strawberry.field(
+        description="Labels you may see: all of them for reviewers and managers; for an "
+        "annotator, none of others' until it has submitted its own."
+    )
+    async def labels(self, info: Info) -> list[Label]:
+        rows = await info.context.loaders.labels_of_item.load(self._row.id)
+        return [Label.of(row) for row in visible_labels(info, self._row.project_id, rows)]
+
+    @strawberry.field(description="Reviews of the labels you may see.")
+    async def reviews(self, info: Info) -> list[Review]:
+        labels = await info.context.loaders.labels_of_item.load(self._row.id)
+        visible = {row.id for row in visible_labels(info, self._row.project_id, labels)}
+        rows = await info.context.loaders.reviews_of_item.load(self._row.id)
+        return [Review.of(row) for row in rows if row.label_id in visible]
+
+    @strawberry.field
+    async def final_label(self, info: Info) -> FinalLabel | None:
+        actor, project_id = info.context.actor, self._row.project_id
+        if not (actor.can("item", "read", project_id) or actor.can("label", "read", project_id)):
+            return None
+        row = await info.context.loaders.final_label.load(self._row.id)
+        return FinalLabel.of(row) if row else None
+
+
+@strawberry.input
+class ItemInput:
+    external_id: str = strawberry.field(description="Your id for the item; unique within the project.")
+    data: JSON = strawberry.field(description='The content to label, e.g. {"text": "..."}.')
+    metadata: JSON | None = None
+    priority: float = strawberry.field(default=0.0, description="Higher is handed out first.")
+
+
+@strawberry.input
+class ImportItemsInput:
+    project_id: strawberry.ID
+    items: list[ItemInput] = strawberry.field(
+        description="Up to 10,000 items. One bad row rejects the whole call, with an error per row."
+    )
+
+
+@strawberry.type
+class ImportItemsPayload:
+    imported_count: int
+    project: Annotated[Project, strawberry.lazy("app.schema.projects")] | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ItemsMutation:
+    @strawberry.mutation(description="Import items into a project: all rows or none.")
+    async def import_items(self, info: Info, input: ImportItemsInput) -> ImportItemsPayload:
+        from app.schema.projects import Project
+
+        rows = [NewItem(i.external_id, i.data, i.metadata, i.priority) for i in input.items]
+
+        async def act(session: AsyncSession) -> ImportResult:
+            project_id = input_id(input.project_id, "Project", "projectId")
+            limit = info.context.runtime.settings.max_import_items
+            return await import_items(session, info.context.actor, project_id, rows, max_items=limit)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return ImportItemsPayload(imported_count=0, project=None, errors=result)
+        async with info.context.db() as session:
+            project = await session.get(ProjectRow, result.project_id)
+        return ImportItemsPayload(
+            imported_count=result.created, project=Project.of(project) if project else None, errors=[]
+        )

@@ -1,0 +1,37 @@
+"""Relay global ids: opaque base64 of "Type:uuid"; resolving one goes through the same checks
+as the field that lists it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+
+import strawberry
+
+from app.schema.errors import bad_input
+
+
+@strawberry.interface(description="An object with a global id that `node(id:)` can refetch.")
+class Node:
+    id: strawberry.ID
+
+
+def global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
+    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("="))
+
+
+def parse_global_id(value: str) -> tuple[str, uuid.UUID]:
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
+        return type_name, uuid.UUID(raw)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise bad_input(f"'{value}' is not an id of this API.") from exc
+
+
+def decode_id(value: str, expected: str, field: str = "id") -> uuid.UUID:
+    type_name, pk = parse_global_id(value)
+    if type_name != expected:
+        raise bad_input(f"{field} must be the id of a {expected}, not of a {type_name}.")
+    return pk

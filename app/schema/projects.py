@@ -1,0 +1,185 @@
+"""Projects, their label schema and guideline, and the items listed under them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from strawberry.scalars import JSON
+
+from app.guidelines import models as guideline_models
+from app.ingestion.models import Item as ItemRow
+from app.projects import models, service
+from app.schema.connections import Connection, connection, page_size, uuid_cursor
+from app.schema.context import Info
+from app.schema.errors import UserError
+from app.schema.items import Item, ItemStatus
+from app.schema.mutation import run_mutation
+from app.schema.node import Node, decode_id, global_id
+from app.taxonomy import models as taxonomy_models
+
+GuidelineStatus = strawberry.enum(guideline_models.GuidelineStatus)
+
+
+@strawberry.type(description="A version of a project's label schema; labels keep the one they were made under.")
+class LabelSchemaVersion:
+    version: int
+    definition: JSON
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: taxonomy_models.LabelSchemaVersion) -> LabelSchemaVersion:
+        return cls(version=row.version, definition=JSON(row.definition), created_at=row.created_at)
+
+
+@strawberry.type(description="A version of a project's annotation guideline.")
+class GuidelineVersion:
+    version: int
+    status: GuidelineStatus  # type: ignore[valid-type]
+    body: str
+    changelog: str
+    published_at: datetime | None
+
+    @classmethod
+    def of(cls, row: guideline_models.GuidelineVersion) -> GuidelineVersion:
+        return cls(
+            version=row.version,
+            status=row.status,
+            body=row.body,
+            changelog=row.changelog,
+            published_at=row.published_at,
+        )
+
+
+@strawberry.type(description="How many items are in each state.")
+class ItemCounts:
+    queued: int
+    in_review: int
+    final: int
+    total: int
+
+
+@strawberry.type(description="A labeling project.")
+class Project(Node):
+    name: str
+    description: str
+    overlap: int = strawberry.field(description="How many distinct annotators label each item.")
+    lease_seconds: int
+    created_at: datetime
+    _row: strawberry.Private[models.Project]
+
+    @classmethod
+    def of(cls, row: models.Project) -> Project:
+        return cls(
+            id=global_id("Project", row.id),
+            name=row.name,
+            description=row.description,
+            overlap=row.overlap,
+            lease_seconds=row.lease_seconds,
+            created_at=row.created_at,
+            _row=row,
+        )
+
+    @strawberry.field(description="The label schema in force.")
+    async def label_schema(self, info: Info) -> LabelSchemaVersion:
+        async with info.context.db() as session:
+            return LabelSchemaVersion.of(await service.active_schema(session, self._row))
+
+    @strawberry.field(description="The published guideline in force, if any.")
+    async def guideline(self, info: Info) -> GuidelineVersion | None:
+        async with info.context.db() as session:
+            row = await service.current_guideline(session, self._row)
+        return GuidelineVersion.of(row) if row else None
+
+    @strawberry.field
+    async def item_counts(self, info: Info) -> ItemCounts:
+        info.context.actor.require("item", "read", self._row.id)
+        async with info.context.db() as session:
+            rows = await session.execute(
+                select(col(ItemRow.status), func.count())
+                .where(ItemRow.project_id == self._row.id)
+                .group_by(col(ItemRow.status))
+            )
+            counts: dict[str, int] = dict(rows.tuples().all())
+        queued, review, final = (counts.get(s, 0) for s in ("QUEUED", "IN_REVIEW", "FINAL"))
+        return ItemCounts(queued=queued, in_review=review, final=final, total=queued + review + final)
+
+    @strawberry.field(description="Items oldest first, optionally of one status; at most 100 a page.")
+    async def items(
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        status: ItemStatus | None = None,  # type: ignore[valid-type]
+    ) -> Connection[Item]:
+        info.context.actor.require("item", "read", self._row.id)
+        limit, cursor = page_size(first), uuid_cursor(after)
+        stmt = select(ItemRow).where(ItemRow.project_id == self._row.id).order_by(col(ItemRow.id)).limit(limit + 1)
+        if status is not None:
+            stmt = stmt.where(ItemRow.status == status)
+        if cursor is not None:
+            stmt = stmt.where(col(ItemRow.id) > cursor)
+        async with info.context.db() as session:
+            rows = (await session.scalars(stmt)).all()
+        return connection(rows, limit, key=lambda r: r.id, node=Item.of, after=after)
+
+
+@strawberry.input
+class CreateProjectInput:
+    name: str
+    label_schema: JSON = strawberry.field(
+        description='{"fields": [{"name", "kind": single_choice|multi_choice|rating|number|text, "classes", '
+        '"required", ...}]}'
+    )
+    description: str = ""
+    overlap: int = strawberry.field(default=1, description="Distinct annotators per item, 1..10.")
+    lease_seconds: int = strawberry.field(default=600, description="How long a claimed task stays yours.")
+    guideline: str | None = strawberry.field(default=None, description="Markdown; published as version 1.")
+
+
+@strawberry.type
+class CreateProjectPayload:
+    project: Project | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class ProjectsQuery:
+    @strawberry.field(description="Projects you hold a role in (all of them for org-wide roles).")
+    async def projects(self, info: Info, first: int = 20, after: str | None = None) -> Connection[Project]:
+        limit, cursor = page_size(first), uuid_cursor(after)
+        async with info.context.db() as session:
+            rows = await service.list_projects(session, info.context.actor, after=cursor, limit=limit + 1)
+        return connection(rows, limit, key=lambda r: r.id, node=Project.of, after=after)
+
+    @strawberry.field
+    async def project(self, info: Info, id: strawberry.ID) -> Project | None:
+        project_id = decode_id(id, "Project")
+        async with info.context.db() as session:
+            row = await service.get_project(session, info.context.actor, project_id)
+        return Project.of(row) if row else None
+
+
+@strawberry.type
+class ProjectsMutation:
+    @strawberry.mutation(description="Create a project with its first label schema (and guideline). Admins only.")
+    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
+        new = service.NewProject(
+            name=input.name,
+            label_schema=input.label_schema,
+            description=input.description,
+            overlap=input.overlap,
+            lease_seconds=input.lease_seconds,
+            guideline=input.guideline,
+        )
+
+        async def act(session: AsyncSession) -> models.Project:
+            return await service.create_project(session, info.context.actor, new)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return CreateProjectPayload(project=None, errors=result)
+        return CreateProjectPayload(project=Project.of(result), errors=[])

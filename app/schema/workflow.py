@@ -1,0 +1,295 @@
+"""Tasks, labels, reviews and final labels: the labeling loop."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
+
+from app.errors import Forbidden
+from app.schema.context import Info
+from app.schema.errors import UserError
+from app.schema.identity import User
+from app.schema.mutation import input_id, run_mutation
+from app.schema.node import Node, global_id
+from app.workflow import labeling, models, queue, review
+
+if TYPE_CHECKING:
+    from app.schema.items import Item
+
+AssignmentStatus = strawberry.enum(models.AssignmentStatus)
+LabelStatus = strawberry.enum(models.LabelStatus)
+Verdict = strawberry.enum(models.Verdict)
+ReviewStage = strawberry.enum(models.ReviewStage)
+FinalMethod = strawberry.enum(
+    models.FinalMethod, description="How the final label was decided (consensus, adjudication, correction)."
+)
+
+
+async def _user(info: Info, user_id: Any) -> User:
+    row = await info.context.loaders.user.load(user_id)
+    assert row is not None
+    return User.of(row)
+
+
+async def _versions(info: Info, schema_version_id: Any, guideline_version_id: Any) -> tuple[int, int | None]:
+    schema = await info.context.loaders.schema_version.load(schema_version_id)
+    assert schema is not None
+    if guideline_version_id is None:
+        return schema.version, None
+    guideline = await info.context.loaders.guideline_version.load(guideline_version_id)
+    return schema.version, guideline.version if guideline else None
+
+
+@strawberry.type(description="One annotator's independent judgment of an item.")
+class Label(Node):
+    value: JSON
+    rationale: str
+    time_spent_ms: int | None
+    status: LabelStatus  # type: ignore[valid-type]
+    created_at: datetime
+    _row: strawberry.Private[models.Label]
+
+    @classmethod
+    def of(cls, row: models.Label) -> Label:
+        return cls(
+            id=global_id("Label", row.id),
+            value=JSON(row.value),
+            rationale=row.rationale,
+            time_spent_ms=row.time_spent_ms,
+            status=row.status,
+            created_at=row.created_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def author(self, info: Info) -> User:
+        return await _user(info, self._row.author_id)
+
+    @strawberry.field(description="The label-schema version the label was made under.")
+    async def schema_version(self, info: Info) -> int:
+        return (await _versions(info, self._row.schema_version_id, None))[0]
+
+    @strawberry.field(description="The guideline version in force when the label was made.")
+    async def guideline_version(self, info: Info) -> int | None:
+        return (await _versions(info, self._row.schema_version_id, self._row.guideline_version_id))[1]
+
+
+@strawberry.type
+class Review(Node):
+    stage: ReviewStage  # type: ignore[valid-type]
+    verdict: Verdict  # type: ignore[valid-type]
+    corrected_value: JSON | None
+    comment: str
+    label_id: strawberry.ID
+    created_at: datetime
+    _row: strawberry.Private[models.Review]
+
+    @classmethod
+    def of(cls, row: models.Review) -> Review:
+        return cls(
+            id=global_id("Review", row.id),
+            stage=row.stage,
+            verdict=row.verdict,
+            corrected_value=JSON(row.corrected_value) if row.corrected_value is not None else None,
+            comment=row.comment,
+            label_id=global_id("Label", row.label_id),
+            created_at=row.created_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def reviewer(self, info: Info) -> User:
+        return await _user(info, self._row.reviewer_id)
+
+
+@strawberry.type(description="The decided label of an item, with how and from what it was decided.")
+class FinalLabel:
+    value: JSON
+    method: FinalMethod  # type: ignore[valid-type]
+    agreement: float = strawberry.field(description="Share of the counted labels that match the value (0..1).")
+    decided_at: datetime
+    _row: strawberry.Private[models.FinalLabel]
+
+    @classmethod
+    def of(cls, row: models.FinalLabel) -> FinalLabel:
+        return cls(
+            value=JSON(row.value),
+            method=row.method,
+            agreement=row.agreement,
+            decided_at=row.decided_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def decided_by(self, info: Info) -> User:
+        return await _user(info, self._row.decided_by)
+
+    @strawberry.field
+    async def review(self, info: Info) -> Review:
+        row = await info.context.loaders.review.load(self._row.review_id)
+        assert row is not None
+        return Review.of(row)
+
+    @strawberry.field(description="The labels the decision was made from.")
+    async def source_label_ids(self) -> list[strawberry.ID]:
+        return [global_id("Label", uuid.UUID(v)) for v in self._row.source_label_ids]
+
+    @strawberry.field
+    async def schema_version(self, info: Info) -> int:
+        return (await _versions(info, self._row.schema_version_id, None))[0]
+
+    @strawberry.field
+    async def guideline_version(self, info: Info) -> int | None:
+        return (await _versions(info, self._row.schema_version_id, self._row.guideline_version_id))[1]
+
+
+@strawberry.type(description="A task: one item leased to one annotator until leaseExpiresAt.")
+class Assignment(Node):
+    status: AssignmentStatus  # type: ignore[valid-type]
+    claimed_at: datetime
+    lease_expires_at: datetime
+    submitted_at: datetime | None
+    _row: strawberry.Private[models.Assignment]
+
+    @classmethod
+    def of(cls, row: models.Assignment) -> Assignment:
+        return cls(
+            id=global_id("Assignment", row.id),
+            status=row.status,
+            claimed_at=row.claimed_at,
+            lease_expires_at=row.lease_expires_at,
+            submitted_at=row.submitted_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def item(self, info: Info) -> Annotated[Item, strawberry.lazy("app.schema.items")]:
+        from app.schema.items import Item
+
+        row = await info.context.loaders.item.load(self._row.item_id)
+        assert row is not None
+        return Item.of(row)
+
+    @strawberry.field(description="The label submitted on this task, once there is one.")
+    async def label(self, info: Info) -> Label | None:
+        row = await info.context.loaders.label_of_assignment.load(self._row.id)
+        return Label.of(row) if row else None
+
+
+@strawberry.input
+class ClaimNextTaskInput:
+    project_id: strawberry.ID
+
+
+@strawberry.type
+class ClaimNextTaskPayload:
+    assignment: Assignment | None
+    resumed: bool = strawberry.field(description="True when this is the caller's still-leased task, handed back.")
+    errors: list[UserError]
+
+
+@strawberry.input
+class SubmitLabelInput:
+    assignment_id: strawberry.ID
+    value: JSON = strawberry.field(description="Keyed by label-schema field name.")
+    rationale: str = ""
+    time_spent_ms: int | None = None
+
+
+@strawberry.type
+class SubmitLabelPayload:
+    label: Label | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class ReviewLabelInput:
+    label_id: strawberry.ID
+    verdict: Verdict  # type: ignore[valid-type]
+    corrected_value: JSON | None = None
+    comment: str = ""
+
+
+@strawberry.type
+class ReviewLabelPayload:
+    review: Review | None
+    label: Label | None
+    final_label: FinalLabel | None
+    item: Annotated[Item, strawberry.lazy("app.schema.items")] | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class WorkflowMutation:
+    @strawberry.mutation(
+        description="Lease the next item of the project: highest priority first, then oldest. Never an item "
+        "you already labeled, never more leases than the project's overlap. Returns your live task if you have one."
+    )
+    async def claim_next_task(self, info: Info, input: ClaimNextTaskInput) -> ClaimNextTaskPayload:
+        async def act(session: AsyncSession) -> queue.Claim:
+            project_id = input_id(input.project_id, "Project", "projectId")
+            return await queue.claim_next(session, info.context.actor, project_id)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return ClaimNextTaskPayload(assignment=None, resumed=False, errors=result)
+        return ClaimNextTaskPayload(assignment=Assignment.of(result.assignment), resumed=result.resumed, errors=[])
+
+    @strawberry.mutation(description="Submit the label of your task, validated against the active label schema.")
+    async def submit_label(self, info: Info, input: SubmitLabelInput) -> SubmitLabelPayload:
+        async def act(session: AsyncSession) -> models.Label:
+            new = labeling.NewLabel(
+                assignment_id=input_id(input.assignment_id, "Assignment", "assignmentId"),
+                value=input.value,
+                rationale=input.rationale,
+                time_spent_ms=input.time_spent_ms,
+            )
+            return await labeling.submit_label(session, info.context.actor, new)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return SubmitLabelPayload(label=None, errors=result)
+        return SubmitLabelPayload(label=Label.of(result), errors=[])
+
+    @strawberry.mutation(
+        description="Accept, correct or reject a label of someone else. Accept and correct decide the item's "
+        "final label; reject sends the item back to the queue with your comment."
+    )
+    async def review_label(self, info: Info, input: ReviewLabelInput) -> ReviewLabelPayload:
+        from app.schema.items import Item
+
+        async def act(session: AsyncSession) -> review.ReviewOutcome:
+            new = review.NewReview(
+                label_id=input_id(input.label_id, "Label", "labelId"),
+                verdict=input.verdict,
+                corrected_value=input.corrected_value,
+                comment=input.comment,
+            )
+            return await review.review_label(session, info.context.actor, new)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return ReviewLabelPayload(review=None, label=None, final_label=None, item=None, errors=result)
+        return ReviewLabelPayload(
+            review=Review.of(result.review),
+            label=Label.of(result.label),
+            final_label=FinalLabel.of(result.final) if result.final else None,
+            item=Item.of(result.item),
+            errors=[],
+        )
+
+
+def visible_labels(info: Info, project_id: uuid.UUID, rows: list[models.Label]) -> list[models.Label]:
+    """Everyone who may read labels sees all; an annotator sees others' labels on an item only
+    after submitting its own, so judgments stay independent."""
+    actor = info.context.actor
+    if actor.can("label", "read", project_id):
+        return rows
+    if actor.can("label", "create", project_id):
+        return rows if any(row.author_id == actor.id for row in rows) else []
+    raise Forbidden("You may not read labels in this project.")

@@ -1,0 +1,104 @@
+"""Submitting a label on one's own assignment, validated against the schema in force."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.db import is_postgres
+from app.errors import DomainError, Problem
+from app.ingestion.models import Item, ItemStatus
+from app.projects.models import Project
+from app.projects.service import active_schema, current_guideline, parsed_schema
+from app.taxonomy import schema_language
+from app.workflow.models import Assignment, AssignmentStatus, Label
+
+MAX_RATIONALE = 10_000
+MAX_TIME_SPENT_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class NewLabel:
+    assignment_id: uuid.UUID
+    value: Any
+    rationale: str = ""
+    time_spent_ms: int | None = None
+
+
+async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> Label:
+    stmt = select(Assignment).where(Assignment.id == new.assignment_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    assignment = await session.scalar(stmt)
+    # Someone else's assignment reads as unknown: ids are not capabilities.
+    if assignment is None or assignment.annotator_id != actor.id:
+        raise DomainError.single("NOT_FOUND", "No such assignment of yours.", "assignmentId")
+    actor.require("label", "create", assignment.project_id)
+    now = utcnow()
+    if assignment.status is AssignmentStatus.SUBMITTED:
+        raise DomainError.single("ALREADY_SUBMITTED", "This assignment already has its label.", "assignmentId")
+    if assignment.status is AssignmentStatus.EXPIRED or assignment.lease_expires_at < now:
+        raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
+
+    project = await session.get(Project, assignment.project_id)
+    assert project is not None
+    schema = await active_schema(session, project)
+    problems = schema_language.validate(parsed_schema(schema), new.value)
+    if len(new.rationale) > MAX_RATIONALE:
+        problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))
+    if new.time_spent_ms is not None and not 0 <= new.time_spent_ms <= MAX_TIME_SPENT_MS:
+        problems.append(Problem("OUT_OF_RANGE", "timeSpentMs must lie within 0..86400000.", "timeSpentMs"))
+    if problems:
+        raise DomainError(problems)
+
+    guideline = await current_guideline(session, project)
+    label = Label(
+        project_id=project.id,
+        item_id=assignment.item_id,
+        assignment_id=assignment.id,
+        author_id=actor.id,
+        value=new.value,
+        rationale=new.rationale,
+        time_spent_ms=new.time_spent_ms,
+        schema_version_id=schema.id,
+        guideline_version_id=guideline.id if guideline else None,
+        created_at=now,
+    )
+    session.add(label)
+    assignment.status = AssignmentStatus.SUBMITTED
+    assignment.submitted_at = now
+    # The label now holds the slot its lease held; with the overlap reached the item awaits review.
+    await session.execute(
+        update(Item)
+        .where(col(Item.id) == assignment.item_id)
+        .values(label_count=col(Item.label_count) + 1, active_claims=col(Item.active_claims) - 1)
+    )
+    await session.execute(
+        update(Item)
+        .where(
+            col(Item.id) == assignment.item_id,
+            col(Item.label_count) >= project.overlap,
+            col(Item.status) == ItemStatus.QUEUED,
+        )
+        .values(status=ItemStatus.IN_REVIEW)
+    )
+    audit.record(
+        session,
+        actor,
+        "label.submit",
+        "Label",
+        label.id,
+        project_id=project.id,
+        request={"assignmentId": str(new.assignment_id), "value": new.value, "rationale": new.rationale},
+        details={"item": str(assignment.item_id), "schemaVersion": schema.version},
+    )
+    await session.flush()
+    return label

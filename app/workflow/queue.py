@@ -1,0 +1,124 @@
+"""Handing out tasks: the next item by priority then age, never past the project's overlap."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.db import is_postgres
+from app.errors import DomainError
+from app.ingestion.models import Item, ItemStatus
+from app.projects.models import Project
+from app.projects.service import require_project
+from app.workflow.models import Assignment, AssignmentStatus
+
+
+@dataclass(frozen=True)
+class Claim:
+    assignment: Assignment
+    item: Item
+    resumed: bool
+
+
+async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> Claim:
+    """The caller's live assignment in the project if it has one, else a new one.
+
+    Runs in a write transaction: on SQLite BEGIN IMMEDIATE serialises claims; on PostgreSQL
+    the candidate item row is locked (SKIP LOCKED), and the overlap test reads counters on
+    that same row, so a concurrent claim re-checks them after the lock.
+    """
+    project = await require_project(session, project_id)
+    actor.require("task", "claim", project.id)
+    now = utcnow()
+    await expire_leases(session, project.id, now)
+
+    live = await session.scalar(
+        select(Assignment)
+        .where(
+            Assignment.project_id == project.id,
+            Assignment.annotator_id == actor.id,
+            Assignment.status == AssignmentStatus.ACTIVE,
+        )
+        .order_by(col(Assignment.id))
+        .limit(1)
+    )
+    if live is not None:
+        item = await session.get(Item, live.item_id)
+        assert item is not None
+        return Claim(live, item, resumed=True)
+
+    item = await _next_item(session, project, actor.id)
+    if item is None:
+        raise DomainError.single("QUEUE_EMPTY", "No item is waiting for you in this project.", "projectId")
+    assignment = Assignment(
+        project_id=project.id,
+        item_id=item.id,
+        annotator_id=actor.id,
+        claimed_at=now,
+        lease_expires_at=now + timedelta(seconds=project.lease_seconds),
+    )
+    session.add(assignment)
+    await session.execute(update(Item).where(col(Item.id) == item.id).values(active_claims=col(Item.active_claims) + 1))
+    audit.record(
+        session,
+        actor,
+        "task.claim",
+        "Assignment",
+        assignment.id,
+        project_id=project.id,
+        request={"projectId": str(project.id)},
+        details={"item": str(item.id), "leaseExpiresAt": assignment.lease_expires_at.isoformat()},
+    )
+    await session.flush()
+    return Claim(assignment, item, resumed=False)
+
+
+async def _next_item(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
+    already_mine = exists().where(
+        col(Assignment.item_id) == col(Item.id),
+        col(Assignment.annotator_id) == annotator_id,
+        col(Assignment.status) != AssignmentStatus.EXPIRED,
+    )
+    stmt = (
+        select(Item)
+        .where(
+            Item.project_id == project.id,
+            Item.status == ItemStatus.QUEUED,
+            Item.label_count + Item.active_claims < project.overlap,
+            ~already_mine,
+        )
+        .order_by(col(Item.priority).desc(), col(Item.id))
+        .limit(1)
+    )
+    if is_postgres(session):
+        stmt = stmt.with_for_update(skip_locked=True, of=Item)
+    return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+async def expire_leases(session: AsyncSession, project_id: uuid.UUID, now: datetime) -> int:
+    """Return the items of lapsed leases to the queue; cheap when none lapsed (indexed)."""
+    lapsed = await session.scalars(
+        update(Assignment)
+        .where(
+            col(Assignment.project_id) == project_id,
+            col(Assignment.status) == AssignmentStatus.ACTIVE,
+            col(Assignment.lease_expires_at) < now,
+        )
+        .values(status=AssignmentStatus.EXPIRED)
+        .returning(col(Assignment.item_id))
+    )
+    per_item = Counter(lapsed.all())
+    for item_id, n in per_item.items():
+        await session.execute(
+            update(Item).where(col(Item.id) == item_id).values(active_claims=col(Item.active_claims) - n)
+        )
+    return sum(per_item.values())

@@ -1,0 +1,160 @@
+"""Reviewing a label: accept, correct, or reject back to the queue. Accept and correct decide
+the item's final label."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.db import is_postgres
+from app.errors import DomainError, Problem
+from app.ingestion.models import Item, ItemStatus
+from app.projects.models import Project
+from app.projects.service import active_schema, current_guideline, parsed_schema
+from app.quality.agreement import agreement_with, majority
+from app.taxonomy import schema_language
+from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
+
+MAX_COMMENT = 10_000
+
+
+@dataclass(frozen=True)
+class NewReview:
+    label_id: uuid.UUID
+    verdict: Verdict
+    corrected_value: Any = None
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    review: Review
+    label: Label
+    item: Item
+    final: FinalLabel | None
+
+
+async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> ReviewOutcome:
+    label = await session.get(Label, new.label_id)
+    if label is None:
+        raise DomainError.single("NOT_FOUND", "No such label.", "labelId")
+    actor.require("label", "review", label.project_id)
+    stmt = select(Item).where(Item.id == label.item_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    item = await session.scalar(stmt)
+    assert item is not None
+    counted = list(
+        await session.scalars(
+            select(Label).where(Label.item_id == item.id, Label.status == LabelStatus.SUBMITTED).order_by(col(Label.id))
+        )
+    )
+    _check(new, label, item, counted, actor)
+
+    project = await session.get(Project, label.project_id)
+    assert project is not None
+    schema = await active_schema(session, project)
+    if new.verdict is Verdict.CORRECT:
+        problems = schema_language.validate(parsed_schema(schema), new.corrected_value, "correctedValue")
+        if problems:
+            raise DomainError(problems)
+
+    now = utcnow()
+    review = Review(
+        project_id=project.id,
+        item_id=item.id,
+        label_id=label.id,
+        reviewer_id=actor.id,
+        verdict=new.verdict,
+        corrected_value=new.corrected_value if new.verdict is Verdict.CORRECT else None,
+        comment=new.comment,
+        schema_version_id=schema.id,
+        created_at=now,
+    )
+    session.add(review)
+    await session.flush()  # the final label points at the review
+    final = None
+    if new.verdict is Verdict.REJECT:
+        label.status = LabelStatus.REJECTED
+        item.label_count -= 1
+        item.status = ItemStatus.QUEUED
+    else:
+        value, method = _decide(new, label, counted)
+        label.status = LabelStatus.ACCEPTED if new.verdict is Verdict.ACCEPT else LabelStatus.CORRECTED
+        guideline = await current_guideline(session, project)
+        final = FinalLabel(
+            project_id=project.id,
+            item_id=item.id,
+            value=value,
+            method=method,
+            agreement=agreement_with([other.value for other in counted], value),
+            source_label_ids=[str(other.id) for other in counted],
+            review_id=review.id,
+            schema_version_id=schema.id,
+            guideline_version_id=guideline.id if guideline else None,
+            decided_by=actor.id,
+            decided_at=now,
+        )
+        session.add(final)
+        item.status = ItemStatus.FINAL
+        item.finalized_at = now
+    await session.flush()
+    audit.record(
+        session,
+        actor,
+        "label.review",
+        "Review",
+        review.id,
+        project_id=project.id,
+        request={
+            "labelId": str(new.label_id),
+            "verdict": new.verdict.value,
+            "correctedValue": new.corrected_value,
+            "comment": new.comment,
+        },
+        details={
+            "label": str(label.id),
+            "item": str(item.id),
+            "verdict": new.verdict.value,
+            "final": final.method.value if final else None,
+        },
+    )
+    return ReviewOutcome(review, label, item, final)
+
+
+def _check(new: NewReview, label: Label, item: Item, counted: list[Label], actor: Actor) -> None:
+    problems: list[Problem] = []
+    if label.author_id == actor.id or any(other.author_id == actor.id for other in counted):
+        # Separation of duties: no judging an item one has labeled oneself.
+        problems.append(Problem("SELF_REVIEW", "You may not review labels on an item you labeled.", "labelId"))
+    elif item.status is ItemStatus.FINAL:
+        problems.append(Problem("ALREADY_FINAL", "This item already has its final label.", "labelId"))
+    elif label.status is not LabelStatus.SUBMITTED:
+        problems.append(Problem("NOT_REVIEWABLE", f"This label was already {label.status.lower()}.", "labelId"))
+    elif item.status is not ItemStatus.IN_REVIEW:
+        problems.append(Problem("NOT_READY", "The item is still collecting its independent labels.", "labelId"))
+    if new.verdict is Verdict.CORRECT and new.corrected_value is None:
+        problems.append(Problem("REQUIRED", "A correction needs correctedValue.", "correctedValue"))
+    if new.verdict is not Verdict.CORRECT and new.corrected_value is not None:
+        problems.append(Problem("UNEXPECTED", "correctedValue goes only with CORRECT.", "correctedValue"))
+    if new.verdict is Verdict.REJECT and not new.comment.strip():
+        problems.append(Problem("REQUIRED", "A rejection needs a comment for the annotator.", "comment"))
+    if len(new.comment) > MAX_COMMENT:
+        problems.append(Problem("TOO_LONG", f"comment allows {MAX_COMMENT} characters.", "comment"))
+    if problems:
+        raise DomainError(problems)
+
+
+def _decide(new: NewReview, label: Label, counted: list[Label]) -> tuple[dict[str, Any], FinalMethod]:
+    if new.verdict is Verdict.CORRECT:
+        return dict(new.corrected_value), FinalMethod.CORRECTED
+    consensus = majority([other.value for other in counted])
+    agrees = consensus.value is not None and agreement_with([label.value], consensus.value) == 1.0
+    return label.value, FinalMethod.CONSENSUS_ACCEPTED if agrees else FinalMethod.ADJUDICATED
