@@ -34,7 +34,7 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIte
         )
         if after is not None:
             stmt = stmt.where(col(FinalLabel.item_id) > after)
-        rows = (await session.execute(stmt)).tuples().all()
+        rows = (await session.execute(stmt)).all()
         if not rows:
             return
         after = rows[-1][1].id
@@ -105,5 +105,5 @@ async def _versions(session: AsyncSession, project_id: uuid.UUID) -> dict[uuid.U
     found: dict[uuid.UUID, int] = {}
     for model in (LabelSchemaVersion, GuidelineVersion):
         rows = await session.execute(select(model.id, model.version).where(model.project_id == project_id))
-        found.update(dict(rows.tuples().all()))
+        found.update(dict(rows.all()))
     return found

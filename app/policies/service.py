@@ -111,7 +111,7 @@ def _audit(
 
 async def grants_in_db(session: AsyncSession) -> list[tuple[str, str, str]]:
     rows = await session.execute(select(CasbinRule.v0, CasbinRule.v1, CasbinRule.v2).where(CasbinRule.ptype == "g"))
-    return [(s, r, d) for s, r, d in rows.tuples()]
+    return [(s, r, d) for s, r, d in rows]
 
 
 async def grant_as_system(session: AsyncSession, username: str, role: Role, project_name: str | None) -> bool:

@@ -103,7 +103,7 @@ class Project(Node):
                 .where(ItemRow.project_id == self._row.id)
                 .group_by(col(ItemRow.status))
             )
-            counts: dict[str, int] = dict(rows.tuples().all())
+            counts: dict[str, int] = dict(rows.all())
         queued, review, final = (counts.get(s, 0) for s in ("QUEUED", "IN_REVIEW", "FINAL"))
         return ItemCounts(queued=queued, in_review=review, final=final, total=queued + review + final)
 
