@@ -7,9 +7,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
+
+from app.sqlite import BUSY_TIMEOUT_S, inline_creator
 
 # Named constraints from the first migration on, so batch mode on SQLite can drop them later.
 SQLModel.metadata.naming_convention = {
@@ -30,7 +32,8 @@ AFTER_COMMIT = "labelgraph_after_commit"
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        path = make_url(url).database or ":memory:"
+        engine = create_async_engine(url, async_creator=inline_creator(path), **kwargs)
         _tune_sqlite(engine)
         return engine
     kwargs.setdefault("pool_size", 10)
@@ -47,7 +50,7 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

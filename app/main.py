@@ -7,13 +7,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from cross_web import HTTPException  # what strawberry turns into a 4xx response
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.http.ides import get_graphql_ide_html
 
 from app.auth.bearer import actor_from_headers, unauthenticated_response
 from app.auth.endpoint import token_endpoint
@@ -35,6 +37,17 @@ class GraphQLApp(GraphQL[Context, None]):
         request.state.graphql_context = context
         return context
 
+    def decode_json(self, data: str | bytes) -> object:
+        # strawberry answers 400 only for a JSONDecodeError; a body that is not UTF-8, or JSON
+        # that is not an object (a bare string, null), would otherwise reach it and be a 500.
+        try:
+            body = super().decode_json(data)
+        except UnicodeDecodeError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(body, dict | list):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return body
+
     async def process_result(self, request: Any, result: Any) -> Any:
         # The request's read transaction ends with the response.
         context = getattr(request.state, "graphql_context", None)
@@ -46,7 +59,8 @@ class GraphQLApp(GraphQL[Context, None]):
 class BearerGate:
     """Authenticates /graphql before strawberry sees the request, and bounds its body size.
 
-    GET of the GraphiQL page (HTML) is let through outside production; it holds no data.
+    GET of the GraphiQL page (HTML) is served here, outside production: it holds no data, and
+    strawberry would build a context (which needs an actor) before rendering it.
     """
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
@@ -55,13 +69,18 @@ class BearerGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
-        if self.settings.graphiql and request.method == "GET" and "text/html" in request.headers.get("accept", ""):
-            await self.app(scope, receive, send)
+        accept = request.headers.get("accept", "")
+        if (
+            self.settings.graphiql
+            and request.method == "GET"
+            and "text/html" in accept
+            and "query" not in request.query_params
+        ):
+            await HTMLResponse(get_graphql_ide_html("graphiql"))(scope, receive, send)
             return
+        too_large = JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)
         if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
-            await JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)(
-                scope, receive, send
-            )
+            await too_large(scope, receive, send)
             return
         try:
             actor = await actor_from_headers(scope["app"].state.runtime, request.headers)
@@ -69,7 +88,36 @@ class BearerGate:
             await unauthenticated_response()(scope, receive, send)
             return
         scope.setdefault("state", {})["actor"] = actor
+        if "content-length" not in request.headers and request.method == "POST":
+            # A chunked body announces no size: once the caller is known, read it here within
+            # the bound and hand it on.
+            body = await self._bounded_body(request)
+            if body is None:
+                await too_large(scope, receive, send)
+                return
+            receive = _replay(body, receive)
         await self.app(scope, receive, send)
+
+    async def _bounded_body(self, request: Request) -> bytes | None:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.settings.max_body_bytes:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that hands over an already-read body once, then defers to the real one."""
+    pending = [body]
+
+    async def replay() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replay
 
 
 async def healthz(request: Request) -> Response:

@@ -10,6 +10,7 @@ import base64
 import binascii
 from urllib.parse import unquote
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -46,9 +47,14 @@ async def token_endpoint(request: Request) -> JSONResponse:
     runtime: Runtime = request.app.state.runtime
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _error("invalid_request", "Send an application/x-www-form-urlencoded body.")
-    form = await request.form(max_files=0, max_fields=10)
+    try:
+        form = await request.form(max_files=0, max_fields=10)
+    except HTTPException:
+        return _error("invalid_request", "The form body is malformed or has too many fields.")
     fields = {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
     grant = fields.get("grant_type")
+    if not grant:
+        return _error("invalid_request", "grant_type is missing.")
     if grant == "password":
         name, secret, kind, client_id = (
             fields.get("username"),

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.clock import utcnow
 from app.columns import enum_field, json_field
@@ -24,8 +24,8 @@ class ItemStatus(enum.StrEnum):
 class Item(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("project_id", "external_id"),
-        # The annotation queue: by status, then priority, then age (ids are time-ordered).
-        Index("ix_item_queue", "project_id", "status", "priority", "id"),
+        # Listing a project's items oldest first (keyset pages).
+        Index("ix_item_project", "project_id", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
@@ -43,3 +43,7 @@ class Item(SQLModel, table=True):
     active_claims: int = Field(default=0)
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
+
+
+# The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).
+Index("ix_item_queue", col(Item.project_id), col(Item.status), col(Item.priority).desc(), col(Item.id))

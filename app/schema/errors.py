@@ -23,9 +23,10 @@ def bad_input(message: str) -> PublicError:
 
 
 def should_mask(error: GraphQLError) -> bool:
-    # Parse and validation errors carry no original error and stay readable for UI developers.
+    # Parse and validation errors carry no original error, and variable-coercion errors wrap
+    # graphql-core's own GraphQLError ("Float cannot represent ..."): both stay readable.
     original = error.original_error
-    return original is not None and not isinstance(original, PublicError | Forbidden)
+    return original is not None and not isinstance(original, PublicError | Forbidden | GraphQLError)
 
 
 @strawberry.type(description="An expected failure: nothing of the mutation was written.")

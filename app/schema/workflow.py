@@ -177,6 +177,10 @@ class Assignment(Node):
 
     @strawberry.field(description="The label submitted on this task, once there is one.")
     async def label(self, info: Info) -> Label | None:
+        actor = info.context.actor
+        # node() hands others' tasks to item readers (ml_service too); their labels need label read.
+        if self._row.annotator_id != actor.id:
+            actor.require("label", "read", self._row.project_id)
         row = await info.context.loaders.label_of_assignment.load(self._row.id)
         return Label.of(row) if row else None
 
@@ -238,6 +242,8 @@ class WorkflowMutation:
         result = await run_mutation(info, act)
         if isinstance(result, list):
             return ClaimNextTaskPayload(assignment=None, resumed=False, errors=result)
+        # The UI always asks for the item next; hand over the row the claim already read.
+        info.context.loaders.item.prime(result.item.id, result.item)
         return ClaimNextTaskPayload(assignment=Assignment.of(result.assignment), resumed=result.resumed, errors=[])
 
     @strawberry.mutation(description="Submit the label of your task, validated against the active label schema.")

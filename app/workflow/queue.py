@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, update
+from sqlalchemy import exists, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,10 +34,17 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
 
     Runs in a write transaction: on SQLite BEGIN IMMEDIATE serialises claims; on PostgreSQL
     the candidate item row is locked (SKIP LOCKED), and the overlap test reads counters on
-    that same row, so a concurrent claim re-checks them after the lock.
+    that same row, so a concurrent claim re-checks them after the lock. Claims of one annotator
+    in one project also take a transaction-scoped advisory lock there: without it two of them
+    in flight both find no live task and each leases an item.
     """
     project = await require_project(session, project_id)
     actor.require("task", "claim", project.id)
+    if is_postgres(session):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+            {"key": f"claim:{project.id}:{actor.id}"},
+        )
     now = utcnow()
     await expire_leases(session, project.id, now)
 

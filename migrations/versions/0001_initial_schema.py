@@ -116,7 +116,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('project_id', 'external_id')
     )
     with op.batch_alter_table('item', schema=None) as batch_op:
-        batch_op.create_index('ix_item_queue', ['project_id', 'status', 'priority', 'id'], unique=False)
+        batch_op.create_index('ix_item_project', ['project_id', 'id'], unique=False)
+        batch_op.create_index('ix_item_queue', ['project_id', 'status', sa.literal_column('priority DESC'), 'id'], unique=False)
 
     op.create_table('label_schema_version',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -272,6 +273,7 @@ def downgrade() -> None:
     op.drop_table('label_schema_version')
     with op.batch_alter_table('item', schema=None) as batch_op:
         batch_op.drop_index('ix_item_queue')
+        batch_op.drop_index('ix_item_project')
 
     op.drop_table('item')
     op.drop_table('guideline_version')
