@@ -80,7 +80,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         return failure
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
     async with unit_of_work(runtime.sessions, write=True) as session:
-        audit.record(session, actor, "auth.token.issue", "User", user.id, request={"client_id": client_id})
+        await audit.record(session, actor, "auth.token.issue", "User", user.id, request={"client_id": client_id})
     token = runtime.tokens.issue(user.id, client_id)
     return JSONResponse(
         {"access_token": token, "token_type": "bearer", "expires_in": runtime.tokens.lifetime_s},

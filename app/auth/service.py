@@ -40,7 +40,9 @@ async def create_identity(
     user = User(username=username, kind=kind, display_name=display_name, secret_hash=await passwords.hash(secret))
     session.add(user)
     await session.flush()
-    audit.record(session, None, "user.create", "User", user.id, request={"username": username, "kind": kind.value})
+    await audit.record(
+        session, None, "user.create", "User", user.id, request={"username": username, "kind": kind.value}
+    )
     return user
 
 

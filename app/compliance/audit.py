@@ -7,9 +7,11 @@ import json
 import uuid
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.actor import Actor
+from app.clock import utcnow
 from app.compliance.models import AuditEvent
 
 
@@ -21,7 +23,7 @@ def digest(value: Any) -> str:
     return hashlib.sha256(canonical_json(value)).hexdigest()
 
 
-def record(
+async def record(
     session: AsyncSession,
     actor: Actor | None,
     action: str,
@@ -31,17 +33,21 @@ def record(
     project_id: uuid.UUID | None = None,
     request: Any = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add the event to the session; it commits (or not) with the change it describes."""
-    event = AuditEvent(
-        actor_id=actor.id if actor else None,
-        actor_kind=actor.kind.value if actor else "SYSTEM",
-        action=action,
-        entity_type=entity_type,
-        entity_id=str(entity_id),
-        project_id=project_id,
-        input_digest=digest(request),
-        details=details or {},
+) -> None:
+    """Write the event in the session's transaction: it commits (or not) with the change it describes.
+
+    A plain INSERT, not an ORM object: every mutation writes one, and nothing reads it back.
+    """
+    await session.execute(
+        insert(AuditEvent).values(
+            occurred_at=utcnow(),
+            actor_id=actor.id if actor else None,
+            actor_kind=actor.kind.value if actor else "SYSTEM",
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id),
+            project_id=project_id,
+            input_digest=digest(request),
+            details=details or {},
+        )
     )
-    session.add(event)
-    return event

@@ -45,7 +45,7 @@ async def export_endpoint(request: Request) -> Response:
             return JSONResponse({"error": "not_found", "error_description": "No such project."}, status_code=404)
         if not actor.can("export", "read", project.id):
             return JSONResponse({"error": "forbidden", "error_description": "You may not export it."}, status_code=403)
-        audit.record(session, actor, "export.download", "Project", project.id, project_id=project.id, request={})
+        await audit.record(session, actor, "export.download", "Project", project.id, project_id=project.id, request={})
 
     async def body() -> AsyncIterator[bytes]:
         async with runtime.sessions() as session:

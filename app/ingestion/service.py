@@ -62,7 +62,7 @@ async def import_items(
     for value in values:
         value.update(id=new_id(), project_id=project.id, status=ItemStatus.QUEUED, created_at=now)
     await session.execute(insert(Item), values)
-    audit.record(
+    await audit.record(
         session,
         actor,
         "item.import",

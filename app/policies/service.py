@@ -28,7 +28,7 @@ async def grant_role(
     session.add(
         CasbinRule(ptype="g", v0=user_subject(user.id), v1=role.subject, v2=domain(project_id), granted_by=actor.id)
     )
-    _audit(session, actor, "role.grant", user, role, project_id)
+    await _audit(session, actor, "role.grant", user, role, project_id)
     await session.flush()
     after_commit(session, lambda: actor.authorizer.apply_grant(user.id, role, project_id))
     return user
@@ -48,7 +48,7 @@ async def revoke_role(
     )
     if not removed.rowcount:  # type: ignore[attr-defined]
         raise DomainError.single("NOT_GRANTED", f"{user.username} does not hold {role.value} here.", "role")
-    _audit(session, actor, "role.revoke", user, role, project_id)
+    await _audit(session, actor, "role.revoke", user, role, project_id)
     after_commit(session, lambda: actor.authorizer.apply_revoke(user.id, role, project_id))
     return user
 
@@ -85,7 +85,7 @@ def _check_fit(user: User, role: Role, project_id: uuid.UUID | None) -> None:
         raise DomainError.single("WRONG_IDENTITY_KIND", f"{role.value} is for {wanted} only.", "userId")
 
 
-def _audit(
+async def _audit(
     session: AsyncSession,
     actor: Actor | None,
     action: str,
@@ -93,7 +93,7 @@ def _audit(
     role: Role,
     project_id: uuid.UUID | None,
 ) -> None:
-    audit.record(
+    await audit.record(
         session,
         actor,
         action,
@@ -140,6 +140,6 @@ async def grant_as_system(session: AsyncSession, username: str, role: Role, proj
     if exists:
         return False
     session.add(CasbinRule(ptype="g", v0=rule[0], v1=rule[1], v2=rule[2]))
-    _audit(session, None, "role.grant", user, role, project_id)
+    await _audit(session, None, "role.grant", user, role, project_id)
     await session.flush()
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -19,6 +19,7 @@ from app.taxonomy import schema_language
 from app.taxonomy.models import LabelSchemaVersion
 
 MAX_OVERLAP = 10
+V = TypeVar("V", bound="GuidelineInForce")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -
             )
         )
     await session.flush()
-    audit.record(
+    await audit.record(
         session,
         actor,
         "project.create",
@@ -117,17 +118,73 @@ async def list_projects(
     return (await session.scalars(stmt)).all()
 
 
-async def active_schema(session: AsyncSession, project: Project) -> LabelSchemaVersion:
-    version = await session.scalar(
+@dataclass(frozen=True)
+class GuidelineInForce:
+    """A version as labels cite it. Versions never change once written, so these are cached
+    per process by (project, version number)."""
+
+    id: uuid.UUID
+    version: int
+
+
+@dataclass(frozen=True)
+class SchemaInForce(GuidelineInForce):
+    schema: schema_language.LabelSchema
+
+
+_versions: dict[tuple[str, uuid.UUID, int], Any] = {}
+
+
+async def active_schema(session: AsyncSession, project: Project) -> SchemaInForce:
+    key = ("schema", project.id, project.schema_version)
+    found: SchemaInForce | None = _versions.get(key)
+    if found is None:
+        row = await session.scalar(
+            select(LabelSchemaVersion).where(
+                LabelSchemaVersion.project_id == project.id, LabelSchemaVersion.version == project.schema_version
+            )
+        )
+        assert row is not None, "every project has its active schema version"
+        found = _remember(key, SchemaInForce(row.id, row.version, schema_language.parse(row.definition)))
+    return found
+
+
+async def current_guideline(session: AsyncSession, project: Project) -> GuidelineInForce | None:
+    if project.guideline_version is None:
+        return None
+    key = ("guideline", project.id, project.guideline_version)
+    found: GuidelineInForce | None = _versions.get(key)
+    if found is None:
+        row = await session.scalar(
+            select(GuidelineVersion).where(
+                GuidelineVersion.project_id == project.id, GuidelineVersion.version == project.guideline_version
+            )
+        )
+        if row is None:
+            return None
+        found = _remember(key, GuidelineInForce(row.id, row.version))
+    return found
+
+
+def _remember(key: tuple[str, uuid.UUID, int], version: V) -> V:
+    if len(_versions) > 10_000:
+        _versions.clear()
+    _versions[key] = version
+    return version
+
+
+async def schema_version_row(session: AsyncSession, project: Project) -> LabelSchemaVersion:
+    """The full row of the schema in force (definition, author, time), for display."""
+    row = await session.scalar(
         select(LabelSchemaVersion).where(
             LabelSchemaVersion.project_id == project.id, LabelSchemaVersion.version == project.schema_version
         )
     )
-    assert version is not None, "every project has its active schema version"
-    return version
+    assert row is not None
+    return row
 
 
-async def current_guideline(session: AsyncSession, project: Project) -> GuidelineVersion | None:
+async def guideline_row(session: AsyncSession, project: Project) -> GuidelineVersion | None:
     if project.guideline_version is None:
         return None
     return await session.scalar(
@@ -135,14 +192,3 @@ async def current_guideline(session: AsyncSession, project: Project) -> Guidelin
             GuidelineVersion.project_id == project.id, GuidelineVersion.version == project.guideline_version
         )
     )
-
-
-_parsed: dict[uuid.UUID, schema_language.LabelSchema] = {}
-
-
-def parsed_schema(version: LabelSchemaVersion) -> schema_language.LabelSchema:
-    """Schema versions never change once written, so their parsed form is cached by id."""
-    cached = _parsed.get(version.id)
-    if cached is None:
-        cached = _parsed[version.id] = schema_language.parse(version.definition)
-    return cached

@@ -86,12 +86,12 @@ class Project(Node):
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:
         async with info.context.db() as session:
-            return LabelSchemaVersion.of(await service.active_schema(session, self._row))
+            return LabelSchemaVersion.of(await service.schema_version_row(session, self._row))
 
     @strawberry.field(description="The published guideline in force, if any.")
     async def guideline(self, info: Info) -> GuidelineVersion | None:
         async with info.context.db() as session:
-            row = await service.current_guideline(session, self._row)
+            row = await service.guideline_row(session, self._row)
         return GuidelineVersion.of(row) if row else None
 
     @strawberry.field

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -17,7 +17,7 @@ from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
-from app.projects.service import active_schema, current_guideline, parsed_schema
+from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
 from app.workflow.models import Assignment, AssignmentStatus, Label
 
@@ -51,7 +51,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     project = await session.get(Project, assignment.project_id)
     assert project is not None
     schema = await active_schema(session, project)
-    problems = schema_language.validate(parsed_schema(schema), new.value)
+    problems = schema_language.validate(schema.schema, new.value)
     if len(new.rationale) > MAX_RATIONALE:
         problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))
     if new.time_spent_ms is not None and not 0 <= new.time_spent_ms <= MAX_TIME_SPENT_MS:
@@ -76,21 +76,18 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = now
     # The label now holds the slot its lease held; with the overlap reached the item awaits review.
+    reached = col(Item.label_count) + 1 >= project.overlap
     await session.execute(
         update(Item)
         .where(col(Item.id) == assignment.item_id)
-        .values(label_count=col(Item.label_count) + 1, active_claims=col(Item.active_claims) - 1)
-    )
-    await session.execute(
-        update(Item)
-        .where(
-            col(Item.id) == assignment.item_id,
-            col(Item.label_count) >= project.overlap,
-            col(Item.status) == ItemStatus.QUEUED,
+        .values(
+            label_count=col(Item.label_count) + 1,
+            active_claims=col(Item.active_claims) - 1,
+            status=case((reached, ItemStatus.IN_REVIEW), else_=col(Item.status)),
         )
-        .values(status=ItemStatus.IN_REVIEW)
+        .execution_options(synchronize_session=False)
     )
-    audit.record(
+    await audit.record(
         session,
         actor,
         "label.submit",

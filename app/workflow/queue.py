@@ -75,7 +75,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     )
     session.add(assignment)
     await session.execute(update(Item).where(col(Item.id) == item.id).values(active_claims=col(Item.active_claims) + 1))
-    audit.record(
+    await audit.record(
         session,
         actor,
         "task.claim",

@@ -17,7 +17,7 @@ from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
-from app.projects.service import active_schema, current_guideline, parsed_schema
+from app.projects.service import active_schema, current_guideline
 from app.quality.agreement import agreement_with, majority
 from app.taxonomy import schema_language
 from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
@@ -62,7 +62,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
     assert project is not None
     schema = await active_schema(session, project)
     if new.verdict is Verdict.CORRECT:
-        problems = schema_language.validate(parsed_schema(schema), new.corrected_value, "correctedValue")
+        problems = schema_language.validate(schema.schema, new.corrected_value, "correctedValue")
         if problems:
             raise DomainError(problems)
 
@@ -106,7 +106,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
         item.status = ItemStatus.FINAL
         item.finalized_at = now
     await session.flush()
-    audit.record(
+    await audit.record(
         session,
         actor,
         "label.review",
