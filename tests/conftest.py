@@ -86,7 +86,10 @@ def recreate_pg_database(name: str, *, create: bool = True) -> str:
 
 @pytest.fixture(scope="session")
 def pg_skip_reason() -> str | None:
-    return asyncio.run(_pg_reachable())
+    reason = asyncio.run(_pg_reachable())
+    if reason and os.environ.get("LABELGRAPH_REQUIRE_POSTGRES"):
+        pytest.fail(f"{reason}, and LABELGRAPH_REQUIRE_POSTGRES is set (as in CI)")
+    return reason
 
 
 @pytest.fixture(scope="session")

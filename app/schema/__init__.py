@@ -14,6 +14,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from app.auth.models import User as UserRow
+from app.errors import Forbidden
 from app.ingestion.models import Item as ItemRow
 from app.projects.service import get_project
 from app.schema.audit import AuditQuery
@@ -65,8 +66,9 @@ async def _node(session: AsyncSession, info: Info, type_name: str, pk: Any) -> N
         user = await session.get(UserRow, pk)
         if user is None:
             return None
-        if user.id != actor.id:
-            actor.require("audit", "read")
+        # The same right as the `users` list: admins and project managers (who hand out roles).
+        if user.id != actor.id and actor.authorizer.projects_with(actor.id, "user", "read") == set():
+            raise Forbidden("You may not look up other users.")
         return User.of(user)
     return None
 
@@ -90,6 +92,17 @@ class LabelgraphSchema(strawberry.Schema):
         for error in errors:
             if should_mask(error):
                 logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
+            elif not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": request_error_code(error, execution_context)}
+
+
+def request_error_code(error: GraphQLError, execution_context: ExecutionContext | None) -> str:
+    """A code for the errors graphql-core raises itself, so clients can branch on every error."""
+    if execution_context is not None and execution_context.graphql_document is None:
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$") or isinstance(error.original_error, GraphQLError):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
 
 
 @cache

@@ -1,0 +1,465 @@
+"""The authorization matrix: every operation of the API, called by every role of the world.
+
+MATRIX below is the reviewed answer to "who may do what" in project A, derived from DESIGN.md's
+role list and app/policies/policy.csv. Each case builds a realistic scene through the API (items
+imported by the manager, labeled by annotators, one reviewed), then calls one operation as one
+role and checks:
+
+- ALLOW: it succeeds end to end, shows what it should, and a write changes the database;
+- DENY: a FORBIDDEN GraphQL error (HTTP 403 for the REST export), never a 500, nothing written;
+- EMPTY: it succeeds and shows nothing;
+- HIDDEN: refused as if the object did not exist (a NOT_FOUND payload error), nothing written.
+
+The last tests fail when the schema gains a Query or Mutation field, or the product a role, that
+the table does not cover: new operations cannot slip in unreviewed.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from graphql import FieldNode, OperationDefinitionNode, parse
+from graphql import build_schema as schema_from_sdl
+from starlette.routing import Route
+
+from app.main import create_app
+from app.policies.roles import Role
+from app.schema import build_schema
+from app.settings import Settings
+from tests.conftest import CAST, SCHEMA, Api, gid
+from tests.security import (
+    CLAIM,
+    GRANT,
+    IMPORT,
+    REVIEW,
+    REVOKE,
+    SUBMIT,
+    assert_forbidden,
+    claim_and_submit,
+    database_state,
+    import_items,
+)
+
+
+class Outcome(enum.StrEnum):
+    ALLOW = "ALLOW"
+    DENY = "DENY"
+    EMPTY = "EMPTY"
+    HIDDEN = "HIDDEN"
+
+
+ALLOW, DENY, EMPTY, HIDDEN = Outcome
+
+ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider")
+
+# Every operation against project A. Notes on choices a reviewer may question:
+# - claimNextTask/submitLabel: admin is DENY. DESIGN.md says an admin may do "everything a project
+#   role may", but policy.csv gives no role except annotator task.claim or label.create, which
+#   keeps separation of duties (an admin also reviews).
+# - submitLabel on someone else's task is HIDDEN, not DENY: the product answers NOT_FOUND on
+#   purpose ("ids are not capabilities"), against DESIGN.md's "authorization failures are FORBIDDEN".
+# - node(User) follows `users` (user read): admins and project managers, who hand out roles, and
+#   compliance officers, who must put names to the actors of audit events.
+# fmt: off
+MATRIX: dict[str, tuple[Outcome, ...]] = {
+    #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider
+    "viewer":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  ALLOW),
+    "users":                  (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
+    "projects":               (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  EMPTY),
+    "project":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.labelSchema":    (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.guideline":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.itemCounts":     (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
+    "project.items":          (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
+    "node(Project)":          (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "node(Item)":             (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
+    "node(Label)":            (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "node(Review)":           (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "node(Assignment)":       (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
+    "node(User)":             (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
+    "item.labels":            (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "assignment.label":       (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "auditEvents":            (ALLOW,  DENY,   DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
+    "createProject":          (ALLOW,  DENY,   DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "importItems":            (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "claimNextTask":          (DENY,   DENY,   ALLOW,  DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "submitLabel":            (HIDDEN, HIDDEN, ALLOW,  HIDDEN,  HIDDEN, HIDDEN, HIDDEN,    HIDDEN, HIDDEN),
+    "reviewLabel":            (ALLOW,  DENY,   DENY,   ALLOW,   DENY,   DENY,   DENY,      DENY,   DENY),
+    "grantRole":              (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "revokeRole":             (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "GET /export/{id}.jsonl": (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      ALLOW,  DENY),
+}
+# fmt: on
+
+# Cells where the product disagrees with the table: expected to fail (and to fail loudly once
+# fixed, so the entry is removed); each is reported, not papered over.
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
+
+
+@dataclass
+class Scene:
+    """Project A mid-flight, built through the API by the people whose job each step is."""
+
+    caller: str
+    people: dict[str, str]  # username -> global id
+    project: str
+    pending_item: str  # a-1: ann2 labeled it, it awaits review
+    pending_label: str
+    ann2_task: str  # the task ann2 submitted that label on
+    review: str  # reviewer's acceptance of ann3's label on a-2, now final
+    own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
+
+
+async def build_scene(api: Api, caller: str) -> Scene:
+    project = gid("Project", api.world.project_a)
+    await import_items(api, project, ["a-1", "a-2", "a-3", "a-4"], as_="pm")
+    pending = await claim_and_submit(api, project, "ann2", "pos")
+    reviewed = await claim_and_submit(api, project, "ann3", "neg")
+    accepted = await api.data(REVIEW, {"input": {"labelId": reviewed["label"], "verdict": "ACCEPT"}}, as_="reviewer")
+    assert accepted["reviewLabel"]["errors"] == []
+    return Scene(
+        caller=caller,
+        people={name: gid("User", user.id) for name, user in api.world.users.items()},
+        project=project,
+        pending_item=pending["item"],
+        pending_label=pending["label"],
+        ann2_task=pending["task"],
+        review=accepted["reviewLabel"]["review"]["id"],
+    )
+
+
+Check = Callable[[dict[str, Any], Scene], Outcome]
+Setup = Callable[[Api, Scene], Awaitable[None]]
+
+
+async def no_setup(api: Api, scene: Scene) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row's call: a GraphQL document as a client sends it (None for the REST export)."""
+
+    document: str | None
+    variables: Callable[[Scene], dict[str, Any]]
+    check: Check  # judges a successful response: ALLOW (after checking what it shows) or EMPTY
+    writes: bool = False  # an allowed call must change the database
+    setup: Setup = no_setup
+
+    @property
+    def root_field(self) -> str:
+        if self.document is None:
+            return "GET /export/{project}.jsonl"
+        definition = parse(self.document).definitions[0]
+        assert isinstance(definition, OperationDefinitionNode)
+        first = definition.selection_set.selections[0]
+        assert isinstance(first, FieldNode)
+        return f"{definition.operation.value.capitalize()}.{first.name.value}"
+
+
+def payload(data: dict[str, Any], field: str) -> tuple[Outcome | None, dict[str, Any]]:
+    """A mutation's payload; HIDDEN when it was refused as NOT_FOUND, None when it went through."""
+    result: dict[str, Any] = data[field]
+    codes = [error["code"] for error in result["errors"]]
+    if codes == ["NOT_FOUND"]:
+        return HIDDEN, result
+    assert codes == [], result
+    return None, result
+
+
+def allow(condition: bool, shown: Any) -> Outcome:
+    assert condition, f"allowed, but it showed {shown!r}"
+    return ALLOW
+
+
+def node_query(fragment: str) -> str:
+    return "query Node($id: ID!) { node(id: $id) { __typename ... on " + fragment + " } }"
+
+
+def project_query(selection: str) -> str:
+    return "query Project($id: ID!) { project(id: $id) { " + selection + " } }"
+
+
+def check_projects(data: dict[str, Any], scene: Scene) -> Outcome:
+    names = [node["name"] for node in data["projects"]["nodes"]]
+    return EMPTY if names == [] else allow("Project A" in names, names)
+
+
+def check_create(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "createProject")
+    return refused or allow(result["project"]["name"] == "Project C", result)
+
+
+def check_import(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "importItems")
+    return refused or allow(result["importedCount"] == 1, result)
+
+
+def check_claim(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "claimNextTask")
+    task = result["assignment"]
+    return refused or allow(not result["resumed"] and task["item"]["externalId"] == "a-3", result)
+
+
+def check_submit(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "submitLabel")
+    return refused or allow(result["label"]["author"]["username"] == scene.caller, result)
+
+
+def check_review(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "reviewLabel")
+    decided = result["finalLabel"] == {"method": "CONSENSUS_ACCEPTED", "value": {"sentiment": "pos"}}
+    return refused or allow(decided and result["item"]["status"] == "FINAL", result)
+
+
+def check_role_change(field: str, grantee: str) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["user"]["username"] == grantee, result)
+
+    return check
+
+
+async def claim_own_task(api: Api, scene: Scene) -> None:
+    claim = await api.data(CLAIM, {"input": {"projectId": scene.project}}, as_="ann1")
+    scene.own_task = claim["claimNextTask"]["assignment"]["id"]
+
+
+OPERATIONS: dict[str, Operation] = {
+    "viewer": Operation(
+        "query { viewer { username } }",
+        lambda s: {},
+        lambda d, s: allow(d["viewer"]["username"] == s.caller, d),
+    ),
+    "users": Operation(
+        "query Users { users(first: 50) { nodes { username } } }",
+        lambda s: {},
+        lambda d, s: allow("ann2" in [n["username"] for n in d["users"]["nodes"]], d),
+    ),
+    "projects": Operation("query { projects { nodes { name } } }", lambda s: {}, check_projects),
+    "project": Operation(
+        project_query("name"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"] == {"name": "Project A"}, d),
+    ),
+    "project.labelSchema": Operation(
+        project_query("labelSchema { version definition }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["labelSchema"] == {"version": 1, "definition": SCHEMA}, d),
+    ),
+    "project.guideline": Operation(
+        project_query("guideline { version body }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["guideline"] == {"version": 1, "body": "# A"}, d),
+    ),
+    "project.itemCounts": Operation(
+        project_query("itemCounts { queued inReview final total }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["itemCounts"] == {"queued": 2, "inReview": 1, "final": 1, "total": 4}, d),
+    ),
+    "project.items": Operation(
+        project_query("items(first: 10) { nodes { externalId data } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(
+            [n["externalId"] for n in d["project"]["items"]["nodes"]] == ["a-1", "a-2", "a-3", "a-4"], d
+        ),
+    ),
+    "node(Project)": Operation(
+        node_query("Project { name }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["node"]["name"] == "Project A", d),
+    ),
+    "node(Item)": Operation(
+        node_query("Item { externalId data }"),
+        lambda s: {"id": s.pending_item},
+        lambda d, s: allow(d["node"]["data"] == {"text": "text of a-1"}, d),
+    ),
+    "node(Label)": Operation(
+        node_query("Label { value author { username } }"),
+        lambda s: {"id": s.pending_label},
+        lambda d, s: allow(d["node"]["author"]["username"] == "ann2", d),
+    ),
+    "node(Review)": Operation(
+        node_query("Review { verdict reviewer { username } }"),
+        lambda s: {"id": s.review},
+        lambda d, s: allow(d["node"]["reviewer"]["username"] == "reviewer", d),
+    ),
+    "node(Assignment)": Operation(
+        node_query("Assignment { status item { id } }"),
+        lambda s: {"id": s.ann2_task},
+        lambda d, s: allow(
+            d["node"] == {"__typename": "Assignment", "status": "SUBMITTED", "item": {"id": s.pending_item}}, d
+        ),
+    ),
+    "node(User)": Operation(
+        node_query("User { username kind }"),
+        lambda s: {"id": s.people["ann2"]},
+        lambda d, s: allow(d["node"]["username"] == "ann2", d),
+    ),
+    # Nested fields with checks of their own, reached through node().
+    "item.labels": Operation(
+        node_query("Item { labels { id value } }"),
+        lambda s: {"id": s.pending_item},
+        lambda d, s: allow([lb["id"] for lb in d["node"]["labels"]] == [s.pending_label], d),
+    ),
+    "assignment.label": Operation(
+        node_query("Assignment { label { id value } }"),
+        lambda s: {"id": s.ann2_task},
+        lambda d, s: allow(d["node"]["label"] == {"id": s.pending_label, "value": {"sentiment": "pos"}}, d),
+    ),
+    "auditEvents": Operation(
+        "query Audit { auditEvents(first: 100) { nodes { action } } }",
+        lambda s: {},
+        lambda d, s: allow({"item.import", "label.review"} <= {n["action"] for n in d["auditEvents"]["nodes"]}, d),
+    ),
+    "createProject": Operation(
+        """
+        mutation Create($input: CreateProjectInput!) {
+          createProject(input: $input) { project { name } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"name": "Project C", "labelSchema": SCHEMA}},
+        check_create,
+        writes=True,
+    ),
+    "importItems": Operation(
+        IMPORT,
+        lambda s: {"input": {"projectId": s.project, "items": [{"externalId": "a-new", "data": {"text": "new"}}]}},
+        check_import,
+        writes=True,
+    ),
+    "claimNextTask": Operation(CLAIM, lambda s: {"input": {"projectId": s.project}}, check_claim, writes=True),
+    "submitLabel": Operation(
+        SUBMIT,
+        lambda s: {"input": {"assignmentId": s.own_task, "value": {"sentiment": "neu"}}},
+        check_submit,
+        writes=True,
+        setup=claim_own_task,
+    ),
+    "reviewLabel": Operation(
+        REVIEW,
+        lambda s: {"input": {"labelId": s.pending_label, "verdict": "ACCEPT"}},
+        check_review,
+        writes=True,
+    ),
+    "grantRole": Operation(
+        GRANT,
+        lambda s: {"input": {"userId": s.people["ann_b"], "role": "ANNOTATOR", "projectId": s.project}},
+        check_role_change("grantRole", "ann_b"),
+        writes=True,
+    ),
+    "revokeRole": Operation(
+        REVOKE,
+        lambda s: {"input": {"userId": s.people["ann3"], "role": "ANNOTATOR", "projectId": s.project}},
+        check_role_change("revokeRole", "ann3"),
+        writes=True,
+    ),
+    # The export answers 403 itself; an allowed download is audited, hence a write.
+    "GET /export/{id}.jsonl": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow([line["external_id"] for line in d["lines"]] == ["a-2"], d),
+        writes=True,
+    ),
+}
+READS = [name for name, op in OPERATIONS.items() if not op.writes]
+WRITES = [
+    pytest.param(name, role, id=f"{name}-{role}") for name, op in OPERATIONS.items() if op.writes for role in ROLES
+]
+
+
+async def call(api: Api, operation: Operation, scene: Scene) -> Outcome:
+    """What the caller got: DENY for a refusal, else the operation's own judgment of the data."""
+    if operation.document is None:
+        response = await api.client.get(
+            f"/export/{scene.project}.jsonl", headers={"Authorization": f"Bearer {api.token(scene.caller)}"}
+        )
+        if response.status_code == 403:
+            assert response.json()["error"] == "forbidden"
+            return DENY
+        assert response.status_code == 200, response.text
+        return operation.check({"lines": [json.loads(line) for line in response.text.splitlines()]}, scene)
+    response = await api.raw(operation.document, operation.variables(scene), as_=scene.caller)
+    assert response.status_code == 200, response.text  # never a 500, nor a 401 for a valid token
+    body = response.json()
+    if "errors" in body:
+        assert_forbidden(body)
+        return DENY
+    return operation.check(body["data"], scene)
+
+
+async def check_cell(api: Api, name: str, scene: Scene) -> None:
+    """One cell of the matrix: the outcome it names, and a database changed only by an allowed write."""
+    operation = OPERATIONS[name]
+    expected = MATRIX[name][ROLES.index(scene.caller)]
+    await operation.setup(api, scene)
+    before = await database_state(api)
+
+    outcome = await call(api, operation, scene)
+
+    after = await database_state(api)
+    gap = KNOWN_GAPS.get((name, scene.caller))
+    if gap is not None:
+        assert outcome != expected, f"fixed: remove ({name}, {scene.caller}) from KNOWN_GAPS"
+        pytest.xfail(gap)
+    assert outcome == expected, f"{scene.caller} calling {name}: expected {expected}, got {outcome}"
+    if outcome is ALLOW and operation.writes:
+        assert after != before, "allowed, yet nothing was written"
+    if outcome in (DENY, HIDDEN):
+        assert after == before, "refused, yet the database changed"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_reads_as_role(api: Api, subtests: pytest.Subtests, role: str) -> None:
+    # Reads write nothing, so one scene serves every read of the role; each is its own subtest.
+    scene = await build_scene(api, role)
+    for name in READS:
+        with subtests.test(name):
+            await check_cell(api, name, scene)
+
+
+@pytest.mark.parametrize(("operation", "role"), WRITES)
+async def test_write_as_role(api: Api, operation: str, role: str) -> None:
+    # Writes get a fresh scene each: an allowed one changes what the next would see.
+    await check_cell(api, operation, await build_scene(api, role))
+
+
+def test_matrix_has_a_row_per_operation_and_a_column_per_role() -> None:
+    assert MATRIX.keys() == OPERATIONS.keys()
+    assert all(len(row) == len(ROLES) for row in MATRIX.values())
+    assert {op for op, _role in KNOWN_GAPS} <= MATRIX.keys()
+
+
+def test_every_role_has_a_column() -> None:
+    held = {CAST[name][1] for name in ROLES}
+    assert set(Role) <= held, f"add a column for {set(Role) - held}"
+    assert None in held, "one column must be an identity with no role at all"
+
+
+def test_every_query_and_mutation_field_is_in_the_matrix() -> None:
+    schema = schema_from_sdl(build_schema(Settings()).as_str())
+    assert schema.query_type is not None
+    assert schema.mutation_type is not None
+    fields = {f"Query.{name}" for name in schema.query_type.fields}
+    fields |= {f"Mutation.{name}" for name in schema.mutation_type.fields}
+    covered = {op.root_field for op in OPERATIONS.values()}
+    assert fields - covered == set(), "new operations: add them to MATRIX and OPERATIONS after review"
+
+
+def test_every_data_route_is_in_the_matrix() -> None:
+    # /graphql is covered field by field above; these two hand out tokens and health, no data.
+    unguarded = {"/graphql", "/auth/token", "/healthz"}
+    routes = {
+        f"{method} {route.path}"
+        for route in create_app(Settings()).routes
+        if isinstance(route, Route) and route.path not in unguarded
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    covered = {op.root_field for op in OPERATIONS.values()}
+    assert routes - covered == set(), "new routes: add them to MATRIX and OPERATIONS after review"
