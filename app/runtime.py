@@ -16,6 +16,7 @@ from app.auth.tokens import TokenService
 from app.db import create_engine, session_factory
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
+from app.policies.watcher import PolicyWatcher
 from app.settings import Settings
 
 # How long a looked-up identity is trusted before it is read again (deactivation latency).
@@ -30,6 +31,7 @@ class Runtime:
     authorizer: Authorizer
     tokens: TokenService
     passwords: Passwords
+    watcher: PolicyWatcher | None = None
     _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
 
     @classmethod
@@ -38,7 +40,7 @@ class Runtime:
         sessions = session_factory(engine)
         async with sessions() as session:
             authorizer = Authorizer(await grants_in_db(session))
-        return cls(
+        runtime = cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
@@ -46,8 +48,18 @@ class Runtime:
             tokens=TokenService(settings.secret_key, settings.issuer, settings.audience, settings.token_lifetime_s),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
+        if engine.dialect.name == "postgresql":
+            runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
+        return runtime
+
+    async def reload_grants(self) -> None:
+        """Replace the enforcer's grants with the database's (another process changed them)."""
+        async with self.sessions() as session:
+            self.authorizer.replace_grants(await grants_in_db(session))
 
     async def stop(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.stop()
         await self.engine.dispose()
 
     async def identity(self, user_id: uuid.UUID) -> User | None:

@@ -42,12 +42,17 @@ class Authorizer:
     """
 
     def __init__(self, grants: Iterable[tuple[str, str, str]]) -> None:
-        lines = permission_lines() + [f"g, {s}, {r}, {d}" for s, r, d in grants]
-        self._enforcer = casbin.Enforcer(str(MODEL_PATH), RuleListAdapter(lines))
-        # A grant in domain "*" applies in every project.
-        self._enforcer.add_named_domain_matching_func("g", util.key_match)
-        self._enforcer.build_role_links()
         self._decisions: dict[tuple[str, str, str, str], bool] = {}
+        self.replace_grants(grants)
+
+    def replace_grants(self, grants: Iterable[tuple[str, str, str]]) -> None:
+        lines = permission_lines() + [f"g, {s}, {r}, {d}" for s, r, d in grants]
+        enforcer = casbin.Enforcer(str(MODEL_PATH), RuleListAdapter(lines))
+        # A grant in domain "*" applies in every project.
+        enforcer.add_named_domain_matching_func("g", util.key_match)
+        enforcer.build_role_links()
+        self._enforcer = enforcer
+        self._decisions.clear()
 
     def allowed(self, user_id: uuid.UUID, obj: str, act: str, project_id: uuid.UUID | None) -> bool:
         key = (user_subject(user_id), domain(project_id), obj, act)

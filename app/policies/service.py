@@ -15,6 +15,7 @@ from app.db import after_commit
 from app.errors import DomainError, Forbidden
 from app.policies.models import CasbinRule
 from app.policies.roles import Role, domain, user_subject
+from app.policies.watcher import announce_change
 from app.projects.models import Project
 from app.projects.service import require_project
 
@@ -30,6 +31,7 @@ async def grant_role(
     )
     await _audit(session, actor, "role.grant", user, role, project_id)
     await session.flush()
+    await announce_change(session)
     after_commit(session, lambda: actor.authorizer.apply_grant(user.id, role, project_id))
     return user
 
@@ -49,6 +51,7 @@ async def revoke_role(
     if not removed.rowcount:  # type: ignore[attr-defined]
         raise DomainError.single("NOT_GRANTED", f"{user.username} does not hold {role.value} here.", "role")
     await _audit(session, actor, "role.revoke", user, role, project_id)
+    await announce_change(session)
     after_commit(session, lambda: actor.authorizer.apply_revoke(user.id, role, project_id))
     return user
 
@@ -117,7 +120,8 @@ async def grants_in_db(session: AsyncSession) -> list[tuple[str, str, str]]:
 async def grant_as_system(session: AsyncSession, username: str, role: Role, project_name: str | None) -> bool:
     """Bootstrap grants from the CLI and seeds (the first admin has nobody to grant it).
 
-    Idempotent: False when the grant already existed. Running servers pick it up on restart.
+    Idempotent: False when the grant already existed. Running servers pick it up at once on
+    PostgreSQL (NOTIFY), and on restart on SQLite.
     """
     user = await session.scalar(select(User).where(User.username == username))
     if user is None:
@@ -141,5 +145,6 @@ async def grant_as_system(session: AsyncSession, username: str, role: Role, proj
         return False
     session.add(CasbinRule(ptype="g", v0=rule[0], v1=rule[1], v2=rule[2]))
     await _audit(session, None, "role.grant", user, role, project_id)
+    await announce_change(session)
     await session.flush()
     return True
