@@ -139,12 +139,7 @@ async def active_schema(session: AsyncSession, project: Project) -> SchemaInForc
     key = ("schema", project.id, project.schema_version)
     found: SchemaInForce | None = _versions.get(key)
     if found is None:
-        row = await session.scalar(
-            select(LabelSchemaVersion).where(
-                LabelSchemaVersion.project_id == project.id, LabelSchemaVersion.version == project.schema_version
-            )
-        )
-        assert row is not None, "every project has its active schema version"
+        row = await schema_version_row(session, project)
         found = _remember(key, SchemaInForce(row.id, row.version, schema_language.parse(row.definition)))
     return found
 
@@ -155,11 +150,7 @@ async def current_guideline(session: AsyncSession, project: Project) -> Guidelin
     key = ("guideline", project.id, project.guideline_version)
     found: GuidelineInForce | None = _versions.get(key)
     if found is None:
-        row = await session.scalar(
-            select(GuidelineVersion).where(
-                GuidelineVersion.project_id == project.id, GuidelineVersion.version == project.guideline_version
-            )
-        )
+        row = await guideline_row(session, project)
         if row is None:
             return None
         found = _remember(key, GuidelineInForce(row.id, row.version))
@@ -180,7 +171,7 @@ async def schema_version_row(session: AsyncSession, project: Project) -> LabelSc
             LabelSchemaVersion.project_id == project.id, LabelSchemaVersion.version == project.schema_version
         )
     )
-    assert row is not None
+    assert row is not None, "every project has its active schema version"
     return row
 
 
