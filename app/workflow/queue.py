@@ -21,6 +21,10 @@ from app.projects.models import Project
 from app.projects.service import require_project
 from app.workflow.models import Assignment, AssignmentStatus
 
+# Counter updates run as plain SQL: nothing in the session needs their new values, and
+# synchronising the identity map costs more than the statement.
+NO_SYNC = {"synchronize_session": False}
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -74,7 +78,10 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         lease_expires_at=now + timedelta(seconds=project.lease_seconds),
     )
     session.add(assignment)
-    await session.execute(update(Item).where(col(Item.id) == item.id).values(active_claims=col(Item.active_claims) + 1))
+    await session.execute(
+        update(Item).where(col(Item.id) == item.id).values(active_claims=col(Item.active_claims) + 1),
+        execution_options=NO_SYNC,
+    )
     await audit.record(
         session,
         actor,
@@ -121,11 +128,13 @@ async def expire_leases(session: AsyncSession, project_id: uuid.UUID, now: datet
             col(Assignment.lease_expires_at) < now,
         )
         .values(status=AssignmentStatus.EXPIRED)
-        .returning(col(Assignment.item_id))
+        .returning(col(Assignment.item_id)),
+        execution_options=NO_SYNC,
     )
     per_item = Counter(lapsed.all())
     for item_id, n in per_item.items():
         await session.execute(
-            update(Item).where(col(Item.id) == item_id).values(active_claims=col(Item.active_claims) - n)
+            update(Item).where(col(Item.id) == item_id).values(active_claims=col(Item.active_claims) - n),
+            execution_options=NO_SYNC,
         )
     return sum(per_item.values())
