@@ -48,13 +48,6 @@ class GraphQLApp(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object.")
         return body
 
-    async def process_result(self, request: Any, result: Any) -> Any:
-        # The request's read transaction ends with the response.
-        context = getattr(request.state, "graphql_context", None)
-        if context is not None:
-            await context.close()
-        return await super().process_result(request, result)
-
 
 class BearerGate:
     """Authenticates /graphql before strawberry sees the request, and bounds its body size.
@@ -96,7 +89,13 @@ class BearerGate:
                 await too_large(scope, receive, send)
                 return
             receive = _replay(body, receive)
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            # The request's read transaction ends with it, whatever happened on the way.
+            context = scope["state"].get("graphql_context")
+            if context is not None:
+                await context.close()
 
     async def _bounded_body(self, request: Request) -> bytes | None:
         chunks, size = [], 0
