@@ -1,0 +1,133 @@
+"""The databases a run is measured on: a fresh SQLite file, or a freshly created PostgreSQL database.
+
+Each store also answers the one correctness question of the workload, straight from SQL:
+how many items were ever leased to more annotators at once than the project's overlap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+from typing import Protocol
+
+import asyncpg
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
+PG_BENCH_DB = "labelgraph_bench"
+
+# An assignment holds its item from claimed_at until it is submitted, or else until its lease
+# ends. The most leases an item held at once is reached at the start of one of them, so for
+# each assignment `a` count the assignments of the same item live at a.claimed_at (itself
+# included), and keep the items where that number ever exceeds the project's overlap.
+OVER_OVERLAP_SQL = """
+SELECT COUNT(DISTINCT live.item_id) FROM (
+    SELECT a.item_id, a.project_id, COUNT(*) AS held
+    FROM assignment a
+    JOIN assignment b
+      ON b.item_id = a.item_id
+     AND b.claimed_at <= a.claimed_at
+     AND COALESCE(b.submitted_at, b.lease_expires_at) > a.claimed_at
+    GROUP BY a.id, a.item_id, a.project_id
+) live
+JOIN project p ON p.id = live.project_id
+WHERE live.held > p.overlap
+"""
+COUNT_ASSIGNMENTS_SQL = "SELECT COUNT(*) FROM assignment"
+
+
+class Store(Protocol):
+    name: str
+
+    def url(self) -> str:
+        """The LABELGRAPH_DATABASE_URL of the current fresh database."""
+        ...
+
+    def fresh(self) -> None:
+        """Start over with an empty database (the schema comes from `labelgraph migrate`)."""
+        ...
+
+    def over_overlap(self) -> tuple[int, int]:
+        """(items leased beyond the overlap at once, assignments inspected)."""
+        ...
+
+    def drop(self) -> None:
+        """Remove what fresh() created."""
+        ...
+
+
+class SqliteStore:
+    name = "SQLite"
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._n = 0
+
+    @property
+    def path(self) -> Path:
+        return self._folder / f"bench-{self._n}.db"
+
+    def url(self) -> str:
+        return f"sqlite+aiosqlite:///{self.path}"
+
+    def fresh(self) -> None:
+        self.drop()
+        self._n += 1
+
+    def over_overlap(self) -> tuple[int, int]:
+        with sqlite3.connect(self.path) as conn:
+            over = conn.execute(OVER_OVERLAP_SQL).fetchone()[0]
+            total = conn.execute(COUNT_ASSIGNMENTS_SQL).fetchone()[0]
+        return int(over), int(total)
+
+    def drop(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+
+
+class PostgresStore:
+    name = "PostgreSQL"
+
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{PG_BENCH_DB}"
+
+    def fresh(self) -> None:
+        drop, create = f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)", f"CREATE DATABASE {PG_BENCH_DB}"
+        asyncio.run(self._admin(drop, create))
+
+    def over_overlap(self) -> tuple[int, int]:
+        async def query() -> tuple[int, int]:
+            conn = await asyncpg.connect(self.url().replace("+asyncpg", ""), timeout=5)
+            try:
+                return int(await conn.fetchval(OVER_OVERLAP_SQL)), int(await conn.fetchval(COUNT_ASSIGNMENTS_SQL))
+            finally:
+                await conn.close()
+
+        return asyncio.run(query())
+
+    def drop(self) -> None:
+        asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+
+    @staticmethod
+    async def _admin(*statements: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+        try:
+            for statement in statements:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
+
+
+def postgres_answers() -> str | None:
+    """None when PostgreSQL accepts a connection at 127.0.0.1:5432, else why not."""
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_ADMIN_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        return f"{exc.__class__.__name__}: {exc}"
+    return None
