@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from app.schema.context import Context
 from app.settings import Settings
 
 logger = logging.getLogger("labelgraph")
+GC_GEN0_THRESHOLD = 20_000
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -126,12 +128,26 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+def settle_garbage_collector() -> None:
+    """Keep full collections short and rare once the server is up.
+
+    The modules, the schema and the mappers are hundreds of thousands of objects that live as
+    long as the process; a full collection walked them all (measured: ~83 ms, every 3-4 pages
+    of 100 items). Freezing moves them out of the collector's sight, and a larger first
+    generation lets a request's short-lived objects die before they are promoted.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_GEN0_THRESHOLD, *gc.get_threshold()[1:])
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.runtime = await Runtime.start(settings)
+        settle_garbage_collector()
         try:
             yield
         finally:

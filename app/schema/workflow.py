@@ -136,7 +136,7 @@ class FinalLabel:
         return Review.of(row)
 
     @strawberry.field(description="The labels the decision was made from.")
-    async def source_label_ids(self) -> list[strawberry.ID]:
+    def source_label_ids(self) -> list[strawberry.ID]:
         return [global_id("Label", uuid.UUID(v)) for v in self._row.source_label_ids]
 
     @strawberry.field
