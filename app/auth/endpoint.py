@@ -64,10 +64,12 @@ async def token_endpoint(request: Request) -> JSONResponse:
         )
         failure = _error("invalid_grant", "Wrong username or password.")
     elif grant == "client_credentials":
+        failure = _error("invalid_client", "Client authentication failed.", 401)
         basic = _basic_credentials(request)
+        if basic is None and request.headers.get("authorization", "").lower().startswith("basic"):
+            return failure  # RFC 6749 2.3.1: client authentication was attempted, and failed
         name, secret = basic or (fields.get("client_id"), fields.get("client_secret"))
         kind, client_id = IdentityKind.SERVICE, name or ""
-        failure = _error("invalid_client", "Client authentication failed.", 401)
     else:
         return _error("unsupported_grant_type", "Use grant_type password or client_credentials.")
     if not name or not secret:

@@ -145,7 +145,8 @@ def validate(schema: LabelSchema, value: Any, at: str = "value") -> list[Problem
     for spec in schema.fields:
         here = f"{at}.{spec.name}"
         present = value.get(spec.name)
-        if present is None or present == []:
+        # An empty list or blank text answers nothing: a required field needs a real answer.
+        if present is None or present == [] or (isinstance(present, str) and not present.strip()):
             if spec.required:
                 problems.append(Problem("REQUIRED", f"'{spec.name}' is required.", here))
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from app.projects.models import Project
 from app.projects.service import require_project
 from app.workflow.models import Assignment, AssignmentStatus
 
+LOCKED_RETRY_PAUSES_S = (0.005, 0.02, 0.05)
 # Counter updates run as plain SQL: nothing in the session needs their new values, and
 # synchronising the identity map costs more than the statement.
 NO_SYNC = {"synchronize_session": False}
@@ -68,6 +70,8 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         return Claim(live, item, resumed=True)
 
     item = await _next_item(session, project, actor.id)
+    if item is None and is_postgres(session):
+        item = await _after_locked_items(session, project, actor.id)
     if item is None:
         raise DomainError.single("QUEUE_EMPTY", "No item is waiting for you in this project.", "projectId")
     assignment = Assignment(
@@ -96,7 +100,23 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     return Claim(assignment, item, resumed=False)
 
 
-async def _next_item(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
+async def _after_locked_items(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
+    """SKIP LOCKED passes over items that other claims hold for an instant. While such items
+    exist, give those claims the moment they need to commit and look again, rather than
+    answering QUEUE_EMPTY to an annotator with work still waiting."""
+    for pause_s in LOCKED_RETRY_PAUSES_S:
+        if await _next_item(session, project, annotator_id, lock=False) is None:
+            return None  # nothing is held either: the queue is empty for this annotator
+        await asyncio.sleep(pause_s)
+        item = await _next_item(session, project, annotator_id)
+        if item is not None:
+            return item
+    return None
+
+
+async def _next_item(
+    session: AsyncSession, project: Project, annotator_id: uuid.UUID, *, lock: bool = True
+) -> Item | None:
     already_mine = exists().where(
         col(Assignment.item_id) == col(Item.id),
         col(Assignment.annotator_id) == annotator_id,
@@ -113,7 +133,7 @@ async def _next_item(session: AsyncSession, project: Project, annotator_id: uuid
         .order_by(col(Item.priority).desc(), col(Item.id))
         .limit(1)
     )
-    if is_postgres(session):
+    if lock and is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True, of=Item)
     return await session.scalar(stmt.execution_options(populate_existing=True))
 

@@ -128,6 +128,17 @@ async def test_client_credentials_refuse_people_and_bad_secrets_alike(api: Api, 
     assert response.json() == {"error": "invalid_client", "error_description": "Client authentication failed."}
 
 
+async def test_a_garbled_basic_header_is_a_failed_client_authentication(api: Api) -> None:
+    response = await api.client.post(
+        "/auth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic not-base64!"},
+    )
+
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
 @pytest.mark.parametrize(
     ("form", "error"),
     [

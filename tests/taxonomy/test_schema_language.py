@@ -200,6 +200,12 @@ def test_an_empty_required_multi_choice_counts_as_missing() -> None:
     assert codes(validate(schema, {"topics": []})) == [("REQUIRED", "value.topics")]
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_text_in_a_required_field_counts_as_missing(blank: str) -> None:
+    schema = schema_of({"name": "notes", "kind": "text", "required": True})
+    assert codes(validate(schema, {"notes": blank})) == [("REQUIRED", "value.notes")]
+
+
 def test_problems_are_reported_under_the_given_path() -> None:
     # Reviewers' corrections are validated the same way, reported under their own input name.
     assert codes(validate(parse(SCHEMA), {"sentiment": "meh"}, "correctedValue")) == [
@@ -247,9 +253,13 @@ def value_for(draw: st.DrawFn, spec: FieldSpec) -> Any:
         return draw(st.integers(int(spec.min or 0), int(spec.max or 0)))
     if spec.kind == "number":
         return draw(st.floats(spec.min, spec.max))
-    if spec.pattern is not None:
-        return draw(st.from_regex(spec.pattern, fullmatch=True))
-    return draw(st.text(max_size=spec.max_length or 0))
+    text = (
+        st.from_regex(spec.pattern, fullmatch=True)
+        if spec.pattern is not None
+        else st.text(max_size=spec.max_length or 0)
+    )
+    # Blank text does not answer a required field (it counts as missing).
+    return draw(text.filter(lambda t: t.strip()) if spec.required else text)
 
 
 @st.composite
