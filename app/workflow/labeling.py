@@ -51,7 +51,13 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     project = await session.get(Project, assignment.project_id)
     assert project is not None
     schema = await active_schema(session, project)
-    problems = schema_language.validate(schema.schema, new.value)
+    item = None
+    if schema.schema.reads_item:
+        # Plain columns: the row itself is updated below without syncing the session.
+        query = select(Item.data, Item.meta).where(Item.id == assignment.item_id)
+        data, meta = (await session.execute(query)).one()
+        item = {"data": data, "metadata": meta}
+    problems = schema_language.validate(schema.schema, new.value, item=item)
     if len(new.rationale) > MAX_RATIONALE:
         problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))
     if new.time_spent_ms is not None and not 0 <= new.time_spent_ms <= MAX_TIME_SPENT_MS:

@@ -62,7 +62,9 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
     assert project is not None
     schema = await active_schema(session, project)
     if new.verdict is Verdict.CORRECT:
-        problems = schema_language.validate(schema.schema, new.corrected_value, "correctedValue")
+        problems = schema_language.validate(
+            schema.schema, new.corrected_value, "correctedValue", item={"data": item.data, "metadata": item.meta}
+        )
         if problems:
             raise DomainError(problems)
 

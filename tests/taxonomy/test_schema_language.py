@@ -216,7 +216,8 @@ def test_problems_are_reported_under_the_given_path() -> None:
 # --- properties --------------------------------------------------------------------------------
 
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,15}", fullmatch=True)
-class_lists = st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=8, unique=True)
+# Blank text as a value answers nothing, so a blank class name could never be chosen: keep them out.
+class_lists = st.lists(st.text(min_size=1, max_size=12).filter(str.strip), min_size=1, max_size=8, unique=True)
 
 
 @st.composite
@@ -285,7 +286,10 @@ def test_any_value_built_from_the_schema_validates(case: tuple[dict[str, Any], d
 
 
 @PROPERTY
-@given(class_lists, st.text(min_size=1, max_size=12), st.sampled_from(["single_choice", "multi_choice"]))
+# Likewise a blank stranger would read as no answer rather than as an unknown class.
+@given(
+    class_lists, st.text(min_size=1, max_size=12).filter(str.strip), st.sampled_from(["single_choice", "multi_choice"])
+)
 def test_any_class_outside_the_schema_is_rejected(classes: list[str], stranger: str, kind: str) -> None:
     if stranger in classes:
         classes = [c for c in classes if c != stranger] or [stranger + "_other"]
@@ -344,3 +348,8 @@ def test_lint_never_raises_and_what_it_passes_can_be_used(definition: Any, value
         schema = parse(definition)
         assert isinstance(validate(schema, value), list)
         assert isinstance(validate(schema, dict.fromkeys((f.name for f in schema.fields), value)), list)
+
+
+def test_lint_rejects_blank_class_names() -> None:
+    definition = {"fields": [{"name": "s", "kind": "single_choice", "classes": ["ok", "  "]}]}
+    assert [p.code for p in lint(definition)] == ["INVALID_CLASSES"]
