@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.taxonomy.schema_language import ClassNode, FieldSpec, lint, parse, validate
+from tests.taxonomy.support import codes, schema_of
 
 # st.DrawFn or DataObject.draw: either hands out values of strategies.
 Draw = Callable[..., Any]
@@ -29,16 +30,6 @@ TREE = [
 ]
 TEXT = "Ada Lovelace met Babbage"  # 24 code points
 ITEM = {"data": {"text": TEXT}, "metadata": {"width": 640, "height": 480}}
-
-
-def codes(problems: list[Any]) -> list[tuple[str, str | None]]:
-    return [(p.code, p.field) for p in problems]
-
-
-def schema_of(*fields: dict[str, Any]) -> Any:
-    definition = {"fields": list(fields)}
-    assert lint(definition) == []
-    return parse(definition)
 
 
 def taxonomy(multiple: bool = False) -> Any:

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from app.taxonomy.schema_language import Condition, Rule, lint, parse, validate
+from tests.taxonomy.support import codes
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
@@ -40,10 +41,6 @@ RULES = [
     {"kind": "requires", "if": {"field": "stars"}, "then": {"field": "sentiment", "class": "pos"}},
 ]
 ITEM = {"data": {"text": "Acme sells fruit"}}
-
-
-def codes(problems: list[Any]) -> list[tuple[str, str | None]]:
-    return [(p.code, p.field) for p in problems]
 
 
 def ruled(*rules: dict[str, Any]) -> Any:

@@ -16,18 +16,9 @@ from hypothesis import strategies as st
 
 from app.taxonomy.schema_language import FieldSpec, lint, parse, validate
 from tests.conftest import SCHEMA
+from tests.taxonomy.support import codes, schema_of
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
-
-
-def codes(problems: list[Any]) -> list[tuple[str, str | None]]:
-    return [(p.code, p.field) for p in problems]
-
-
-def schema_of(*fields: dict[str, Any]) -> Any:
-    definition = {"fields": list(fields)}
-    assert lint(definition) == []
-    return parse(definition)
 
 
 # --- lint --------------------------------------------------------------------------------------
