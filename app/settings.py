@@ -30,14 +30,12 @@ class Settings:
     issuer: str = "labelgraph"
     audience: str = "labelgraph-api"
     token_lifetime_s: int = 900
-    lease_s: int = 600
     debug: bool = False
     production: bool = False
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     max_import_items: int = 10_000
-    max_page_size: int = 100
     max_query_depth: int = 12
     max_aliases: int = 30
     max_tokens: int = 3000
@@ -58,13 +56,11 @@ class Settings:
             issuer=_env("ISSUER", defaults.issuer),
             audience=_env("AUDIENCE", defaults.audience),
             token_lifetime_s=_env_int("TOKEN_LIFETIME_S", defaults.token_lifetime_s),
-            lease_s=_env_int("LEASE_S", defaults.lease_s),
             debug=_env_bool("DEBUG", False),
             production=production,
             argon2_time_cost=_env_int("ARGON2_TIME_COST", defaults.argon2_time_cost),
             argon2_memory_kib=_env_int("ARGON2_MEMORY_KIB", defaults.argon2_memory_kib),
             max_import_items=_env_int("MAX_IMPORT_ITEMS", defaults.max_import_items),
-            max_page_size=_env_int("MAX_PAGE_SIZE", defaults.max_page_size),
             max_body_bytes=_env_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             graphiql=not production,
         )

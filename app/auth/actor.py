@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from app.auth.models import IdentityKind
 from app.errors import Forbidden
 from app.policies.enforcer import Authorizer
-from app.policies.roles import Role
 
 
 @dataclass(frozen=True)
@@ -24,6 +23,3 @@ class Actor:
     def require(self, obj: str, act: str, project_id: uuid.UUID | None = None) -> None:
         if not self.can(obj, act, project_id):
             raise Forbidden(f"You may not {act} {obj} here.")
-
-    def roles(self, project_id: uuid.UUID | None = None) -> list[Role]:
-        return self.authorizer.roles(self.id, project_id)

@@ -64,13 +64,6 @@ class Authorizer:
             self._decisions[key] = decision
         return decision
 
-    def roles(self, user_id: uuid.UUID, project_id: uuid.UUID | None = None) -> list[Role]:
-        """Roles held in the project, org-wide ones included; or org-wide only."""
-        sub = user_subject(user_id)
-        wanted = {ORG} if project_id is None else {ORG, domain(project_id)}
-        names = {rule[1] for rule in self._enforcer.get_filtered_grouping_policy(0, sub) if rule[2] in wanted}
-        return sorted(Role(n.removeprefix("role:")) for n in names)
-
     def grants_of(self, user_id: uuid.UUID) -> list[tuple[Role, str]]:
         rules = self._enforcer.get_filtered_grouping_policy(0, user_subject(user_id))
         return sorted((Role(r[1].removeprefix("role:")), r[2]) for r in rules)

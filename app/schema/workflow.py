@@ -36,13 +36,17 @@ async def _user(info: Info, user_id: Any) -> User:
     return User.of(row)
 
 
-async def _versions(info: Info, schema_version_id: Any, guideline_version_id: Any) -> tuple[int, int | None]:
+async def _schema_version(info: Info, schema_version_id: Any) -> int:
     schema = await info.context.loaders.schema_version.load(schema_version_id)
     assert schema is not None
+    return schema.version
+
+
+async def _guideline_version(info: Info, guideline_version_id: Any) -> int | None:
     if guideline_version_id is None:
-        return schema.version, None
+        return None
     guideline = await info.context.loaders.guideline_version.load(guideline_version_id)
-    return schema.version, guideline.version if guideline else None
+    return guideline.version if guideline else None
 
 
 @strawberry.type(description="One annotator's independent judgment of an item.")
@@ -72,11 +76,11 @@ class Label(Node):
 
     @strawberry.field(description="The label-schema version the label was made under.")
     async def schema_version(self, info: Info) -> int:
-        return (await _versions(info, self._row.schema_version_id, None))[0]
+        return await _schema_version(info, self._row.schema_version_id)
 
     @strawberry.field(description="The guideline version in force when the label was made.")
     async def guideline_version(self, info: Info) -> int | None:
-        return (await _versions(info, self._row.schema_version_id, self._row.guideline_version_id))[1]
+        return await _guideline_version(info, self._row.guideline_version_id)
 
 
 @strawberry.type
@@ -141,11 +145,11 @@ class FinalLabel:
 
     @strawberry.field
     async def schema_version(self, info: Info) -> int:
-        return (await _versions(info, self._row.schema_version_id, None))[0]
+        return await _schema_version(info, self._row.schema_version_id)
 
     @strawberry.field
     async def guideline_version(self, info: Info) -> int | None:
-        return (await _versions(info, self._row.schema_version_id, self._row.guideline_version_id))[1]
+        return await _guideline_version(info, self._row.guideline_version_id)
 
 
 @strawberry.type(description="A task: one item leased to one annotator until leaseExpiresAt.")
