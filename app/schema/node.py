@@ -3,12 +3,11 @@ as the field that lists it."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 
 import strawberry
 
+from app.ids import decode_global_id, encode_global_id
 from app.schema.errors import bad_input
 
 
@@ -18,16 +17,14 @@ class Node:
 
 
 def global_id(type_name: str, pk: uuid.UUID) -> strawberry.ID:
-    return strawberry.ID(base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("="))
+    return strawberry.ID(encode_global_id(type_name, pk))
 
 
 def parse_global_id(value: str) -> tuple[str, uuid.UUID]:
-    try:
-        padded = value + "=" * (-len(value) % 4)
-        type_name, _, raw = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")
-        return type_name, uuid.UUID(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise bad_input(f"'{value}' is not an id of this API.") from exc
+    decoded = decode_global_id(value)
+    if decoded is None:
+        raise bad_input(f"'{value}' is not an id of this API.")
+    return decoded
 
 
 def decode_id(value: str, expected: str, field: str = "id") -> uuid.UUID:
