@@ -112,21 +112,21 @@ class LabelSchema:
         return any(spec.kind in ITEM_CHECKS for spec in self.fields)
 
 
-def lint(definition: Any) -> list[Problem]:
-    """Everything wrong with a schema definition; empty when it can be used."""
+def lint(definition: Any, root: str = "labelSchema") -> list[Problem]:
+    """Everything wrong with a schema definition; empty when it can be used. ``root`` names the input."""
     if not isinstance(definition, Mapping):
-        return [Problem("INVALID_SCHEMA", "The label schema must be a JSON object.", "labelSchema")]
+        return [Problem("INVALID_SCHEMA", "The label schema must be a JSON object.", root)]
     raw_fields = definition.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
-        return [Problem("INVALID_SCHEMA", "The label schema needs a non-empty 'fields' list.", "labelSchema.fields")]
+        return [Problem("INVALID_SCHEMA", "The label schema needs a non-empty 'fields' list.", f"{root}.fields")]
     if len(raw_fields) > MAX_FIELDS:
-        return [Problem("INVALID_SCHEMA", f"At most {MAX_FIELDS} fields.", "labelSchema.fields")]
+        return [Problem("INVALID_SCHEMA", f"At most {MAX_FIELDS} fields.", f"{root}.fields")]
     problems: list[Problem] = []
     seen: set[str] = set()
     # What rules may name: each usable field with its classes (None for kinds without classes).
     named: dict[str, set[str] | None] = {}
     for i, raw in enumerate(raw_fields):
-        at = f"labelSchema.fields.{i}"
+        at = f"{root}.fields.{i}"
         if not isinstance(raw, Mapping):
             problems.append(Problem("INVALID_SCHEMA", "Each field must be an object.", at))
             continue
@@ -146,7 +146,7 @@ def lint(definition: Any) -> list[Problem]:
             problems.append(Problem("INVALID_SCHEMA", "'required' must be true or false.", f"{at}.required"))
         problems.extend(_lint_kind(kind, raw, at))
     if "rules" in definition:
-        problems.extend(_lint_rules(definition["rules"], named))
+        problems.extend(_lint_rules(definition["rules"], named, f"{root}.rules"))
     return problems
 
 
@@ -266,8 +266,7 @@ def _raw_classes(kind: str, raw: Mapping[str, Any]) -> Iterator[str]:
                 stack.extend(node["children"])
 
 
-def _lint_rules(rules: Any, named: Mapping[str, set[str] | None]) -> list[Problem]:
-    at = "labelSchema.rules"
+def _lint_rules(rules: Any, named: Mapping[str, set[str] | None], at: str) -> list[Problem]:
     if not isinstance(rules, list):
         return [Problem("INVALID_RULE", "'rules' must be a list.", at)]
     if len(rules) > MAX_RULES:
