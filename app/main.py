@@ -22,6 +22,7 @@ from app.auth.bearer import actor_from_headers, unauthenticated_response
 from app.auth.endpoint import token_endpoint
 from app.errors import Unauthenticated
 from app.exports.http import export_endpoint
+from app.guidelines.http import guideline_markdown_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
@@ -162,6 +163,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", BearerGate(graphql, settings), methods=["GET", "POST"]),
         Route("/auth/token", token_endpoint, methods=["POST"]),
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
+        Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

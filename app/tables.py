@@ -3,11 +3,11 @@
 from app.auth.models import User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
-from app.guidelines.models import GuidelineVersion
+from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
 from app.policies.models import CasbinRule
 from app.projects.models import Project
-from app.taxonomy.models import LabelSchemaVersion
+from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow.models import Assignment, FinalLabel, Label, Review
 
 __all__ = [
@@ -15,12 +15,14 @@ __all__ = [
     "AuditEvent",
     "CasbinRule",
     "FinalLabel",
+    "GuidelineAcknowledgement",
     "GuidelineVersion",
     "Item",
     "Label",
     "LabelSchemaVersion",
     "Project",
     "Review",
+    "SchemaChangeRequest",
     "Suggestion",
     "User",
 ]

@@ -19,7 +19,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.tables  # noqa: F401
@@ -27,6 +27,7 @@ from app.auth.actor import Actor
 from app.auth.models import IdentityKind, User
 from app.auth.passwords import Passwords
 from app.db import create_engine, metadata, session_factory, unit_of_work
+from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.main import create_app
 from app.policies.enforcer import Authorizer
 from app.policies.models import CasbinRule
@@ -173,6 +174,9 @@ CAST: dict[str, tuple[IdentityKind, Role | None, str | None]] = {
 }
 
 
+ACKNOWLEDGED = ("ann1", "ann2", "ann3", "reviewer", "qa", "expert")
+
+
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     return Passwords(1, 64).hash_sync(PASSWORD)
@@ -206,6 +210,16 @@ async def build_world(settings: Settings, password_hash: str, overlap: int = 1) 
                             ptype="g", v0=user_subject(world.id(name)), v1=role.subject, v2=domain(scopes[scope])
                         )
                     )
+            # Project A's people have read its guideline: claims there are not gated (tests/guidelines are).
+            guideline_id = await session.scalar(
+                select(GuidelineVersion.id).where(GuidelineVersion.project_id == project_a.id)
+            )
+            for name in ACKNOWLEDGED:
+                session.add(
+                    GuidelineAcknowledgement(
+                        project_id=project_a.id, guideline_version_id=guideline_id, user_id=world.id(name)
+                    )
+                )
     finally:
         await engine.dispose()
     return world

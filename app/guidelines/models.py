@@ -1,4 +1,4 @@
-"""Guideline versions: the written instructions a label was made under."""
+"""Guideline versions (the written instructions a label was made under) and who acknowledged them."""
 
 from __future__ import annotations
 
@@ -29,9 +29,22 @@ class GuidelineVersion(SQLModel, table=True):
     version: int
     status: GuidelineStatus = enum_field(GuidelineStatus, default=GuidelineStatus.DRAFT)
     body: str = Field(default="")
-    # Per-class definitions, examples, edge cases, decision tree: shaped by the guidelines issue.
+    # Definitions, examples, edge cases and decision tree: app.guidelines.content's normalized JSON.
     content: dict[str, Any] = json_field(default={})
     changelog: str = Field(default="")
     created_by: uuid.UUID = Field(foreign_key="user.id")
     created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    published_by: uuid.UUID | None = Field(default=None, foreign_key="user.id")
     published_at: datetime | None = None
+
+
+class GuidelineAcknowledgement(SQLModel, table=True):
+    __tablename__ = "guideline_acknowledgement"
+    __table_args__ = (UniqueConstraint("guideline_version_id", "user_id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id", index=True)
+    guideline_version_id: uuid.UUID = Field(foreign_key="guideline_version.id")
+    user_id: uuid.UUID = Field(foreign_key="user.id")
+    acknowledged_at: datetime = Field(default_factory=utcnow)

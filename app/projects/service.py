@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from app.auth.actor import Actor
 from app.compliance import audit
+from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.guidelines.models import GuidelineStatus, GuidelineVersion
 from app.projects.models import Project
@@ -98,6 +99,18 @@ async def get_project(session: AsyncSession, actor: Actor, project_id: uuid.UUID
 
 async def require_project(session: AsyncSession, project_id: uuid.UUID, field: str = "projectId") -> Project:
     project = await session.get(Project, project_id)
+    if project is None:
+        raise DomainError.single("NOT_FOUND", "No such project.", field)
+    return project
+
+
+async def lock_project(session: AsyncSession, project_id: uuid.UUID, field: str = "projectId") -> Project:
+    """The project row, locked for the transaction on PostgreSQL (SQLite writers are serialised already):
+    changes to what is in force (schema, guideline) queue here."""
+    stmt = select(Project).where(Project.id == project_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    project = await session.scalar(stmt)
     if project is None:
         raise DomainError.single("NOT_FOUND", "No such project.", field)
     return project

@@ -15,18 +15,23 @@ from strawberry.types import ExecutionContext
 
 from app.auth.models import User as UserRow
 from app.errors import Forbidden
+from app.guidelines import service as guideline_service
+from app.guidelines.models import GuidelineVersion as GuidelineRow
 from app.ingestion.models import Item as ItemRow
 from app.projects.service import get_project
 from app.schema.audit import AuditQuery
 from app.schema.context import Context, Info
 from app.schema.errors import should_mask
+from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
+from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
+from app.taxonomy.service import get_request
 from app.workflow.models import Assignment as AssignmentRow
 from app.workflow.models import Label as LabelRow
 from app.workflow.models import Review as ReviewRow
@@ -62,6 +67,15 @@ async def _node(session: AsyncSession, info: Info, type_name: str, pk: Any) -> N
         if assignment.annotator_id != actor.id:
             actor.require("item", "read", assignment.project_id)
         return Assignment.of(assignment)
+    if type_name == "SchemaChangeRequest":
+        request = await get_request(session, actor, pk)
+        return SchemaChangeRequest.of(request) if request else None
+    if type_name == "GuidelineVersion":
+        guideline = await session.get(GuidelineRow, pk)
+        if guideline is None:
+            return None
+        found = await guideline_service.get_version(session, actor, guideline.project_id, guideline.version)
+        return GuidelineVersion.of(found) if found else None
     if type_name == "User":
         user = await session.get(UserRow, pk)
         if user is None:
@@ -83,7 +97,10 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery))
-Mutation = merge_types("Mutation", (ProjectsMutation, ItemsMutation, WorkflowMutation, IdentityMutation))
+Mutation = merge_types(
+    "Mutation",
+    (ProjectsMutation, ItemsMutation, WorkflowMutation, TaxonomyMutation, GuidelinesMutation, IdentityMutation),
+)
 
 
 class LabelgraphSchema(strawberry.Schema):
@@ -111,7 +128,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
-        types=[Project, Item, Label, Review, Assignment, User],
+        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production),
     )

@@ -63,6 +63,14 @@ def uuid_cursor(cursor: str | None) -> uuid.UUID | None:
         raise bad_input("'after' is not a cursor from this API.") from exc
 
 
+def int_cursor(cursor: str | None) -> int | None:
+    raw = decode_cursor(cursor)
+    try:
+        return None if raw is None else int(raw)
+    except ValueError as exc:
+        raise bad_input("'after' is not a cursor from this API.") from exc
+
+
 def page_size(first: int) -> int:
     if not 1 <= first <= MAX_PAGE:
         raise bad_input(f"'first' must lie within 1..{MAX_PAGE}.")

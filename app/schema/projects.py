@@ -10,48 +10,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from strawberry.scalars import JSON
 
-from app.guidelines import models as guideline_models
 from app.ingestion.models import Item as ItemRow
 from app.projects import models, service
+from app.schema import guidelines, taxonomy
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.items import Item, ItemStatus
 from app.schema.mutation import run_mutation
 from app.schema.node import Node, decode_id, global_id
-from app.taxonomy import models as taxonomy_models
-
-GuidelineStatus = strawberry.enum(guideline_models.GuidelineStatus)
-
-
-@strawberry.type(description="A version of a project's label schema; labels keep the one they were made under.")
-class LabelSchemaVersion:
-    version: int
-    definition: JSON
-    created_at: datetime
-
-    @classmethod
-    def of(cls, row: taxonomy_models.LabelSchemaVersion) -> LabelSchemaVersion:
-        return cls(version=row.version, definition=JSON(row.definition), created_at=row.created_at)
-
-
-@strawberry.type(description="A version of a project's annotation guideline.")
-class GuidelineVersion:
-    version: int
-    status: GuidelineStatus  # type: ignore[valid-type]
-    body: str
-    changelog: str
-    published_at: datetime | None
-
-    @classmethod
-    def of(cls, row: guideline_models.GuidelineVersion) -> GuidelineVersion:
-        return cls(
-            version=row.version,
-            status=row.status,
-            body=row.body,
-            changelog=row.changelog,
-            published_at=row.published_at,
-        )
+from app.schema.taxonomy import LabelSchemaVersion
 
 
 @strawberry.type(description="How many items are in each state.")
@@ -69,7 +37,7 @@ class Project(Node):
     overlap: int = strawberry.field(description="How many distinct annotators label each item.")
     lease_seconds: int
     created_at: datetime
-    _row: strawberry.Private[models.Project]
+    row: strawberry.Private[models.Project]
 
     @classmethod
     def of(cls, row: models.Project) -> Project:
@@ -80,27 +48,45 @@ class Project(Node):
             overlap=row.overlap,
             lease_seconds=row.lease_seconds,
             created_at=row.created_at,
-            _row=row,
+            row=row,
         )
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:
         async with info.context.db() as session:
-            return LabelSchemaVersion.of(await service.schema_version_row(session, self._row))
+            return LabelSchemaVersion.of(await service.schema_version_row(session, self.row))
 
-    @strawberry.field(description="The published guideline in force, if any.")
-    async def guideline(self, info: Info) -> GuidelineVersion | None:
-        async with info.context.db() as session:
-            row = await service.guideline_row(session, self._row)
-        return GuidelineVersion.of(row) if row else None
+    label_schema_versions = strawberry.field(resolver=taxonomy.label_schema_versions, description="Newest first.")
+    label_schema_version = strawberry.field(resolver=taxonomy.label_schema_version)
+    schema_change_requests = strawberry.field(
+        resolver=taxonomy.schema_change_requests,
+        description="Newest first: the schema's changelog of who proposed what and why, who decided, when and why.",
+    )
+    schema_diff = strawberry.field(
+        resolver=taxonomy.schema_diff,
+        description="What changed from one version to a later one, renames followed through the approved mappings.",
+    )
+    guideline = strawberry.field(resolver=guidelines.guideline, description="The published guideline in force.")
+    guideline_versions = strawberry.field(
+        resolver=guidelines.guideline_versions, description="Published versions, newest first."
+    )
+    guideline_version = strawberry.field(
+        resolver=guidelines.guideline_version, description="A version by number; drafts only for their writers."
+    )
+    guideline_draft = strawberry.field(
+        resolver=guidelines.guideline_draft, description="The draft being written. Project managers and admins."
+    )
+    guideline_diff = strawberry.field(
+        resolver=guidelines.guideline_diff, description="What changed between two versions (either order)."
+    )
 
     @strawberry.field
     async def item_counts(self, info: Info) -> ItemCounts:
-        info.context.actor.require("item", "read", self._row.id)
+        info.context.actor.require("item", "read", self.row.id)
         async with info.context.db() as session:
             rows = await session.execute(
                 select(col(ItemRow.status), func.count())
-                .where(ItemRow.project_id == self._row.id)
+                .where(ItemRow.project_id == self.row.id)
                 .group_by(col(ItemRow.status))
             )
             counts: dict[str, int] = dict(rows.all())
@@ -115,9 +101,9 @@ class Project(Node):
         after: str | None = None,
         status: ItemStatus | None = None,  # type: ignore[valid-type]
     ) -> Connection[Item]:
-        info.context.actor.require("item", "read", self._row.id)
+        info.context.actor.require("item", "read", self.row.id)
         limit, cursor = page_size(first), uuid_cursor(after)
-        stmt = select(ItemRow).where(ItemRow.project_id == self._row.id).order_by(col(ItemRow.id)).limit(limit + 1)
+        stmt = select(ItemRow).where(ItemRow.project_id == self.row.id).order_by(col(ItemRow.id)).limit(limit + 1)
         if status is not None:
             stmt = stmt.where(ItemRow.status == status)
         if cursor is not None:
@@ -131,8 +117,8 @@ class Project(Node):
 class CreateProjectInput:
     name: str
     label_schema: JSON = strawberry.field(
-        description='{"fields": [{"name", "kind": single_choice|multi_choice|rating|number|text, "classes", '
-        '"required", ...}]}'
+        description='{"fields": [{"name", "kind": single_choice|multi_choice|taxonomy|spans|boxes|rating|number|text, '
+        '"required", ...}], "rules": [...]}: the language is documented in app/taxonomy/schema_language.py.'
     )
     description: str = ""
     overlap: int = strawberry.field(default=1, description="Distinct annotators per item, 1..10.")

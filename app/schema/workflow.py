@@ -16,6 +16,7 @@ from app.schema.errors import UserError
 from app.schema.identity import User
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
+from app.schema.taxonomy import CarriedValue, carried_value
 from app.workflow import labeling, models, queue, review
 
 if TYPE_CHECKING:
@@ -150,6 +151,11 @@ class FinalLabel:
     @strawberry.field
     async def guideline_version(self, info: Info) -> int | None:
         return await _guideline_version(info, self._row.guideline_version_id)
+
+    @strawberry.field(description="The value read under the schema in force, through the approved mappings.")
+    async def in_active_schema(self, info: Info) -> CarriedValue:
+        row = self._row
+        return await carried_value(info, row.project_id, row.item_id, row.value, row.schema_version_id)
 
 
 @strawberry.type(description="A task: one item leased to one annotator until leaseExpiresAt.")

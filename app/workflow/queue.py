@@ -17,6 +17,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError
+from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
 from app.projects.service import require_project
@@ -46,6 +47,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     """
     project = await require_project(session, project_id)
     actor.require("task", "claim", project.id)
+    await require_acknowledged(session, actor, project, "projectId")
     if is_postgres(session):
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),

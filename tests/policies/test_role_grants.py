@@ -26,6 +26,7 @@ from tests.security import (
     database_state,
     import_items,
 )
+from tests.workflow.flow import acknowledge
 
 VIEWER_ROLES = "query { viewer { roles { role projectId } } }"
 AUDIT = """
@@ -238,6 +239,7 @@ async def test_a_grant_works_at_once_and_a_revoke_stops_the_next_call(api: Api) 
     assert_forbidden(await api.gql(CLAIM, claim, as_="outsider"))
 
     assert (await grant(api, "outsider", Role.ANNOTATOR, "A", as_="pm"))["errors"] == []
+    await acknowledge(api, project_a, 1, as_="outsider")
     task = (await api.data(CLAIM, claim, as_="outsider"))["claimNextTask"]["assignment"]
     assert task["item"]["externalId"] == "a-1"
 

@@ -65,6 +65,13 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 #   purpose ("ids are not capabilities"), against DESIGN.md's "authorization failures are FORBIDDEN".
 # - node(User) follows `users` (user read): admins and project managers, who hand out roles, and
 #   compliance officers, who must put names to the actors of audit events.
+# - Schema history (versions, requests, diffs) is for everyone who reads labels or governs them,
+#   and for ML services that must interpret exported labels; annotators label under the version
+#   in force (project.labelSchema) and need no history. Impact examples show label values, so
+#   they need label read on top.
+# - approve/reject/withdraw on a request one cannot even read is HIDDEN (NOT_FOUND); withdrawing
+#   is the proposer's alone, so the admin is DENY on the manager's proposal.
+# - acknowledgeGuideline: the roles that label or judge labels; admins and managers write guidelines.
 # fmt: off
 MATRIX: dict[str, tuple[Outcome, ...]] = {
     #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider
@@ -93,6 +100,28 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "grantRole":              (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
     "revokeRole":             (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
     "GET /export/{id}.jsonl": (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      ALLOW,  DENY),
+    # Label-schema governance
+    "project.labelSchemaVersions": (ALLOW, ALLOW, DENY, ALLOW,  ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.labelSchemaVersion": (ALLOW, ALLOW, DENY,  ALLOW,  ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.schemaChangeRequests": (ALLOW, ALLOW, DENY, ALLOW, ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.schemaDiff":     (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "node(SchemaChangeRequest)": (ALLOW, ALLOW, DENY,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "impactExample.before":   (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "proposeSchemaChange":    (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "approveSchemaChange":    (ALLOW,  DENY,   HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
+    "rejectSchemaChange":     (ALLOW,  DENY,   HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
+    "withdrawSchemaChange":   (DENY,   ALLOW,  HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
+    # Guidelines
+    "project.guidelineVersions": (ALLOW, ALLOW, ALLOW, ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "project.guidelineVersion(draft)": (ALLOW, ALLOW, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY,     EMPTY,  DENY),
+    "project.guidelineDraft": (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "project.guidelineDiff":  (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "node(GuidelineVersion)": (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
+    "guideline.acknowledgements": (ALLOW, ALLOW, DENY, DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
+    "saveGuidelineDraft":     (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "publishGuideline":       (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "acknowledgeGuideline":   (DENY,   DENY,   ALLOW,  ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
+    "GET /guidelines/{id}/{version}.md": (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW,  ALLOW,  DENY),
 }
 # fmt: on
 
@@ -112,6 +141,8 @@ class Scene:
     pending_label: str
     ann2_task: str  # the task ann2 submitted that label on
     review: str  # reviewer's acceptance of ann3's label on a-2, now final
+    change_request: str  # pm's pending proposal: "neu" renamed "neutral"
+    guideline: str  # version 1, in force; pm has a draft of version 2
     own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
 
 
@@ -122,6 +153,11 @@ async def build_scene(api: Api, caller: str) -> Scene:
     reviewed = await claim_and_submit(api, project, "ann3", "neg")
     accepted = await api.data(REVIEW, {"input": {"labelId": reviewed["label"], "verdict": "ACCEPT"}}, as_="reviewer")
     assert accepted["reviewLabel"]["errors"] == []
+    proposed = await api.data(PROPOSE, {"input": proposal(project)}, as_="pm")
+    assert proposed["proposeSchemaChange"]["errors"] == []
+    drafted = await api.data(SAVE_DRAFT, {"input": {"projectId": project, "body": "# A, v2"}}, as_="pm")
+    assert drafted["saveGuidelineDraft"]["errors"] == []
+    guideline = await api.data(project_query("guideline { id }"), {"id": project}, as_="admin")
     return Scene(
         caller=caller,
         people={name: gid("User", user.id) for name, user in api.world.users.items()},
@@ -130,6 +166,8 @@ async def build_scene(api: Api, caller: str) -> Scene:
         pending_label=pending["label"],
         ann2_task=pending["task"],
         review=accepted["reviewLabel"]["review"]["id"],
+        change_request=proposed["proposeSchemaChange"]["request"]["id"],
+        guideline=guideline["project"]["guideline"]["id"],
     )
 
 
@@ -143,18 +181,20 @@ async def no_setup(api: Api, scene: Scene) -> None:
 
 @dataclass(frozen=True)
 class Operation:
-    """One row's call: a GraphQL document as a client sends it (None for the REST export)."""
+    """One row's call: a GraphQL document as a client sends it, or a GET of a REST route."""
 
     document: str | None
     variables: Callable[[Scene], dict[str, Any]]
     check: Check  # judges a successful response: ALLOW (after checking what it shows) or EMPTY
     writes: bool = False  # an allowed call must change the database
     setup: Setup = no_setup
+    route: str = ""  # the route's path template, when document is None
+    url: Callable[[Scene], str] = lambda s: ""
 
     @property
     def root_field(self) -> str:
         if self.document is None:
-            return "GET /export/{project}.jsonl"
+            return f"GET {self.route}"
         definition = parse(self.document).definitions[0]
         assert isinstance(definition, OperationDefinitionNode)
         first = definition.selection_set.selections[0]
@@ -223,6 +263,61 @@ def check_role_change(field: str, grantee: str) -> Check:
         return refused or allow(result["user"]["username"] == grantee, result)
 
     return check
+
+
+PROPOSE = """
+mutation Propose($input: ProposeSchemaChangeInput!) {
+  proposeSchemaChange(input: $input) { request { id status } errors { code field message } }
+}
+"""
+SAVE_DRAFT = """
+mutation Draft($input: SaveGuidelineDraftInput!) {
+  saveGuidelineDraft(input: $input) { guideline { version status } errors { code field message } }
+}
+"""
+PUBLISH = """
+mutation Publish($input: PublishGuidelineInput!) {
+  publishGuideline(input: $input) { guideline { version status } errors { code field message } }
+}
+"""
+
+
+def proposal(project: str) -> dict[str, Any]:
+    fields = [dict(f) for f in SCHEMA["fields"]]
+    fields[0]["classes"] = ["pos", "neg", "neutral"]
+    return {
+        "projectId": project,
+        "definition": {"fields": fields},
+        "rationale": "Spell the neutral class out.",
+        "classMapping": {"sentiment": {"neu": "neutral"}},
+    }
+
+
+def decision(field: str, status: str) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["request"] == {"id": scene.change_request, "status": status}, result)
+
+    return check
+
+
+def guideline_written(field: str, status: str) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["guideline"] == {"version": 2, "status": status}, result)
+
+    return check
+
+
+def check_acknowledged(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "acknowledgeGuideline")
+    shown = result["acknowledgement"]
+    return refused or allow(shown["version"] == 2 and shown["user"]["username"] == scene.caller, result)
+
+
+async def publish_draft(api: Api, scene: Scene) -> None:
+    published = await api.data(PUBLISH, {"input": {"projectId": scene.project, "changelog": "v2"}}, as_="pm")
+    assert published["publishGuideline"]["errors"] == []
 
 
 async def claim_own_task(api: Api, scene: Scene) -> None:
@@ -363,8 +458,164 @@ OPERATIONS: dict[str, Operation] = {
     "GET /export/{id}.jsonl": Operation(
         None,
         lambda s: {},
-        lambda d, s: allow([line["external_id"] for line in d["lines"]] == ["a-2"], d),
+        lambda d, s: allow([json.loads(line)["external_id"] for line in d["text"].splitlines()] == ["a-2"], d),
         writes=True,
+        route="/export/{project}.jsonl",
+        url=lambda s: f"/export/{s.project}.jsonl",
+    ),
+    "project.labelSchemaVersions": Operation(
+        project_query("labelSchemaVersions { nodes { version definition } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["labelSchemaVersions"]["nodes"] == [{"version": 1, "definition": SCHEMA}], d),
+    ),
+    "project.labelSchemaVersion": Operation(
+        project_query("labelSchemaVersion(version: 1) { version createdBy { username } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["labelSchemaVersion"] == {"version": 1, "createdBy": {"username": "admin"}}, d),
+    ),
+    "project.schemaChangeRequests": Operation(
+        project_query("schemaChangeRequests { nodes { id rationale proposedBy { username } } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(
+            d["project"]["schemaChangeRequests"]["nodes"]
+            == [
+                {"id": s.change_request, "rationale": "Spell the neutral class out.", "proposedBy": {"username": "pm"}}
+            ],
+            d,
+        ),
+    ),
+    "project.schemaDiff": Operation(
+        project_query("schemaDiff(from: 1, to: 1) { fields { field } classes { className } rules { description } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["schemaDiff"] == {"fields": [], "classes": [], "rules": []}, d),
+    ),
+    "node(SchemaChangeRequest)": Operation(
+        node_query("SchemaChangeRequest { status impact { labels { valid remapped invalid } } }"),
+        lambda s: {"id": s.change_request},
+        lambda d, s: allow(
+            d["node"]["status"] == "PENDING"
+            and d["node"]["impact"]["labels"] == {"valid": 2, "remapped": 0, "invalid": 0},
+            d,
+        ),
+    ),
+    "impactExample.before": Operation(
+        node_query("SchemaChangeRequest { impact { labels { examples { before } } } }"),
+        lambda s: {"id": s.change_request},
+        lambda d, s: allow(
+            [e["before"] for e in d["node"]["impact"]["labels"]["examples"]]
+            == [{"sentiment": "pos"}, {"sentiment": "neg"}],
+            d,
+        ),
+    ),
+    "proposeSchemaChange": Operation(
+        PROPOSE,
+        lambda s: {"input": proposal(s.project)},
+        lambda d, s: (
+            payload(d, "proposeSchemaChange")[0]
+            or allow(payload(d, "proposeSchemaChange")[1]["request"]["status"] == "PENDING", d)
+        ),
+        writes=True,
+    ),
+    "approveSchemaChange": Operation(
+        """
+        mutation Approve($input: ApproveSchemaChangeInput!) {
+          approveSchemaChange(input: $input) { request { id status } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"requestId": s.change_request}},
+        decision("approveSchemaChange", "APPROVED"),
+        writes=True,
+    ),
+    "rejectSchemaChange": Operation(
+        """
+        mutation Reject($input: RejectSchemaChangeInput!) {
+          rejectSchemaChange(input: $input) { request { id status } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"requestId": s.change_request, "reason": "Not now."}},
+        decision("rejectSchemaChange", "REJECTED"),
+        writes=True,
+    ),
+    "withdrawSchemaChange": Operation(
+        """
+        mutation Withdraw($input: WithdrawSchemaChangeInput!) {
+          withdrawSchemaChange(input: $input) { request { id status } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"requestId": s.change_request}},
+        decision("withdrawSchemaChange", "WITHDRAWN"),
+        writes=True,
+    ),
+    "project.guidelineVersions": Operation(
+        project_query("guidelineVersions { nodes { version body } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["guidelineVersions"]["nodes"] == [{"version": 1, "body": "# A"}], d),
+    ),
+    "project.guidelineVersion(draft)": Operation(
+        project_query("guidelineVersion(version: 2) { status body }"),
+        lambda s: {"id": s.project},
+        lambda d, s: (
+            EMPTY
+            if d["project"]["guidelineVersion"] is None
+            else allow(d["project"]["guidelineVersion"] == {"status": "DRAFT", "body": "# A, v2"}, d)
+        ),
+    ),
+    "project.guidelineDraft": Operation(
+        project_query("guidelineDraft { version body }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["guidelineDraft"] == {"version": 2, "body": "# A, v2"}, d),
+    ),
+    "project.guidelineDiff": Operation(
+        project_query("guidelineDiff(from: 1, to: 1) { body changes { key } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["guidelineDiff"] == {"body": "", "changes": []}, d),
+    ),
+    "node(GuidelineVersion)": Operation(
+        node_query("GuidelineVersion { version status }"),
+        lambda s: {"id": s.guideline},
+        lambda d, s: allow(d["node"] == {"__typename": "GuidelineVersion", "version": 1, "status": "PUBLISHED"}, d),
+    ),
+    "guideline.acknowledgements": Operation(
+        node_query("GuidelineVersion { acknowledgements(first: 50) { nodes { user { username } } } }"),
+        lambda s: {"id": s.guideline},
+        lambda d, s: allow(
+            {n["user"]["username"] for n in d["node"]["acknowledgements"]["nodes"]}
+            == {"ann1", "ann2", "ann3", "reviewer", "qa", "expert"},
+            d,
+        ),
+    ),
+    "saveGuidelineDraft": Operation(
+        SAVE_DRAFT,
+        lambda s: {"input": {"projectId": s.project, "body": "# A, v2, revised"}},
+        guideline_written("saveGuidelineDraft", "DRAFT"),
+        writes=True,
+    ),
+    "publishGuideline": Operation(
+        PUBLISH,
+        lambda s: {"input": {"projectId": s.project, "changelog": "Second version."}},
+        guideline_written("publishGuideline", "PUBLISHED"),
+        writes=True,
+    ),
+    "acknowledgeGuideline": Operation(
+        """
+        mutation Acknowledge($input: AcknowledgeGuidelineInput!) {
+          acknowledgeGuideline(input: $input) {
+            acknowledgement { version user { username } }
+            errors { code field message }
+          }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "version": 2}},
+        check_acknowledged,
+        writes=True,
+        setup=publish_draft,
+    ),
+    "GET /guidelines/{id}/{version}.md": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow(d["text"].startswith("# Project A") and "\n# A\n" in d["text"], d),
+        route="/guidelines/{project}/{version:int}.md",
+        url=lambda s: f"/guidelines/{s.project}/1.md",
     ),
 }
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
@@ -377,13 +628,13 @@ async def call(api: Api, operation: Operation, scene: Scene) -> Outcome:
     """What the caller got: DENY for a refusal, else the operation's own judgment of the data."""
     if operation.document is None:
         response = await api.client.get(
-            f"/export/{scene.project}.jsonl", headers={"Authorization": f"Bearer {api.token(scene.caller)}"}
+            operation.url(scene), headers={"Authorization": f"Bearer {api.token(scene.caller)}"}
         )
         if response.status_code == 403:
             assert response.json()["error"] == "forbidden"
             return DENY
         assert response.status_code == 200, response.text
-        return operation.check({"lines": [json.loads(line) for line in response.text.splitlines()]}, scene)
+        return operation.check({"text": response.text}, scene)
     response = await api.raw(operation.document, operation.variables(scene), as_=scene.caller)
     assert response.status_code == 200, response.text  # never a 500, nor a 401 for a valid token
     body = response.json()

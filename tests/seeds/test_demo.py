@@ -51,6 +51,11 @@ mutation Claim($projectId: ID!) {
   }
 }
 """
+ACKNOWLEDGE = """
+mutation Acknowledge($projectId: ID!) {
+  acknowledgeGuideline(input: {projectId: $projectId, version: 1}) { errors { code field } }
+}
+"""
 SUBMIT = """
 mutation Submit($assignmentId: ID!, $value: JSON!) {
   submitLabel(input: {assignmentId: $assignmentId, value: $value}) {
@@ -182,6 +187,11 @@ async def test_demo_schema_takes_a_sample_label_and_refuses_bad_ones(settings: S
 
     async with running_app(settings) as client:
         bearer = await token(client, form)
+        # The demo guideline is in force: work waits until the annotator says it was read.
+        gated = (await graphql(client, bearer, CLAIM, {"projectId": project_id}))["claimNextTask"]
+        assert gated["errors"] == [{"code": "GUIDELINE_NOT_ACKNOWLEDGED", "field": "projectId"}]
+        acknowledged = (await graphql(client, bearer, ACKNOWLEDGE, {"projectId": project_id}))["acknowledgeGuideline"]
+        assert acknowledged["errors"] == []
         claimed = (await graphql(client, bearer, CLAIM, {"projectId": project_id}))["claimNextTask"]
         assert claimed["errors"] == []
         assignment = claimed["assignment"]

@@ -54,6 +54,15 @@ mutation ClaimNextTask($projectId: ID!) {
 }
 """
 
+ACKNOWLEDGE_GUIDELINE = """
+mutation AcknowledgeGuideline($input: AcknowledgeGuidelineInput!) {
+  acknowledgeGuideline(input: $input) {
+    acknowledgement { version acknowledgedAt user { username } }
+    errors { code field message }
+  }
+}
+"""
+
 SUBMIT_LABEL = """
 mutation SubmitLabel($input: SubmitLabelInput!) {
   submitLabel(input: $input) {
@@ -115,7 +124,8 @@ def rows(n: int, *, prefix: str = "item", priority: float = 0.0) -> list[dict[st
 
 
 async def create_project(api: Api, name: str, *, overlap: int, lease_seconds: int = 600) -> str:
-    """A project made by the admin, with pm, ann1..ann3 and reviewer granted their roles in it."""
+    """A project made by the admin, with pm, ann1..ann3 and reviewer granted their roles in it;
+    the annotators have acknowledged its guideline."""
     data = await api.data(
         CREATE_PROJECT,
         {
@@ -135,6 +145,8 @@ async def create_project(api: Api, name: str, *, overlap: int, lease_seconds: in
     cast = {"pm": "PROJECT_MANAGER", "ann1": "ANNOTATOR", "ann2": "ANNOTATOR", "ann3": "ANNOTATOR"}
     for username, role in {**cast, "reviewer": "REVIEWER"}.items():
         await grant(api, username, role, project)
+    for username in ("ann1", "ann2", "ann3"):
+        await acknowledge(api, project, 1, as_=username)
     return project
 
 
@@ -234,3 +246,10 @@ async def assignments(api: Api, project: str) -> list[Assignment]:
     async with api.runtime.sessions() as session:
         found = await session.scalars(select(Assignment).where(Assignment.project_id == pk(project)))
         return list(found)
+
+
+async def acknowledge(api: Api, project_id: str, version: int, *, as_: str) -> None:
+    """The reader's acknowledgement of the guideline in force, which claims wait for."""
+    variables = {"input": {"projectId": project_id, "version": version}}
+    payload = (await api.data(ACKNOWLEDGE_GUIDELINE, variables, as_=as_))["acknowledgeGuideline"]
+    assert payload["errors"] == [], payload

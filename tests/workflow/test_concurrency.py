@@ -14,6 +14,7 @@ from app.workflow.models import Assignment, AssignmentStatus
 from tests.conftest import Api, gid
 from tests.workflow.flow import (
     POSITIVE,
+    acknowledge,
     assignments,
     claim,
     create_project,
@@ -35,6 +36,7 @@ async def busy_project(api: Api) -> str:
     project = await create_project(api, "Busy", overlap=OVERLAP)
     for name in ANNOTATORS[3:]:
         await grant(api, name, "ANNOTATOR", project)
+        await acknowledge(api, project, 1, as_=name)
     await imported(api, project, rows(ITEMS))
     return project
 

@@ -12,7 +12,17 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.workflow.flow import CREATE_PROJECT, claimed, codes, grant, imported, item_counts, review, submit
+from tests.workflow.flow import (
+    CREATE_PROJECT,
+    acknowledge,
+    claimed,
+    codes,
+    grant,
+    imported,
+    item_counts,
+    review,
+    submit,
+)
 
 SCHEMA = {
     "fields": [
@@ -34,6 +44,7 @@ async def spans_project(api: Api) -> str:
     project: str = payload["project"]["id"]
     await grant(api, "pm", "PROJECT_MANAGER", project)
     await grant(api, "ann1", "ANNOTATOR", project)
+    await acknowledge(api, project, 1, as_="ann1")
     await grant(api, "reviewer", "REVIEWER", project)
     await imported(api, project, [ITEM])
     return project

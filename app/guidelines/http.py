@@ -1,0 +1,51 @@
+"""GET /guidelines/{project}/{version}.md: a guideline version as a downloadable Markdown document."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from app.auth.bearer import actor_from_headers, unauthenticated_response
+from app.downloads import attachment
+from app.errors import Unauthenticated
+from app.guidelines import content, service
+from app.guidelines.render import render_markdown
+from app.ids import id_from_path
+from app.projects.models import Project
+from app.runtime import Runtime
+
+
+async def guideline_markdown_endpoint(request: Request) -> Response:
+    runtime: Runtime = request.app.state.runtime
+    try:
+        actor = await actor_from_headers(runtime, request.headers)
+    except Unauthenticated:
+        return unauthenticated_response()
+    project_id = id_from_path(request.path_params["project"], "Project")
+    async with runtime.sessions() as session:
+        project = await session.get(Project, project_id) if project_id else None
+        if project is None:
+            return _not_found("No such project.")
+        if not actor.can("guideline", "read", project.id):
+            return JSONResponse({"error": "forbidden", "error_description": "You may not read it."}, status_code=403)
+        row = await service.get_version(session, actor, project.id, request.path_params["version"])
+    if row is None:
+        return _not_found("No such guideline version.")
+    document = render_markdown(
+        project=project.name,
+        version=row.version,
+        status=row.status.value,
+        published_at=row.published_at,
+        changelog=row.changelog,
+        body=row.body,
+        content=content.parse(row.content),
+    )
+    return Response(
+        document,
+        media_type="text/markdown; charset=utf-8",
+        headers=attachment(f"{project.name} guideline v{row.version}", "md"),
+    )
+
+
+def _not_found(message: str) -> Response:
+    return JSONResponse({"error": "not_found", "error_description": message}, status_code=404)

@@ -1,0 +1,279 @@
+"""Guideline versions: one draft at a time, published by a project manager with a changelog,
+and acknowledged by the people who label before they claim work again."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.errors import DomainError, Problem
+from app.guidelines import content as guideline_content
+from app.guidelines.diff import GuidelineDiff, diff
+from app.guidelines.models import GuidelineAcknowledgement, GuidelineStatus, GuidelineVersion
+from app.ids import id_from_path
+from app.ingestion.models import Item
+from app.projects.models import Project
+from app.projects.service import active_schema, current_guideline, lock_project, require_project
+
+MAX_BODY = 200_000
+MAX_CHANGELOG = 10_000
+
+
+async def save_draft(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, body: str, content: Any
+) -> GuidelineVersion:
+    """Create the project's draft, or replace the text of the one being written."""
+    project = await require_project(session, project_id)
+    actor.require("guideline", "write", project.id)
+    normalized = await _checked(session, project, body, content)
+    draft = await _draft(session, project.id)
+    now = utcnow()
+    if draft is None:
+        latest = await session.scalar(
+            select(func.max(GuidelineVersion.version)).where(GuidelineVersion.project_id == project.id)
+        )
+        draft = GuidelineVersion(
+            project_id=project.id, version=(latest or 0) + 1, created_by=actor.id, created_at=now, updated_at=now
+        )
+        session.add(draft)
+    draft.body, draft.content, draft.updated_at = body, normalized, now
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "guideline.draft",
+        "GuidelineVersion",
+        draft.id,
+        project_id=project.id,
+        request={"body": body, "content": content},
+        details={"version": draft.version},
+    )
+    return draft
+
+
+async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, changelog: str) -> GuidelineVersion:
+    """Put the draft in force. Its content is checked again: the schema may have changed since."""
+    project = await lock_project(session, project_id)
+    actor.require("guideline", "write", project.id)
+    draft = await _draft(session, project.id)
+    if draft is None:
+        raise DomainError.single("NO_DRAFT", "There is no draft to publish; save one first.", "projectId")
+    problems = []
+    if not changelog.strip():
+        problems.append(Problem("REQUIRED", "Say what changed: a changelog entry is required.", "changelog"))
+    elif len(changelog) > MAX_CHANGELOG:
+        problems.append(Problem("TOO_LONG", f"changelog allows {MAX_CHANGELOG} characters.", "changelog"))
+    if problems:
+        raise DomainError(problems)
+    await _checked(session, project, draft.body, draft.content)
+    now = utcnow()
+    draft.status = GuidelineStatus.PUBLISHED
+    draft.changelog = changelog.strip()
+    draft.published_by, draft.published_at, draft.updated_at = actor.id, now, now
+    previous = project.guideline_version
+    project.guideline_version = draft.version
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "guideline.publish",
+        "GuidelineVersion",
+        draft.id,
+        project_id=project.id,
+        request={"projectId": str(project.id), "changelog": changelog},
+        details={"version": draft.version, "previous": previous, "changelog": draft.changelog},
+    )
+    return draft
+
+
+async def acknowledge(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, version: int
+) -> GuidelineAcknowledgement:
+    """Record that the actor read the guideline in force. Acknowledging twice returns the first record."""
+    project = await require_project(session, project_id)
+    actor.require("guideline", "acknowledge", project.id)
+    if project.guideline_version is None or version != project.guideline_version:
+        in_force = project.guideline_version
+        message = f"Version {in_force} is in force; acknowledge that one." if in_force else "No guideline is in force."
+        raise DomainError.single("NOT_IN_FORCE", message, "version")
+    row = await _published(session, project.id, version)
+    found = await session.scalar(
+        select(GuidelineAcknowledgement).where(
+            GuidelineAcknowledgement.guideline_version_id == row.id, GuidelineAcknowledgement.user_id == actor.id
+        )
+    )
+    if found is not None:
+        return found
+    ack = GuidelineAcknowledgement(project_id=project.id, guideline_version_id=row.id, user_id=actor.id)
+    session.add(ack)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "guideline.acknowledge",
+        "GuidelineVersion",
+        row.id,
+        project_id=project.id,
+        request={"projectId": str(project.id), "version": version},
+        details={"version": version},
+    )
+    return ack
+
+
+# (user, guideline version) pairs seen acknowledged. Acknowledgements are never withdrawn, and a
+# pair is remembered only once read back from the database, so a rolled-back one never counts.
+_acknowledged: set[tuple[uuid.UUID, uuid.UUID]] = set()
+
+
+async def require_acknowledged(session: AsyncSession, actor: Actor, project: Project, field: str) -> None:
+    """Claims wait until the claimant has acknowledged the guideline in force."""
+    row = await current_guideline(session, project)
+    if row is None or (actor.id, row.id) in _acknowledged:
+        return
+    found = await session.scalar(
+        select(GuidelineAcknowledgement.id).where(
+            GuidelineAcknowledgement.guideline_version_id == row.id, GuidelineAcknowledgement.user_id == actor.id
+        )
+    )
+    if found is None:
+        raise DomainError.single(
+            "GUIDELINE_NOT_ACKNOWLEDGED",
+            f"Guideline version {row.version} is in force: read it and acknowledge it (acknowledgeGuideline) "
+            "before claiming work.",
+            field,
+        )
+    if len(_acknowledged) > 100_000:
+        _acknowledged.clear()
+    _acknowledged.add((actor.id, row.id))
+
+
+async def has_acknowledged(session: AsyncSession, user_id: uuid.UUID, version_id: uuid.UUID) -> bool:
+    return (user_id, version_id) in _acknowledged or bool(
+        await session.scalar(
+            select(GuidelineAcknowledgement.id).where(
+                GuidelineAcknowledgement.guideline_version_id == version_id,
+                GuidelineAcknowledgement.user_id == user_id,
+            )
+        )
+    )
+
+
+async def get_version(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, version: int
+) -> GuidelineVersion | None:
+    """A version by number; a draft only for those who may write one."""
+    actor.require("guideline", "read", project_id)
+    row = await session.scalar(
+        select(GuidelineVersion).where(GuidelineVersion.project_id == project_id, GuidelineVersion.version == version)
+    )
+    if row is not None and row.status is GuidelineStatus.DRAFT and not actor.can("guideline", "write", project_id):
+        return None
+    return row
+
+
+async def get_draft(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> GuidelineVersion | None:
+    actor.require("guideline", "write", project_id)
+    return await _draft(session, project_id)
+
+
+async def list_versions(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, *, before: int | None, limit: int
+) -> Sequence[GuidelineVersion]:
+    """Published versions, newest first: the guideline's changelog."""
+    actor.require("guideline", "read", project_id)
+    stmt = (
+        select(GuidelineVersion)
+        .where(GuidelineVersion.project_id == project_id, GuidelineVersion.status == GuidelineStatus.PUBLISHED)
+        .order_by(col(GuidelineVersion.version).desc())
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(col(GuidelineVersion.version) < before)
+    return (await session.scalars(stmt)).all()
+
+
+async def version_diff(session: AsyncSession, actor: Actor, project_id: uuid.UUID, old: int, new: int) -> GuidelineDiff:
+    rows = []
+    for number, field in ((old, "from"), (new, "to")):
+        row = await get_version(session, actor, project_id, number)
+        if row is None:
+            raise DomainError.single("NOT_FOUND", f"No guideline version {number} here.", field)
+        rows.append(row)
+    before, after = rows
+    return diff(
+        before.body,
+        guideline_content.parse(before.content),
+        after.body,
+        guideline_content.parse(after.content),
+        old_label=f"v{before.version}",
+        new_label=f"v{after.version}",
+    )
+
+
+async def list_acknowledgements(
+    session: AsyncSession, actor: Actor, version: GuidelineVersion, *, after: uuid.UUID | None, limit: int
+) -> Sequence[GuidelineAcknowledgement]:
+    actor.require("acknowledgement", "read", version.project_id)
+    stmt = (
+        select(GuidelineAcknowledgement)
+        .where(GuidelineAcknowledgement.guideline_version_id == version.id)
+        .order_by(col(GuidelineAcknowledgement.id))
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(col(GuidelineAcknowledgement.id) > after)
+    return (await session.scalars(stmt)).all()
+
+
+async def _checked(session: AsyncSession, project: Project, body: str, content: Any) -> dict[str, Any]:
+    """The content to store, checked against the schema in force; its item references must be the project's."""
+    schema = (await active_schema(session, project)).schema
+    checked = guideline_content.check({} if content is None else content, schema)
+    problems = list(checked.problems)
+    if len(body) > MAX_BODY:
+        problems.append(Problem("TOO_LONG", f"body allows {MAX_BODY:,} characters.", "body"))
+    problems += await _unknown_items(session, project.id, checked.item_refs)
+    if problems or checked.normalized is None:
+        raise DomainError(problems)
+    return checked.normalized
+
+
+async def _unknown_items(
+    session: AsyncSession, project_id: uuid.UUID, refs: Sequence[tuple[str, str]]
+) -> list[Problem]:
+    wanted = {path: id_from_path(raw, "Item") for path, raw in refs}
+    ids = {pk for pk in wanted.values() if pk is not None}
+    found = set()
+    if ids:
+        found = set(
+            (await session.scalars(select(Item.id).where(Item.project_id == project_id, col(Item.id).in_(ids)))).all()
+        )
+    return [
+        Problem("UNKNOWN_ITEM", "Examples may only cite items of this project, by id.", path)
+        for path, pk in wanted.items()
+        if pk not in found
+    ]
+
+
+async def _draft(session: AsyncSession, project_id: uuid.UUID) -> GuidelineVersion | None:
+    return await session.scalar(
+        select(GuidelineVersion).where(
+            GuidelineVersion.project_id == project_id, GuidelineVersion.status == GuidelineStatus.DRAFT
+        )
+    )
+
+
+async def _published(session: AsyncSession, project_id: uuid.UUID, version: int) -> GuidelineVersion:
+    row = await session.scalar(
+        select(GuidelineVersion).where(GuidelineVersion.project_id == project_id, GuidelineVersion.version == version)
+    )
+    assert row is not None, "a project's guideline in force exists"
+    return row

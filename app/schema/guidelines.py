@@ -1,0 +1,385 @@
+"""Guideline versions: drafts, publication, diffs and acknowledgements."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
+
+from app.errors import DomainError
+from app.guidelines import content as guideline_content
+from app.guidelines import models, service
+from app.guidelines.diff import GuidelineDiff as Diff
+from app.projects.models import Project as ProjectRow
+from app.projects.service import active_schema
+from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
+from app.schema.context import Info
+from app.schema.errors import PublicError, UserError
+from app.schema.identity import User
+from app.schema.mutation import input_id, run_mutation
+from app.schema.node import Node, global_id
+from app.schema.taxonomy import DiffChange
+
+GuidelineStatus = strawberry.enum(models.GuidelineStatus)
+
+
+@strawberry.enum
+class ExamplePolarity(enum.StrEnum):
+    POSITIVE = "POSITIVE"
+    NEGATIVE = "NEGATIVE"
+
+
+@strawberry.type(description="A class of a field of the label schema.")
+class ClassRef:
+    field: str
+    class_name: str
+
+    @classmethod
+    def of(cls, ref: guideline_content.ClassRef) -> ClassRef:
+        return cls(field=ref.field, class_name=ref.class_)
+
+
+@strawberry.type(description="What a class means: the text a labeling UI shows as its tooltip.")
+class ClassDefinition:
+    field: str
+    class_name: str
+    definition: str
+
+
+@strawberry.type(description="A positive or negative example of a class: inline text or an item of the project.")
+class GuidelineExample:
+    field: str
+    class_name: str
+    polarity: ExamplePolarity
+    text: str | None
+    item_id: strawberry.ID | None
+    note: str
+
+
+@strawberry.type(description="A hard case and how to resolve it.")
+class EdgeCase:
+    title: str
+    description: str
+    field: str | None
+    class_name: str | None
+
+
+@strawberry.type(description="An answer leads to the next question or to a class (a leaf).")
+class DecisionAnswer:
+    answer: str
+    next: str | None
+    field: str | None
+    class_name: str | None
+
+
+@strawberry.type
+class DecisionNode:
+    id: str
+    question: str
+    answers: list[DecisionAnswer]
+
+
+@strawberry.type(description="Questions that lead an annotator to a class, starting at `root`.")
+class DecisionTree:
+    root: str
+    nodes: list[DecisionNode]
+
+
+@strawberry.type(description="An annotator's record of having read a guideline version.")
+class GuidelineAcknowledgement:
+    version: int
+    acknowledged_at: datetime
+    _row: strawberry.Private[models.GuidelineAcknowledgement]
+
+    @strawberry.field
+    async def user(self, info: Info) -> User:
+        row = await info.context.loaders.user.load(self._row.user_id)
+        assert row is not None
+        return User.of(row)
+
+
+@strawberry.type(description="A version of a project's annotation guideline.")
+class GuidelineVersion(Node):
+    version: int
+    status: GuidelineStatus  # type: ignore[valid-type]
+    body: str = strawberry.field(description="Markdown.")
+    changelog: str = strawberry.field(description="What changed, written when published.")
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    definitions: list[ClassDefinition]
+    examples: list[GuidelineExample]
+    edge_cases: list[EdgeCase]
+    decision_tree: DecisionTree | None
+    _row: strawberry.Private[models.GuidelineVersion]
+    _content: strawberry.Private[guideline_content.GuidelineContent]
+
+    @classmethod
+    def of(cls, row: models.GuidelineVersion) -> GuidelineVersion:
+        content = guideline_content.parse(row.content)
+        tree = content.tree
+        return cls(
+            id=global_id("GuidelineVersion", row.id),
+            version=row.version,
+            status=row.status,
+            body=row.body,
+            changelog=row.changelog,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            published_at=row.published_at,
+            definitions=[
+                ClassDefinition(field=d.ref.field, class_name=d.ref.class_, definition=d.text)
+                for d in content.definitions
+            ],
+            examples=[
+                GuidelineExample(
+                    field=e.ref.field,
+                    class_name=e.ref.class_,
+                    polarity=ExamplePolarity(e.polarity),
+                    text=e.text,
+                    item_id=strawberry.ID(e.item_id) if e.item_id else None,
+                    note=e.note,
+                )
+                for e in content.examples
+            ],
+            edge_cases=[
+                EdgeCase(
+                    title=c.title,
+                    description=c.description,
+                    field=c.ref.field if c.ref else None,
+                    class_name=c.ref.class_ if c.ref else None,
+                )
+                for c in content.edge_cases
+            ],
+            decision_tree=DecisionTree(
+                root=tree.root,
+                nodes=[
+                    DecisionNode(
+                        id=n.id,
+                        question=n.question,
+                        answers=[
+                            DecisionAnswer(
+                                answer=a.answer,
+                                next=a.next,
+                                field=a.target.field if a.target else None,
+                                class_name=a.target.class_ if a.target else None,
+                            )
+                            for a in n.answers
+                        ],
+                    )
+                    for n in tree.nodes
+                ],
+            )
+            if tree
+            else None,
+            _row=row,
+            _content=content,
+        )
+
+    @strawberry.field(description="Definitions, examples, edge cases and decision tree as stored (JSON).")
+    def content(self) -> JSON:
+        return JSON(self._row.content)
+
+    @strawberry.field(description="Where to download it as a Markdown document (with a bearer token).")
+    def markdown_url(self) -> str:
+        return f"/guidelines/{global_id('Project', self._row.project_id)}/{self._row.version}.md"
+
+    @strawberry.field(description="Classes of the fields the decision tree decides that no path reaches.")
+    async def unreachable_classes(self, info: Info) -> list[ClassRef]:
+        tree = self._content.tree
+        if tree is None:
+            return []
+        async with info.context.db() as session:
+            project = await session.get(ProjectRow, self._row.project_id)
+            assert project is not None
+            schema = (await active_schema(session, project)).schema
+        return [ClassRef.of(ref) for ref in guideline_content.unreachable_classes(tree, schema)]
+
+    @strawberry.field
+    async def published_by(self, info: Info) -> User | None:
+        if self._row.published_by is None:
+            return None
+        row = await info.context.loaders.user.load(self._row.published_by)
+        return User.of(row) if row else None
+
+    @strawberry.field(description="Whether you have acknowledged this version.")
+    async def acknowledged_by_viewer(self, info: Info) -> bool:
+        async with info.context.db() as session:
+            return await service.has_acknowledged(session, info.context.actor.id, self._row.id)
+
+    @strawberry.field(description="Who acknowledged this version, first come first.")
+    async def acknowledgements(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[GuidelineAcknowledgement]:
+        limit, cursor = page_size(first), uuid_cursor(after)
+        async with info.context.db() as session:
+            rows = await service.list_acknowledgements(
+                session, info.context.actor, self._row, after=cursor, limit=limit + 1
+            )
+        version = self._row.version
+        return connection(
+            rows,
+            limit,
+            key=lambda r: r.id,
+            node=lambda r: GuidelineAcknowledgement(version=version, acknowledged_at=r.acknowledged_at, _row=r),
+            after=after,
+        )
+
+
+@strawberry.type(description="A change to definitions, examples, edge cases or the decision tree.")
+class GuidelineChange:
+    section: str = strawberry.field(description="definition, example, edgeCase or decisionTree.")
+    kind: DiffChange
+    key: str
+    before: str | None
+    after: str | None
+
+
+@strawberry.type(description="What changed between two guideline versions.")
+class GuidelineDiff:
+    body: str = strawberry.field(description="Unified diff of the Markdown bodies; empty when equal.")
+    body_added: int
+    body_removed: int
+    changes: list[GuidelineChange]
+
+    @classmethod
+    def of(cls, value: Diff) -> GuidelineDiff:
+        return cls(
+            body=value.body,
+            body_added=value.body_added,
+            body_removed=value.body_removed,
+            changes=[
+                GuidelineChange(section=c.section, kind=DiffChange(c.kind), key=c.key, before=c.before, after=c.after)
+                for c in value.changes
+            ],
+        )
+
+
+# Fields of Project, kept here with the types they return.
+
+
+async def guideline(root: Any, info: Info) -> GuidelineVersion | None:
+    info.context.actor.require("guideline", "read", root.row.id)
+    if root.row.guideline_version is None:
+        return None
+    async with info.context.db() as session:
+        row = await service.get_version(session, info.context.actor, root.row.id, root.row.guideline_version)
+    return GuidelineVersion.of(row) if row else None
+
+
+async def guideline_versions(
+    root: Any, info: Info, first: int = 20, after: str | None = None
+) -> Connection[GuidelineVersion]:
+    limit, cursor = page_size(first), int_cursor(after)
+    async with info.context.db() as session:
+        rows = await service.list_versions(session, info.context.actor, root.row.id, before=cursor, limit=limit + 1)
+    return connection(rows, limit, key=lambda r: r.version, node=GuidelineVersion.of, after=after)
+
+
+async def guideline_version(root: Any, info: Info, version: int) -> GuidelineVersion | None:
+    async with info.context.db() as session:
+        row = await service.get_version(session, info.context.actor, root.row.id, version)
+    return GuidelineVersion.of(row) if row else None
+
+
+async def guideline_draft(root: Any, info: Info) -> GuidelineVersion | None:
+    async with info.context.db() as session:
+        row = await service.get_draft(session, info.context.actor, root.row.id)
+    return GuidelineVersion.of(row) if row else None
+
+
+async def guideline_diff(
+    root: Any, info: Info, from_: Annotated[int, strawberry.argument(name="from")], to: int
+) -> GuidelineDiff:
+    async with info.context.db() as session:
+        try:
+            found = await service.version_diff(session, info.context.actor, root.row.id, from_, to)
+        except DomainError as exc:
+            raise PublicError(str(exc), "NOT_FOUND") from None
+    return GuidelineDiff.of(found)
+
+
+@strawberry.input
+class SaveGuidelineDraftInput:
+    project_id: strawberry.ID
+    body: str = strawberry.field(description="Markdown.")
+    content: JSON | None = strawberry.field(
+        default=None,
+        description="{definitions: [{field?, class, definition}], examples: [{field?, class, polarity, text | itemId, "
+        "note?}], edgeCases: [{title, description, field?, class?}], decisionTree: {root, nodes: [{id, question, "
+        "answers: [{answer, next | class, field?}]}]}}",
+    )
+
+
+@strawberry.input
+class PublishGuidelineInput:
+    project_id: strawberry.ID
+    changelog: str = strawberry.field(description="What changed and why; required.")
+
+
+@strawberry.input
+class AcknowledgeGuidelineInput:
+    project_id: strawberry.ID
+    version: int = strawberry.field(description="The version in force, as read.")
+
+
+@strawberry.type
+class GuidelinePayload:
+    guideline: GuidelineVersion | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class AcknowledgeGuidelinePayload:
+    acknowledgement: GuidelineAcknowledgement | None
+    errors: list[UserError]
+
+
+def _payload(result: models.GuidelineVersion | list[UserError]) -> GuidelinePayload:
+    if isinstance(result, list):
+        return GuidelinePayload(guideline=None, errors=result)
+    return GuidelinePayload(guideline=GuidelineVersion.of(result), errors=[])
+
+
+def _project_id(value: str) -> uuid.UUID:
+    return input_id(value, "Project", "projectId")
+
+
+@strawberry.type
+class GuidelinesMutation:
+    @strawberry.mutation(description="Create the project's guideline draft, or replace its text. Project managers.")
+    async def save_guideline_draft(self, info: Info, input: SaveGuidelineDraftInput) -> GuidelinePayload:
+        async def act(session: AsyncSession) -> models.GuidelineVersion:
+            actor, project_id = info.context.actor, _project_id(input.project_id)
+            return await service.save_draft(session, actor, project_id, input.body, input.content)
+
+        return _payload(await run_mutation(info, act))
+
+    @strawberry.mutation(
+        description="Put the draft in force with a changelog entry; annotators acknowledge it before claiming again."
+    )
+    async def publish_guideline(self, info: Info, input: PublishGuidelineInput) -> GuidelinePayload:
+        async def act(session: AsyncSession) -> models.GuidelineVersion:
+            return await service.publish(session, info.context.actor, _project_id(input.project_id), input.changelog)
+
+        return _payload(await run_mutation(info, act))
+
+    @strawberry.mutation(description="Record that you read the guideline in force; claims wait for it.")
+    async def acknowledge_guideline(self, info: Info, input: AcknowledgeGuidelineInput) -> AcknowledgeGuidelinePayload:
+        async def act(session: AsyncSession) -> models.GuidelineAcknowledgement:
+            return await service.acknowledge(session, info.context.actor, _project_id(input.project_id), input.version)
+
+        result = await run_mutation(info, act)
+        if isinstance(result, list):
+            return AcknowledgeGuidelinePayload(acknowledgement=None, errors=result)
+        return AcknowledgeGuidelinePayload(
+            acknowledgement=GuidelineAcknowledgement(
+                version=input.version, acknowledged_at=result.acknowledged_at, _row=result
+            ),
+            errors=[],
+        )

@@ -1,0 +1,269 @@
+"""Governed change of a project's label schema: propose, approve, reject, withdraw.
+
+A proposal is linted, diffed against the version in force and dry-run over every label and
+final label of the project; only an admin other than the proposer can make it the version in
+force, and only while the version it was based on still is.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.db import is_postgres
+from app.errors import DomainError, Forbidden, Problem
+from app.projects.service import lock_project, require_project
+from app.taxonomy import schema_language
+from app.taxonomy.diff import diff
+from app.taxonomy.dry_run import dry_run
+from app.taxonomy.impact import Tally
+from app.taxonomy.mapping import lint_mapping, parse_mapping
+from app.taxonomy.models import ChangeStatus, LabelSchemaVersion, SchemaChangeRequest
+from app.taxonomy.versions import version_chain
+
+MAX_RATIONALE = 10_000
+
+
+@dataclass(frozen=True)
+class Proposal:
+    project_id: uuid.UUID
+    definition: Any
+    rationale: str
+    class_mapping: Any = None
+    field_mapping: Any = None
+
+
+async def propose_schema_change(session: AsyncSession, actor: Actor, proposal: Proposal) -> SchemaChangeRequest:
+    project = await require_project(session, proposal.project_id)
+    actor.require("schema", "propose", project.id)
+    problems = schema_language.lint(proposal.definition, "definition") + _check_note(proposal.rationale, "rationale")
+    if problems:
+        raise DomainError(problems)
+    chain = await version_chain(session, project)
+    base = chain.active
+    new_schema = schema_language.parse(proposal.definition)
+    class_mapping = {} if proposal.class_mapping is None else proposal.class_mapping
+    field_mapping = {} if proposal.field_mapping is None else proposal.field_mapping
+    problems = lint_mapping(base.schema, new_schema, class_mapping, field_mapping)
+    if problems:
+        raise DomainError(problems)
+    mapping = parse_mapping(class_mapping, field_mapping)
+    changes = diff(base.definition, proposal.definition, mapping)
+    if changes.is_empty():
+        raise DomainError.single("NO_CHANGE", "The proposed schema is the one in force.", "definition")
+    report = await dry_run(session, project.id, chain, mapping, new_schema)
+    request = SchemaChangeRequest(
+        project_id=project.id,
+        base_version=base.version,
+        definition=proposal.definition,
+        mapping=mapping.to_json(),
+        rationale=proposal.rationale.strip(),
+        diff=changes.to_json(),
+        impact=report.to_json(),
+        proposed_by=actor.id,
+    )
+    session.add(request)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "schema.propose",
+        "SchemaChangeRequest",
+        request.id,
+        project_id=project.id,
+        request={"definition": proposal.definition, "rationale": proposal.rationale, "mapping": request.mapping},
+        details={
+            "baseVersion": base.version,
+            "rationale": request.rationale,
+            "impact": {
+                "labels": _counts(report.labels),
+                "finalLabels": _counts(report.final_labels),
+            },
+        },
+    )
+    return request
+
+
+async def approve_schema_change(
+    session: AsyncSession, actor: Actor, request_id: uuid.UUID, note: str = ""
+) -> SchemaChangeRequest:
+    request = await _pending(session, actor, request_id, "approve")
+    if request.proposed_by == actor.id:
+        # Separation of duties: a second pair of eyes on every change of what labels mean.
+        raise DomainError.single("SELF_APPROVAL", "You may not approve your own proposal.", "requestId")
+    problems = _check_note(note, "note", required=False)
+    if problems:
+        raise DomainError(problems)
+    project = await lock_project(session, request.project_id)
+    if request.base_version != project.schema_version:
+        raise DomainError.single(
+            "STALE_BASE",
+            f"This request changes version {request.base_version}, but version {project.schema_version} is in "
+            "force now; propose again against it.",
+            "requestId",
+        )
+    version = LabelSchemaVersion(
+        project_id=project.id,
+        version=project.schema_version + 1,
+        definition=request.definition,
+        mapping=request.mapping,
+        change_request_id=request.id,
+        created_by=request.proposed_by,
+    )
+    session.add(version)
+    project.schema_version = version.version
+    _decide(request, actor, ChangeStatus.APPROVED, note)
+    request.resulting_version = version.version
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "schema.approve",
+        "SchemaChangeRequest",
+        request.id,
+        project_id=project.id,
+        request={"requestId": str(request.id), "note": note},
+        details={"version": version.version, "baseVersion": request.base_version, "note": request.decision_note},
+    )
+    return request
+
+
+async def reject_schema_change(
+    session: AsyncSession, actor: Actor, request_id: uuid.UUID, reason: str
+) -> SchemaChangeRequest:
+    request = await _pending(session, actor, request_id, "approve")
+    problems = _check_note(reason, "reason")
+    if problems:
+        raise DomainError(problems)
+    _decide(request, actor, ChangeStatus.REJECTED, reason)
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "schema.reject",
+        "SchemaChangeRequest",
+        request.id,
+        project_id=request.project_id,
+        request={"requestId": str(request.id), "reason": reason},
+        details={"baseVersion": request.base_version, "reason": request.decision_note},
+    )
+    return request
+
+
+async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest:
+    request = await _pending(session, actor, request_id, "propose")
+    if request.proposed_by != actor.id:
+        raise Forbidden("Only the proposer may withdraw a change request.")
+    _decide(request, actor, ChangeStatus.WITHDRAWN, "")
+    await session.flush()
+    await audit.record(
+        session,
+        actor,
+        "schema.withdraw",
+        "SchemaChangeRequest",
+        request.id,
+        project_id=request.project_id,
+        request={"requestId": str(request.id)},
+        details={"baseVersion": request.base_version},
+    )
+    return request
+
+
+async def get_request(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest | None:
+    request = await session.get(SchemaChangeRequest, request_id)
+    if request is not None:
+        actor.require("schema", "read", request.project_id)
+    return request
+
+
+async def list_requests(
+    session: AsyncSession,
+    actor: Actor,
+    project_id: uuid.UUID,
+    *,
+    status: ChangeStatus | None,
+    before: uuid.UUID | None,
+    limit: int,
+) -> Sequence[SchemaChangeRequest]:
+    """Newest first: read top-down, the list is the project's schema changelog."""
+    actor.require("schema", "read", project_id)
+    stmt = (
+        select(SchemaChangeRequest)
+        .where(SchemaChangeRequest.project_id == project_id)
+        .order_by(col(SchemaChangeRequest.id).desc())
+        .limit(limit)
+    )
+    if status is not None:
+        stmt = stmt.where(SchemaChangeRequest.status == status)
+    if before is not None:
+        stmt = stmt.where(col(SchemaChangeRequest.id) < before)
+    return (await session.scalars(stmt)).all()
+
+
+async def list_versions(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, *, before: int | None, limit: int
+) -> Sequence[LabelSchemaVersion]:
+    """Newest first."""
+    actor.require("schema", "read", project_id)
+    stmt = (
+        select(LabelSchemaVersion)
+        .where(LabelSchemaVersion.project_id == project_id)
+        .order_by(col(LabelSchemaVersion.version).desc())
+        .limit(limit)
+    )
+    if before is not None:
+        stmt = stmt.where(col(LabelSchemaVersion.version) < before)
+    return (await session.scalars(stmt)).all()
+
+
+async def get_version(
+    session: AsyncSession, actor: Actor, project_id: uuid.UUID, version: int
+) -> LabelSchemaVersion | None:
+    actor.require("schema", "read", project_id)
+    return await session.scalar(
+        select(LabelSchemaVersion).where(
+            LabelSchemaVersion.project_id == project_id, LabelSchemaVersion.version == version
+        )
+    )
+
+
+async def _pending(session: AsyncSession, actor: Actor, request_id: uuid.UUID, action: str) -> SchemaChangeRequest:
+    stmt = select(SchemaChangeRequest).where(SchemaChangeRequest.id == request_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    request = await session.scalar(stmt)
+    if request is None or not actor.can("schema", "read", request.project_id):
+        raise DomainError.single("NOT_FOUND", "No such change request.", "requestId")
+    actor.require("schema", action, request.project_id)
+    if request.status is not ChangeStatus.PENDING:
+        raise DomainError.single(
+            "NOT_PENDING", f"This request was {request.status.value.lower()} already.", "requestId"
+        )
+    return request
+
+
+def _decide(request: SchemaChangeRequest, actor: Actor, status: ChangeStatus, note: str) -> None:
+    request.status = status
+    request.decided_by = actor.id
+    request.decided_at = utcnow()
+    request.decision_note = note.strip()
+
+
+def _check_note(text: str, field: str, *, required: bool = True) -> list[Problem]:
+    if required and not text.strip():
+        return [Problem("REQUIRED", f"{field} must say why.", field)]
+    if len(text) > MAX_RATIONALE:
+        return [Problem("TOO_LONG", f"{field} allows {MAX_RATIONALE} characters.", field)]
+    return []
+
+
+def _counts(tally: Tally) -> dict[str, int]:
+    return {"valid": tally.valid, "remapped": tally.remapped, "invalid": tally.invalid}
