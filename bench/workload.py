@@ -53,6 +53,11 @@ IMPORT_ITEMS = """
 mutation ImportItems($input: ImportItemsInput!) {
   importItems(input: $input) { importedCount errors { code field message } }
 }"""
+ACKNOWLEDGE = """
+mutation Acknowledge($input: AcknowledgeGuidelineInput!) {
+  acknowledgeGuideline(input: $input) { errors { code field message } }
+}
+"""
 CLAIM = """
 mutation Claim($input: ClaimNextTaskInput!) {
   claimNextTask(input: $input) {
@@ -246,6 +251,8 @@ async def set_up(base_url: str, sizes: Sizes) -> Cast:
         role = "REVIEWER" if name == REVIEWER else "ANNOTATOR"
         await admin.mutate(GRANT_ROLE, {"input": {"userId": ids[name], "role": role, "projectId": project_id}})
     annotators = [Client(base_url, await sign_in(base_url, name)) for name in ANNOTATORS[: sizes.annotators]]
+    for client in annotators:  # claims wait until the guideline in force was acknowledged
+        await client.mutate(ACKNOWLEDGE, {"input": {"projectId": project_id, "version": 1}})
     reviewer_token = await sign_in(base_url, REVIEWER)
     reviewers = [Client(base_url, reviewer_token) for _ in range(sizes.review_clients)]
     return Cast(admin, annotators, reviewers, project_id)

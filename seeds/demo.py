@@ -33,6 +33,7 @@ from app.policies.service import grant_as_system, grants_in_db
 from app.projects.models import Project
 from app.projects.service import NewProject, create_project
 from app.schema.node import global_id
+from seeds.demo_guideline import GUIDELINE_CONTENT
 
 ITEMS_PATH = Path(__file__).with_name("demo_items.jsonl")
 PROJECT_NAME = "Product reviews (demo)"
@@ -189,6 +190,7 @@ async def _ensure_project(session: AsyncSession, admin: Actor) -> tuple[Project,
         description="Demo: sentiment and topics of customer messages about household products.",
         overlap=2,
         guideline=GUIDELINE,
+        guideline_content=GUIDELINE_CONTENT,
     )
     return await create_project(session, admin, new), True
 

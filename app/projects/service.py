@@ -14,6 +14,7 @@ from app.auth.actor import Actor
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
+from app.guidelines import content as guideline_content
 from app.guidelines.models import GuidelineStatus, GuidelineVersion
 from app.projects.models import Project
 from app.taxonomy import schema_language
@@ -31,11 +32,24 @@ class NewProject:
     overlap: int = 1
     lease_seconds: int = 600
     guideline: str | None = None
+    # Definitions, examples, edge cases, decision tree (app.guidelines.content), with `guideline`.
+    guideline_content: Any = None
 
 
 async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -> Project:
     actor.require("project", "create")
     problems = _check(new)
+    content: dict[str, Any] = {}
+    if new.guideline_content is not None and not schema_language.lint(new.label_schema):
+        checked = guideline_content.check(
+            new.guideline_content, schema_language.parse(new.label_schema), "guidelineContent"
+        )
+        problems += checked.problems
+        content = checked.normalized or {}
+        if checked.item_refs:  # a new project has no items to cite
+            problems.append(Problem("UNKNOWN_ITEM", "A new project has no items to cite.", checked.item_refs[0][0]))
+        if new.guideline is None:
+            problems.append(Problem("REQUIRED", "guidelineContent comes with a guideline body.", "guideline"))
     if await session.scalar(select(Project.id).where(Project.name == new.name.strip())):
         problems.append(Problem("NAME_TAKEN", "A project with this name exists.", "name"))
     if problems:
@@ -58,8 +72,10 @@ async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -
                 version=1,
                 status=GuidelineStatus.PUBLISHED,
                 body=new.guideline,
+                content=content,
                 changelog="First version.",
                 created_by=actor.id,
+                published_by=actor.id,
                 published_at=project.created_at,
             )
         )

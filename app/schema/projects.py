@@ -124,6 +124,10 @@ class CreateProjectInput:
     overlap: int = strawberry.field(default=1, description="Distinct annotators per item, 1..10.")
     lease_seconds: int = strawberry.field(default=600, description="How long a claimed task stays yours.")
     guideline: str | None = strawberry.field(default=None, description="Markdown; published as version 1.")
+    guideline_content: JSON | None = strawberry.field(
+        default=None,
+        description="Definitions, examples (text only), edge cases, decision tree: see saveGuidelineDraft.",
+    )
 
 
 @strawberry.type
@@ -160,6 +164,7 @@ class ProjectsMutation:
             overlap=input.overlap,
             lease_seconds=input.lease_seconds,
             guideline=input.guideline,
+            guideline_content=input.guideline_content,
         )
 
         async def act(session: AsyncSession) -> models.Project:

@@ -29,7 +29,7 @@ from app.policies.models import CasbinRule
 from app.projects.models import Project
 from app.settings import Settings
 from app.taxonomy.models import LabelSchemaVersion
-from seeds.demo import DEMO_USERS, ITEMS_PATH, load_demo
+from seeds.demo import DEMO_USERS, ITEMS_PATH, LABEL_SCHEMA, load_demo
 
 # Cheap argon2: the demo hashes nine secrets per load.
 PASSWORDS = Passwords(1, 64)
@@ -230,3 +230,32 @@ def test_items_file_is_well_formed() -> None:
     # Varied enough to be worth labeling: many products, short and long messages.
     assert len({r["metadata"]["product"] for r in records}) >= 10
     assert min(map(len, texts)) < 20 < 300 < max(map(len, texts))
+
+
+async def test_the_demo_guideline_has_definitions_and_a_tree_that_reaches_every_sentiment(settings: Settings) -> None:
+    summary = await load(settings)
+    project_id = printed_project_id(summary)
+    form = {"grant_type": "password", "username": "annotator1", "password": printed_secret(summary, "annotator1")}
+    query = """
+    query($id: ID!) {
+      project(id: $id) {
+        guideline {
+          version markdownUrl definitions { field className } decisionTree { root } unreachableClasses { className }
+        }
+      }
+    }
+    """
+
+    async with running_app(settings) as client:
+        bearer = await token(client, form)
+        guideline = (await graphql(client, bearer, query, {"id": project_id}))["project"]["guideline"]
+        document = await client.get(guideline["markdownUrl"], headers={"Authorization": f"Bearer {bearer}"})
+
+    assert {(d["field"], d["className"]) for d in guideline["definitions"]} == {
+        *(("sentiment", name) for name in LABEL_SCHEMA["fields"][0]["classes"]),
+        *(("topics", name) for name in LABEL_SCHEMA["fields"][1]["classes"]),
+    }
+    assert guideline["decisionTree"] == {"root": "opinion"}
+    assert guideline["unreachableClasses"] == []
+    assert document.status_code == 200
+    assert "## Decision tree" in document.text
