@@ -20,6 +20,8 @@ from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.quality.agreement import agreement_with, majority
 from app.taxonomy import schema_language
+from app.taxonomy.mapping import remap_through
+from app.taxonomy.versions import version_chain
 from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
 
 MAX_COMMENT = 10_000
@@ -88,7 +90,10 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
         item.label_count -= 1
         item.status = ItemStatus.QUEUED
     else:
-        value, method = _decide(new, label, counted)
+        # Labels made before a schema change are judged in the terms of the version in force.
+        chain = await version_chain(session, project)
+        values = {other.id: remap_through(other.value, chain.steps_from(other.schema_version_id)) for other in counted}
+        value, method = _decide(new, values[label.id], list(values.values()))
         label.status = LabelStatus.ACCEPTED if new.verdict is Verdict.ACCEPT else LabelStatus.CORRECTED
         guideline = await current_guideline(session, project)
         final = FinalLabel(
@@ -96,7 +101,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
             item_id=item.id,
             value=value,
             method=method,
-            agreement=agreement_with([other.value for other in counted], value),
+            agreement=agreement_with(list(values.values()), value),
             source_label_ids=[str(other.id) for other in counted],
             review_id=review.id,
             schema_version_id=schema.id,
@@ -154,9 +159,11 @@ def _check(new: NewReview, label: Label, item: Item, counted: list[Label], actor
         raise DomainError(problems)
 
 
-def _decide(new: NewReview, label: Label, counted: list[Label]) -> tuple[dict[str, Any], FinalMethod]:
+def _decide(
+    new: NewReview, accepted: dict[str, Any], counted: list[dict[str, Any]]
+) -> tuple[dict[str, Any], FinalMethod]:
     if new.verdict is Verdict.CORRECT:
         return dict(new.corrected_value), FinalMethod.CORRECTED
-    consensus = majority([other.value for other in counted])
-    agrees = consensus.value is not None and agreement_with([label.value], consensus.value) == 1.0
-    return label.value, FinalMethod.CONSENSUS_ACCEPTED if agrees else FinalMethod.ADJUDICATED
+    consensus = majority(counted)
+    agrees = consensus.value is not None and agreement_with([accepted], consensus.value) == 1.0
+    return accepted, FinalMethod.CONSENSUS_ACCEPTED if agrees else FinalMethod.ADJUDICATED

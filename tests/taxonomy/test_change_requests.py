@@ -345,3 +345,26 @@ async def test_the_schema_history_reads_as_a_changelog(api: Api) -> None:
         ("schema.propose", "admin"),
         ("schema.reject", "admin"),
     ]
+
+
+async def test_a_label_accepted_after_a_change_is_final_in_the_new_terms(api: Api) -> None:
+    project = project_a(api)
+    await import_items(api, project, ["a-1"], as_="pm")
+    made = await label(api, project, "ann1", {"sentiment": "neu", "topics": ["price"]})
+    await approve(api, (await propose(api, proposal(project)))["request"]["id"])
+
+    accept = {"input": {"labelId": made["label"], "verdict": "ACCEPT"}}
+    assert (await api.data(REVIEW, accept, as_="reviewer"))["reviewLabel"]["errors"] == []
+
+    query = """
+    query($id: ID!) {
+      node(id: $id) { ... on Item { finalLabel { value method schemaVersion inActiveSchema { remapped } } } }
+    }
+    """
+    final = (await api.data(query, {"id": made["item"]}, as_="pm"))["node"]["finalLabel"]
+    assert final == {
+        "value": {"sentiment": "neutral", "topics": ["price"]},
+        "method": "CONSENSUS_ACCEPTED",
+        "schemaVersion": 2,
+        "inActiveSchema": {"remapped": False},
+    }
