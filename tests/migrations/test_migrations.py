@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -68,14 +69,14 @@ def test_there_is_a_single_head() -> None:
     assert len(scripts.get_heads()) == 1, scripts.get_heads()
 
 
-def execute(url: str, statement: str) -> list[tuple[object, ...]] | str:
+def execute(url: str, statement: str, params: dict[str, object] | None = None) -> list[tuple[object, ...]] | str:
     """The rows a statement returns, committed; or, when the database refuses it, its message."""
 
     async def run() -> list[tuple[object, ...]] | str:
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:
-                result = await conn.execute(text(statement))
+                result = await conn.execute(text(statement), params or {})
                 return [tuple(row) for row in result] if result.returns_rows else []
         except DBAPIError as exc:
             return str(exc.orig)
@@ -101,3 +102,41 @@ def test_audit_events_cannot_be_changed_or_removed(empty_url: str) -> None:
     assert "append-only" in str(updated), updated
     assert "append-only" in str(deleted), deleted
     assert execute(empty_url, "SELECT action FROM audit_event") == [("test.event",)]
+
+
+def test_0002_keeps_existing_guidelines_and_schema_versions(empty_url: str) -> None:
+    """A store created before 0002 upgrades with its rows intact and the new columns filled."""
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0001")
+    # Uuid columns are CHAR(32) hex on SQLite, native uuid on PostgreSQL.
+    sqlite = empty_url.startswith("sqlite")
+    ids = {
+        name: value.replace("-", "") if sqlite else value
+        for name, value in {
+            "user": "11111111-1111-7111-8111-111111111111",
+            "project": "22222222-2222-7222-8222-222222222222",
+            "schema": "33333333-3333-7333-8333-333333333333",
+            "guideline": "44444444-4444-7444-8444-444444444444",
+        }.items()
+    }
+    # asyncpg binds typed values; SQLite stores the text.
+    then: object = "2026-01-01 00:00:00" if sqlite else datetime(2026, 1, 1, tzinfo=UTC)
+    for statement in (
+        'INSERT INTO "user" (id, username, display_name, kind, secret_hash, is_active, created_at) '
+        "VALUES (:user, 'pm', 'PM', 'HUMAN', 'x', true, :then)",
+        "INSERT INTO project (id, name, description, overlap, lease_seconds, schema_version, guideline_version, "
+        "created_by, created_at) VALUES (:project, 'P', '', 1, 600, 1, 1, :user, :then)",
+        "INSERT INTO label_schema_version (id, project_id, version, definition, created_by, created_at) "
+        "VALUES (:schema, :project, 1, '{\"fields\": []}', :user, :then)",
+        "INSERT INTO guideline_version (id, project_id, version, status, body, content, changelog, created_by, "
+        "created_at, published_at) VALUES (:guideline, :project, 1, 'PUBLISHED', '# P', '{}', 'First.', :user, "
+        ":then, :then)",
+    ):
+        assert execute(empty_url, statement, {**ids, "then": then}) == [], statement
+
+    command.upgrade(config, "head")
+
+    rows = execute(empty_url, "SELECT body, updated_at = created_at, published_by IS NOT NULL FROM guideline_version")
+    assert rows == [("# P", True, True)]
+    assert execute(empty_url, "SELECT mapping, change_request_id FROM label_schema_version") == [(None, None)]
+    command.check(config)
