@@ -11,11 +11,11 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
-from app.errors import Problem
+from app.errors import DomainError, Problem
 from app.projects.models import Project as ProjectRow
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import UserError, bad_input
+from app.schema.errors import UserError, bad_input, user_errors
 from app.schema.identity import User
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
@@ -325,7 +325,8 @@ class TaxonomyMutation:
         description="Propose a new label schema with its diff and impact report. Project managers and admins."
     )
     async def propose_schema_change(self, info: Info, input: ProposeSchemaChangeInput) -> SchemaChangePayload:
-        async def act(session: AsyncSession) -> models.SchemaChangeRequest:
+        actor = info.context.actor
+        try:
             proposal = service.Proposal(
                 project_id=input_id(input.project_id, "Project", "projectId"),
                 definition=input.definition,
@@ -333,7 +334,13 @@ class TaxonomyMutation:
                 class_mapping=input.class_mapping,
                 field_mapping=input.field_mapping,
             )
-            return await service.propose_schema_change(session, info.context.actor, proposal)
+            async with info.context.db() as session:
+                assessment = await service.assess_proposal(session, actor, proposal)
+        except DomainError as exc:
+            return SchemaChangePayload(request=None, errors=user_errors(exc))
+
+        async def act(session: AsyncSession) -> models.SchemaChangeRequest:
+            return await service.propose_schema_change(session, actor, proposal, assessment)
 
         return await _decide(info, act)
 

@@ -22,10 +22,10 @@ from app.db import is_postgres
 from app.errors import DomainError, Forbidden, Problem
 from app.projects.service import lock_project, require_project
 from app.taxonomy import schema_language
-from app.taxonomy.diff import diff
+from app.taxonomy.diff import SchemaDiff, diff
 from app.taxonomy.dry_run import dry_run
-from app.taxonomy.impact import Tally
-from app.taxonomy.mapping import lint_mapping, parse_mapping
+from app.taxonomy.impact import ImpactReport, Tally
+from app.taxonomy.mapping import SchemaMapping, lint_mapping, parse_mapping
 from app.taxonomy.models import ChangeStatus, LabelSchemaVersion, SchemaChangeRequest
 from app.taxonomy.versions import version_chain
 
@@ -41,7 +41,19 @@ class Proposal:
     field_mapping: Any = None
 
 
-async def propose_schema_change(session: AsyncSession, actor: Actor, proposal: Proposal) -> SchemaChangeRequest:
+@dataclass(frozen=True)
+class Assessment:
+    """What a proposal would change, against the version in force when it was assessed."""
+
+    base_version: int
+    mapping: SchemaMapping
+    diff: SchemaDiff
+    impact: ImpactReport
+
+
+async def assess_proposal(session: AsyncSession, actor: Actor, proposal: Proposal) -> Assessment:
+    """Lint, mapping, diff and the impact dry run. Reads only: it grows with the project, so it
+    runs before the write transaction and never holds SQLite's write lock."""
     project = await require_project(session, proposal.project_id)
     actor.require("schema", "propose", project.id)
     problems = schema_language.lint(proposal.definition, "definition") + _check_note(proposal.rationale, "rationale")
@@ -60,13 +72,26 @@ async def propose_schema_change(session: AsyncSession, actor: Actor, proposal: P
     if changes.is_empty():
         raise DomainError.single("NO_CHANGE", "The proposed schema is the one in force.", "definition")
     report = await dry_run(session, project.id, chain, mapping, new_schema)
+    return Assessment(base.version, mapping, changes, report)
+
+
+async def propose_schema_change(
+    session: AsyncSession, actor: Actor, proposal: Proposal, assessment: Assessment
+) -> SchemaChangeRequest:
+    project = await require_project(session, proposal.project_id)
+    actor.require("schema", "propose", project.id)
+    if project.schema_version != assessment.base_version:
+        raise DomainError.single(
+            "STALE_BASE", "Another version came into force while this was assessed; propose again.", "projectId"
+        )
+    report = assessment.impact
     request = SchemaChangeRequest(
         project_id=project.id,
-        base_version=base.version,
+        base_version=assessment.base_version,
         definition=proposal.definition,
-        mapping=mapping.to_json(),
+        mapping=assessment.mapping.to_json(),
         rationale=proposal.rationale.strip(),
-        diff=changes.to_json(),
+        diff=assessment.diff.to_json(),
         impact=report.to_json(),
         proposed_by=actor.id,
     )
@@ -81,7 +106,7 @@ async def propose_schema_change(session: AsyncSession, actor: Actor, proposal: P
         project_id=project.id,
         request={"definition": proposal.definition, "rationale": proposal.rationale, "mapping": request.mapping},
         details={
-            "baseVersion": base.version,
+            "baseVersion": assessment.base_version,
             "rationale": request.rationale,
             "impact": {
                 "labels": _counts(report.labels),
