@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.errors import Problem
@@ -32,9 +32,8 @@ from app.guidelines.content import (
     parse,
     unreachable_classes,
 )
+from tests.guidelines.support import PROPERTY
 from tests.taxonomy.support import schema_of
-
-PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
 SENTIMENT = {"name": "sentiment", "kind": "single_choice", "classes": ["pos", "neg", "neu"]}
 # "pos" is a class of both sentiment and stance: naming it needs the field.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.guidelines.content import (
@@ -24,17 +24,7 @@ from app.guidelines.content import (
     GuidelineContent,
 )
 from app.guidelines.diff import Change, GuidelineDiff, diff
-
-PROPERTY = settings(database=None, deadline=None, max_examples=200)
-
-POS, NEG, NEU = ClassRef("sentiment", "pos"), ClassRef("sentiment", "neg"), ClassRef("sentiment", "neu")
-TREE = DecisionTree(
-    "q1",
-    (
-        DecisionNode("q1", "Opinion?", (Answer("no", None, NEU), Answer("yes", "q2", None))),
-        DecisionNode("q2", "Favourable?", (Answer("yes", None, POS), Answer("no", None, NEG))),
-    ),
-)
+from tests.guidelines.support import NEG, NEU, POS, PROPERTY, TREE
 
 
 def changes(old: GuidelineContent, new: GuidelineContent) -> tuple[Change, ...]:

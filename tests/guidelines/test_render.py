@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from app.guidelines.content import (
@@ -26,10 +26,8 @@ from app.guidelines.content import (
     parse,
 )
 from app.guidelines.render import render_markdown
+from tests.guidelines.support import NEG, NEU, POS, PROPERTY
 
-PROPERTY = settings(database=None, deadline=None, max_examples=200)
-
-POS, NEG, NEU = ClassRef("sentiment", "pos"), ClassRef("sentiment", "neg"), ClassRef("sentiment", "neu")
 CONTENT = GuidelineContent(
     definitions=(
         Definition(POS, "The author is happy overall."),
