@@ -14,7 +14,10 @@ from sqlmodel import col, select
 from app.auth.models import User
 from app.guidelines.models import GuidelineVersion
 from app.ingestion.models import Item
+from app.projects.models import Project
+from app.taxonomy.mapping import remap_through
 from app.taxonomy.models import LabelSchemaVersion
+from app.taxonomy.versions import version_chain
 from app.workflow.models import FinalLabel, Label, Review
 
 BATCH = 500
@@ -23,6 +26,9 @@ BATCH = 500
 async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIterator[bytes]:
     """Final items in item order; each batch costs a fixed handful of queries."""
     versions = await _versions(session, project_id)
+    project = await session.get(Project, project_id)
+    assert project is not None
+    chain = await version_chain(session, project)
     after: uuid.UUID | None = None
     while True:
         stmt = (
@@ -52,7 +58,12 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIte
         users = {u.id: u.username for u in await session.scalars(select(User).where(col(User.id).in_(user_ids)))}
         chunk = [
             json.dumps(
-                _line(final, item, labels[item.id], reviews.get(final.review_id), users, versions),
+                {
+                    **_line(final, item, labels[item.id], reviews.get(final.review_id), users, versions),
+                    # The decision in the terms of the schema in force, for training on today's classes.
+                    "active_schema_version": chain.active.version,
+                    "active_value": remap_through(final.value, chain.steps_from(final.schema_version_id)),
+                },
                 default=str,
             )
             for final, item in rows

@@ -4,8 +4,10 @@ labels read under the version in force."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from app.schema.node import parse_global_id
 from tests.conftest import SCHEMA, Api, gid
 from tests.security import CLAIM, REVIEW, SUBMIT, database_state, import_items
 
@@ -368,3 +370,15 @@ async def test_a_label_accepted_after_a_change_is_final_in_the_new_terms(api: Ap
         "schemaVersion": 2,
         "inActiveSchema": {"remapped": False},
     }
+
+
+async def test_the_export_gives_each_decision_in_the_terms_of_the_schema_in_force(api: Api) -> None:
+    project, made = await labeled_project(api)
+    await approve(api, (await propose(api, proposal(project)))["request"]["id"])
+
+    response = await api.client.get(f"/export/{project}.jsonl", headers={"Authorization": f"Bearer {api.token('pm')}"})
+
+    (line,) = [json.loads(text) for text in response.text.splitlines()]
+    assert line["item_id"] == str(parse_global_id(made["neu"]["item"])[1])
+    assert (line["schema_version"], line["value"]) == (1, {"sentiment": "neu", "topics": ["price"]})
+    assert (line["active_schema_version"], line["active_value"]) == (2, {"sentiment": "neutral", "topics": ["price"]})
