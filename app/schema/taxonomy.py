@@ -230,6 +230,7 @@ class LabelSchemaVersion:
 
     @strawberry.field(description="Who proposed this version (who created the project, for the first).")
     async def created_by(self, info: Info) -> User | None:
+        info.context.actor.require("schema", "read", self._row.project_id)
         return await _user(info, self._row.created_by)
 
     @strawberry.field(description="The approved request that created it; null for a project's first version.")

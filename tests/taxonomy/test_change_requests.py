@@ -382,3 +382,14 @@ async def test_the_export_gives_each_decision_in_the_terms_of_the_schema_in_forc
     assert line["item_id"] == str(parse_global_id(made["neu"]["item"])[1])
     assert (line["schema_version"], line["value"]) == (1, {"sentiment": "neu", "topics": ["price"]})
     assert (line["active_schema_version"], line["active_value"]) == (2, {"sentiment": "neutral", "topics": ["price"]})
+
+
+async def test_a_diff_between_versions_that_do_not_exist_is_bad_input(api: Api) -> None:
+    query = """
+    query($id: ID!, $from: Int!, $to: Int!) {
+      project(id: $id) { schemaDiff(from: $from, to: $to) { rules { change } } }
+    }
+    """
+    for start, end in ((2, 1), (1, 3), (0, 1)):
+        body = await api.gql(query, {"id": project_a(api), "from": start, "to": end}, as_="pm")
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (start, end)
