@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError, Forbidden, Problem
 
 
 class PublicError(Exception):
@@ -36,5 +37,9 @@ class UserError:
     message: str
 
 
+def problem_errors(problems: Iterable[Problem]) -> list[UserError]:
+    return [UserError(code=p.code, field=p.field, message=p.message) for p in problems]
+
+
 def user_errors(exc: DomainError) -> list[UserError]:
-    return [UserError(code=p.code, field=p.field, message=p.message) for p in exc.problems]
+    return problem_errors(exc.problems)

@@ -19,11 +19,12 @@ from app.projects.models import Project as ProjectRow
 from app.projects.service import active_schema
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import PublicError, UserError
+from app.schema.errors import PublicError, UserError, problem_errors
 from app.schema.identity import User
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import DiffChange
+from app.taxonomy.schema_language import LabelSchema
 
 GuidelineStatus = strawberry.enum(models.GuidelineStatus)
 
@@ -194,11 +195,21 @@ class GuidelineVersion(Node):
         tree = self._content.tree
         if tree is None:
             return []
+        schema = await self._schema_in_force(info)
+        return [ClassRef.of(ref) for ref in guideline_content.unreachable_classes(tree, schema)]
+
+    @strawberry.field(
+        description="What no longer fits the label schema in force (a class renamed since): time for a new version."
+    )
+    async def schema_problems(self, info: Info) -> list[UserError]:
+        checked = guideline_content.check(self._row.content, await self._schema_in_force(info))
+        return problem_errors(checked.problems)
+
+    async def _schema_in_force(self, info: Info) -> LabelSchema:
         async with info.context.db() as session:
             project = await session.get(ProjectRow, self._row.project_id)
             assert project is not None
-            schema = (await active_schema(session, project)).schema
-        return [ClassRef.of(ref) for ref in guideline_content.unreachable_classes(tree, schema)]
+            return (await active_schema(session, project)).schema
 
     @strawberry.field
     async def published_by(self, info: Info) -> User | None:

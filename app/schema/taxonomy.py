@@ -11,11 +11,11 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
-from app.errors import DomainError, Problem
+from app.errors import DomainError
 from app.projects.models import Project as ProjectRow
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import UserError, bad_input, user_errors
+from app.schema.errors import UserError, bad_input, problem_errors, user_errors
 from app.schema.identity import User
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
@@ -48,10 +48,6 @@ async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
         return None
     row = await info.context.loaders.user.load(user_id)
     return User.of(row) if row else None
-
-
-def _errors(problems: tuple[Problem, ...] | list[Problem]) -> list[UserError]:
-    return [UserError(code=p.code, field=p.field, message=p.message) for p in problems]
 
 
 @strawberry.type(description="A field added, removed, renamed (through fieldMapping) or changed.")
@@ -137,7 +133,7 @@ class ImpactTally:
             ImpactExample(
                 outcome=ImpactOutcome(outcome),
                 subject_id=strawberry.ID(example.subject_id),
-                problems=_errors(example.problems),
+                problems=problem_errors(example.problems),
                 _example=example,
                 _project_id=project_id,
             )
@@ -270,7 +266,7 @@ async def carried_value(
         schema_version=chain.active.version,
         value=JSON(after),
         remapped=after != value,
-        problems=_errors(problems),
+        problems=problem_errors(problems),
     )
 
 

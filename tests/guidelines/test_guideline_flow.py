@@ -319,6 +319,11 @@ async def test_publishing_checks_the_draft_again_against_the_schema_in_force(api
     approve = "mutation($id: ID!) { approveSchemaChange(input: {requestId: $id}) { errors { code } } }"
     assert (await api.data(approve, {"id": request}, as_="admin"))["approveSchemaChange"]["errors"] == []
 
+    query = "query($id: ID!) { project(id: $id) { guidelineDraft { schemaProblems { code field } } } }"
+    shown = (await api.data(query, {"id": project}, as_="pm"))["project"]["guidelineDraft"]
+    assert shown["schemaProblems"] == [
+        {"code": "UNKNOWN_CLASS", "field": "content.decisionTree.nodes.0.answers.0.class"}
+    ]
     refused = await publish(api, project, "v2")
 
     assert (refused["errors"][0]["code"], refused["errors"][0]["field"]) == (
