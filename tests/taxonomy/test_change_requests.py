@@ -4,6 +4,7 @@ labels read under the version in force."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -393,3 +394,21 @@ async def test_a_diff_between_versions_that_do_not_exist_is_bad_input(api: Api) 
     for start, end in ((2, 1), (1, 3), (0, 1)):
         body = await api.gql(query, {"id": project_a(api), "from": start, "to": end}, as_="pm")
         assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (start, end)
+
+
+async def test_two_approvals_racing_on_one_base_put_exactly_one_in_force(api: Api) -> None:
+    project = project_a(api)
+    rating = {"name": "stars", "kind": "rating", "min": 1, "max": 5}
+    first = (await propose(api, proposal(project)))["request"]["id"]
+    second = (await propose(api, proposal(project, {"fields": [*SCHEMA["fields"], rating]}, classMapping={})))[
+        "request"
+    ]["id"]
+
+    outcomes = await asyncio.gather(approve(api, first), approve(api, second))
+
+    codes = sorted(tuple(e["code"] for e in outcome["errors"]) for outcome in outcomes)
+    assert codes == [(), ("STALE_BASE",)]
+    query = "query($id: ID!) { project(id: $id) { labelSchemaVersions { nodes { version changeRequest { id } } } } }"
+    versions = (await api.data(query, {"id": project}, as_="pm"))["project"]["labelSchemaVersions"]["nodes"]
+    winner = first if outcomes[0]["errors"] == [] else second
+    assert versions == [{"version": 2, "changeRequest": {"id": winner}}, {"version": 1, "changeRequest": None}]
