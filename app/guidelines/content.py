@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from app.errors import Problem
-from app.taxonomy.schema_language import CLASSED, ClassNode, FieldSpec, LabelSchema
+from app.taxonomy.schema_language import CLASSED, FieldSpec, LabelSchema
 
 MAX_ENTRIES = 1000  # per list: definitions, examples, edge cases, tree nodes, answers of one node
 MAX_TEXT = 10_000  # characters of any one text
@@ -264,27 +264,9 @@ def unreachable_classes(tree: DecisionTree, schema: LabelSchema) -> tuple[ClassR
     for spec in schema.fields:
         if spec.name not in reached:
             continue
-        got = set(reached[spec.name])
-        if spec.kind == "taxonomy":
-            parents = _parents(spec.tree)
-            for name in reached[spec.name]:
-                parent = parents.get(name)
-                while parent is not None and parent not in got:
-                    got.add(parent)
-                    parent = parents.get(parent)
+        got = reached[spec.name] | spec.index.closed(reached[spec.name])
         missing.extend(ClassRef(spec.name, c) for c in spec.classes if c not in got)
     return tuple(missing)
-
-
-def _parents(tree: tuple[ClassNode, ...]) -> dict[str, str]:
-    parents: dict[str, str] = {}
-    stack = list(tree)
-    while stack:
-        node = stack.pop()
-        for child in node.children:
-            parents[child.name] = node.name
-        stack.extend(node.children)
-    return parents
 
 
 def _shape(message: str, at: str) -> Problem:

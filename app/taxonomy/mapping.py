@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from app.errors import Problem
-from app.taxonomy.schema_language import CLASSED, ClassNode, FieldSpec, LabelSchema
+from app.taxonomy.schema_language import CLASSED, FieldSpec, LabelSchema
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def _remap_classes(spec: FieldSpec, present: Any, classes: Mapping[str, str | No
     if spec.kind == "multi_choice":
         return _unique(_renamed(present, classes))
     if spec.kind == "taxonomy":
-        return _closed(spec.tree, _renamed(present, classes))
+        return _closed(spec, _renamed(present, classes))
     if spec.kind in ("spans", "boxes"):
         return [entry for entry in (_relabeled(e, classes) for e in present) if entry is not _DROPPED]
     return present
@@ -252,46 +252,12 @@ def _unique(items: Iterable[Any]) -> list[Any]:
     return result
 
 
-def _closed(tree: Sequence[ClassNode], items: list[Any]) -> list[Any]:
+def _closed(spec: FieldSpec, items: list[Any]) -> list[Any]:
     """The known classes with all their ancestors, in tree order, then whatever the tree does not know."""
-    parents, order = _index(tree)
-    chosen: set[str] = set()
-    unknown = []
-    for item in items:
-        if isinstance(item, str) and item in parents:
-            cls: str | None = item
-            # Stops at a chosen class: its own ancestors were added when it was.
-            while cls is not None and cls not in chosen:
-                chosen.add(cls)
-                cls = parents[cls]
-        else:
-            unknown.append(item)
-    return sorted(chosen, key=order.__getitem__) + _unique(unknown)
-
-
-TreeIndex = tuple[dict[str, str | None], dict[str, int]]
-# A dry run remaps every label of a project against the same few trees: index each once. Keyed by
-# identity; the entry holds the tree itself, so its id cannot be reused while cached.
-_indexes: dict[int, tuple[Sequence[ClassNode], TreeIndex]] = {}
-
-
-def _index(tree: Sequence[ClassNode]) -> TreeIndex:
-    """Each class's parent (None at a root) and its position in the tree's depth-first order."""
-    cached = _indexes.get(id(tree))
-    if cached is not None and cached[0] is tree:
-        return cached[1]
-    parents: dict[str, str | None] = {}
-    order: dict[str, int] = {}
-    stack: list[tuple[ClassNode, str | None]] = [(node, None) for node in reversed(tree)]
-    while stack:
-        node, parent = stack.pop()
-        parents[node.name] = parent
-        order[node.name] = len(order)
-        stack.extend((child, node.name) for child in reversed(node.children))
-    if len(_indexes) >= 64:
-        _indexes.clear()
-    _indexes[id(tree)] = (tree, (parents, order))
-    return parents, order
+    index = spec.index
+    known = [item for item in items if isinstance(item, str) and item in index.parents]
+    unknown = [item for item in items if not (isinstance(item, str) and item in index.parents)]
+    return sorted(index.closed(known), key=index.order.__getitem__) + _unique(unknown)
 
 
 def _relabeled(entry: Any, classes: Mapping[str, str | None]) -> Any:

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +68,43 @@ class ClassNode:
 
 
 @dataclass(frozen=True)
+class TreeIndex:
+    """A taxonomy's shape, indexed once when the schema is parsed: validation and remapping
+    ask it per value."""
+
+    parents: Mapping[str, str | None] = field(default_factory=dict)  # None at a root
+    order: Mapping[str, int] = field(default_factory=dict)  # depth-first position
+    exclusive: tuple[ClassNode, ...] = ()  # nodes whose children exclude each other
+
+    @classmethod
+    def of(cls, tree: tuple[ClassNode, ...]) -> TreeIndex:
+        parents: dict[str, str | None] = {}
+        order: dict[str, int] = {}
+        stack: list[tuple[ClassNode, str | None]] = [(node, None) for node in reversed(tree)]
+        while stack:
+            node, parent = stack.pop()
+            parents[node.name], order[node.name] = parent, len(order)
+            stack.extend((child, node.name) for child in reversed(node.children))
+        exclusive = tuple(node for node in _walk(tree) if node.exclusive)
+        return cls(parents, order, exclusive)
+
+    def ancestors(self, name: str) -> Iterator[str]:
+        parent = self.parents.get(name)
+        while parent is not None:
+            yield parent
+            parent = self.parents.get(parent)
+
+    def closed(self, names: Iterable[str]) -> set[str]:
+        """The known names with all their ancestors: choosing a class implies its parents."""
+        found: set[str] = set()
+        for name in names:
+            if name in self.parents:
+                found.add(name)
+                found.update(self.ancestors(name))
+        return found
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     name: str
     kind: str
@@ -83,6 +120,7 @@ class FieldSpec:
     multiple: bool = False
     source: str | None = None
     allow_overlap: bool = False
+    index: TreeIndex = field(default_factory=TreeIndex, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -328,6 +366,7 @@ def parse(definition: Mapping[str, Any]) -> LabelSchema:
                 multiple=bool(raw.get("multiple", False)),
                 source=raw.get("source"),
                 allow_overlap=bool(raw.get("allow_overlap", False)),
+                index=TreeIndex.of(tree),
             )
         )
     rules = tuple(
@@ -349,10 +388,14 @@ def _node(raw: Mapping[str, Any]) -> ClassNode:
     )
 
 
-def _walk_names(nodes: tuple[ClassNode, ...]) -> Iterator[str]:
+def _walk(nodes: tuple[ClassNode, ...]) -> Iterator[ClassNode]:
     for node in nodes:
-        yield node.name
-        yield from _walk_names(node.children)
+        yield node
+        yield from _walk(node.children)
+
+
+def _walk_names(nodes: tuple[ClassNode, ...]) -> Iterator[str]:
+    return (node.name for node in _walk(nodes))
 
 
 def _condition(raw: Mapping[str, Any]) -> Condition:
@@ -447,15 +490,7 @@ def _text(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
 def _taxonomy(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
     if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
         return [Problem("WRONG_KIND", f"'{spec.name}' takes a list of class names.", at)]
-    parents: dict[str, str | None] = {}
-    exclusive: list[ClassNode] = []
-    stack: list[tuple[ClassNode, str | None]] = [(n, None) for n in spec.tree]
-    while stack:
-        node, parent = stack.pop()
-        parents[node.name] = parent
-        if node.exclusive:
-            exclusive.append(node)
-        stack.extend((c, node.name) for c in node.children)
+    parents = spec.index.parents
     problems = [Problem("UNKNOWN_CLASS", f"'{c}' is not a class of '{spec.name}'.", at) for c in v if c not in parents]
     if len(set(v)) != len(v):
         problems.append(Problem("DUPLICATE_CLASS", f"'{spec.name}' lists a class twice.", at))
@@ -464,7 +499,7 @@ def _taxonomy(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
         parent = parents.get(c)
         if parent is not None and parent not in chosen:
             problems.append(Problem("INCONSISTENT_HIERARCHY", f"'{c}' is chosen without its parent '{parent}'.", at))
-    for node in exclusive:
+    for node in spec.index.exclusive:
         picked = [child.name for child in node.children if child.name in chosen]
         if len(picked) > 1:
             problems.append(
@@ -477,12 +512,7 @@ def _taxonomy(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
     if not spec.multiple:
         # One path from a root: at most one chosen class has no chosen class anywhere below it
         # (a missing link in the chain is the hierarchy's problem, not a second path).
-        above: set[str] = set()
-        for c in chosen:
-            parent = parents[c]
-            while parent is not None and parent not in above:
-                above.add(parent)
-                parent = parents[parent]
+        above = {ancestor for c in chosen for ancestor in spec.index.ancestors(c)}
         tips = chosen - above
         if len(tips) > 1:
             problems.append(Problem("TOO_MANY", f"'{spec.name}' takes one path of classes.", at))
