@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 
@@ -67,10 +69,22 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+# SQLite runs inline on the loop (app/sqlite.py): a second in-process BEGIN IMMEDIATE would block
+# the loop on SQLite's busy handler while the writer it waits for cannot run. Writers queue here.
+_write_locks: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _write_lock(sessions: async_sessionmaker[AsyncSession]) -> AbstractAsyncContextManager[Any]:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "sqlite":
+        return nullcontext()
+    return _write_locks.setdefault(bind.sync_engine, asyncio.Lock())
+
+
 @asynccontextmanager
 async def unit_of_work(sessions: async_sessionmaker[AsyncSession], *, write: bool) -> AsyncIterator[AsyncSession]:
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
-    async with sessions() as session:
+    async with _write_lock(sessions) if write else nullcontext(), sessions() as session:
         await session.connection(execution_options=WRITE if write else None)
         try:
             yield session

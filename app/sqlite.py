@@ -4,10 +4,10 @@ aiosqlite sends every call to a worker thread and back: about 100-300 µs per ca
 or four calls per statement, measured here at ~430 µs for `SELECT 1` through SQLAlchemy, against
 ~1-3 µs for the call itself on a local file. This connection runs the calls inline instead.
 
-That is safe only because a call never waits on another coroutine: in-process writers take
-`write_lock` before BEGIN IMMEDIATE (see app/db.py), and readers never wait in WAL mode. A writer
-in another process (the CLI, a second server) can still make BEGIN IMMEDIATE wait, up to
-BUSY_TIMEOUT_S, and the loop waits with it.
+That is safe only because a call never waits on another coroutine: in-process writers queue on
+an asyncio lock per engine before BEGIN IMMEDIATE (`unit_of_work` in app/db.py), and readers
+never wait in WAL mode. A writer in another process (the CLI, a second server) can still make
+BEGIN IMMEDIATE wait, up to BUSY_TIMEOUT_S, and the loop waits with it.
 """
 
 from __future__ import annotations
