@@ -31,7 +31,8 @@ async def save_draft(
     session: AsyncSession, actor: Actor, project_id: uuid.UUID, body: str, content: Any
 ) -> GuidelineVersion:
     """Create the project's draft, or replace the text of the one being written."""
-    project = await require_project(session, project_id)
+    # Locked on PostgreSQL: two first saves from two processes would both number a new draft.
+    project = await lock_project(session, project_id)
     actor.require("guideline", "write", project.id)
     normalized = await _checked(session, project, body, content)
     draft = await _draft(session, project.id)
