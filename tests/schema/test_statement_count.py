@@ -1,5 +1,5 @@
-"""DataLoaders at work: a page of items with their labels, reviews, final label and the people
-behind them costs the same few SQL statements for 10 items as for 100.
+"""DataLoaders at work: a page of items with their labels, reviews, final label (also read under
+the schema in force) and the people behind them costs the same few SQL statements for 10 items as for 100.
 
 Statements are counted at the engine (every cursor execution), not timed.
 """
@@ -32,7 +32,7 @@ query ($project: ID!, $first: Int!) {
         externalId
         labels { author { username } }
         reviews { reviewer { username } }
-        finalLabel { decidedBy { username } }
+        finalLabel { decidedBy { username } inActiveSchema { schemaVersion value } }
       }
     }
   }
@@ -103,7 +103,10 @@ async def test_page_of_items_costs_the_same_statements_for_10_and_100(api: Api) 
     expected = {
         "labels": [{"author": {"username": "ann1"}}],
         "reviews": [{"reviewer": {"username": "reviewer"}}],
-        "finalLabel": {"decidedBy": {"username": "reviewer"}},
+        "finalLabel": {
+            "decidedBy": {"username": "reviewer"},
+            "inActiveSchema": {"schemaVersion": 1, "value": {"sentiment": "pos", "topics": ["price"]}},
+        },
     }
     assert all({k: v for k, v in node.items() if k != "externalId"} == expected for node in hundred)
     assert len(small) == len(large), (small, large)
