@@ -137,34 +137,31 @@ _acknowledged: set[tuple[uuid.UUID, uuid.UUID]] = set()
 async def require_acknowledged(session: AsyncSession, actor: Actor, project: Project, field: str) -> None:
     """Claims wait until the claimant has acknowledged the guideline in force."""
     row = await current_guideline(session, project)
-    if row is None or (actor.id, row.id) in _acknowledged:
+    if row is None or await has_acknowledged(session, actor.id, row.id):
         return
-    found = await session.scalar(
-        select(GuidelineAcknowledgement.id).where(
-            GuidelineAcknowledgement.guideline_version_id == row.id, GuidelineAcknowledgement.user_id == actor.id
-        )
+    raise DomainError.single(
+        "GUIDELINE_NOT_ACKNOWLEDGED",
+        f"Guideline version {row.version} is in force: read it and acknowledge it (acknowledgeGuideline) "
+        "before claiming work.",
+        field,
     )
-    if found is None:
-        raise DomainError.single(
-            "GUIDELINE_NOT_ACKNOWLEDGED",
-            f"Guideline version {row.version} is in force: read it and acknowledge it (acknowledgeGuideline) "
-            "before claiming work.",
-            field,
-        )
-    if len(_acknowledged) > 100_000:
-        _acknowledged.clear()
-    _acknowledged.add((actor.id, row.id))
 
 
 async def has_acknowledged(session: AsyncSession, user_id: uuid.UUID, version_id: uuid.UUID) -> bool:
-    return (user_id, version_id) in _acknowledged or bool(
-        await session.scalar(
-            select(GuidelineAcknowledgement.id).where(
-                GuidelineAcknowledgement.guideline_version_id == version_id,
-                GuidelineAcknowledgement.user_id == user_id,
-            )
+    """Whether the user acknowledged the version; a yes read from the database is remembered."""
+    if (user_id, version_id) in _acknowledged:
+        return True
+    found = await session.scalar(
+        select(GuidelineAcknowledgement.id).where(
+            GuidelineAcknowledgement.guideline_version_id == version_id, GuidelineAcknowledgement.user_id == user_id
         )
     )
+    if found is None:
+        return False
+    if len(_acknowledged) > 100_000:
+        _acknowledged.clear()
+    _acknowledged.add((user_id, version_id))
+    return True
 
 
 async def get_version(
