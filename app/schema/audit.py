@@ -12,7 +12,7 @@ from app.compliance.service import AuditFilter, list_events
 from app.schema.connections import Connection, connection, decode_cursor, page_size
 from app.schema.context import Info
 from app.schema.errors import bad_input
-from app.schema.identity import User
+from app.schema.identity import User, load_user
 from app.schema.node import decode_id, global_id
 
 
@@ -47,10 +47,7 @@ class AuditEvent:
 
     @strawberry.field
     async def actor(self, info: Info) -> User | None:
-        if self._row.actor_id is None:
-            return None
-        row = await info.context.loaders.user.load(self._row.actor_id)
-        return User.of(row) if row else None
+        return await load_user(info, self._row.actor_id)
 
 
 @strawberry.type

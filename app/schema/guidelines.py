@@ -20,7 +20,7 @@ from app.projects.service import active_schema
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import PublicError, UserError, problem_errors
-from app.schema.identity import User
+from app.schema.identity import User, known_user, load_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import DiffChange
@@ -99,9 +99,7 @@ class GuidelineAcknowledgement:
 
     @strawberry.field
     async def user(self, info: Info) -> User:
-        row = await info.context.loaders.user.load(self._row.user_id)
-        assert row is not None
-        return User.of(row)
+        return await known_user(info, self._row.user_id)
 
 
 @strawberry.type(description="A version of a project's annotation guideline.")
@@ -213,10 +211,7 @@ class GuidelineVersion(Node):
 
     @strawberry.field
     async def published_by(self, info: Info) -> User | None:
-        if self._row.published_by is None:
-            return None
-        row = await info.context.loaders.user.load(self._row.published_by)
-        return User.of(row) if row else None
+        return await load_user(info, self._row.published_by)
 
     @strawberry.field(description="Whether you have acknowledged this version.")
     async def acknowledged_by_viewer(self, info: Info) -> bool:

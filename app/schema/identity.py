@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +31,21 @@ class User(Node):
     @classmethod
     def of(cls, row: models.User) -> User:
         return cls(id=global_id("User", row.id), username=row.username, display_name=row.display_name, kind=row.kind)
+
+
+async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:
+    """A user through the request's loader (one query per page, not per row); None for no id."""
+    if user_id is None:
+        return None
+    row = await info.context.loaders.user.load(user_id)
+    return User.of(row) if row else None
+
+
+async def known_user(info: Info, user_id: uuid.UUID) -> User:
+    """A user a row points at with a foreign key: always there."""
+    user = await load_user(info, user_id)
+    assert user is not None
+    return user
 
 
 @strawberry.type(description="A role held, in one project or (projectId null) org-wide.")

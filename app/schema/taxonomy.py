@@ -16,7 +16,7 @@ from app.projects.models import Project as ProjectRow
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError, bad_input, problem_errors, user_errors
-from app.schema.identity import User
+from app.schema.identity import User, load_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.taxonomy import diff, impact, models, service
@@ -41,13 +41,6 @@ class ImpactOutcome(enum.StrEnum):
     VALID = "VALID"
     REMAPPED = "REMAPPED"
     INVALID = "INVALID"
-
-
-async def _user(info: Info, user_id: uuid.UUID | None) -> User | None:
-    if user_id is None:
-        return None
-    row = await info.context.loaders.user.load(user_id)
-    return User.of(row) if row else None
 
 
 @strawberry.type(description="A field added, removed, renamed (through fieldMapping) or changed.")
@@ -206,11 +199,11 @@ class SchemaChangeRequest(Node):
 
     @strawberry.field
     async def proposed_by(self, info: Info) -> User | None:
-        return await _user(info, self._row.proposed_by)
+        return await load_user(info, self._row.proposed_by)
 
     @strawberry.field
     async def decided_by(self, info: Info) -> User | None:
-        return await _user(info, self._row.decided_by)
+        return await load_user(info, self._row.decided_by)
 
 
 @strawberry.type(description="A version of a project's label schema; labels keep the one they were made under.")
@@ -227,7 +220,7 @@ class LabelSchemaVersion:
     @strawberry.field(description="Who proposed this version (who created the project, for the first).")
     async def created_by(self, info: Info) -> User | None:
         info.context.actor.require("schema", "read", self._row.project_id)
-        return await _user(info, self._row.created_by)
+        return await load_user(info, self._row.created_by)
 
     @strawberry.field(description="The approved request that created it; null for a project's first version.")
     async def change_request(self, info: Info) -> SchemaChangeRequest | None:

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 from app.errors import Forbidden
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.identity import User
+from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import CarriedValue, carried_value
@@ -29,12 +29,6 @@ ReviewStage = strawberry.enum(models.ReviewStage)
 FinalMethod = strawberry.enum(
     models.FinalMethod, description="How the final label was decided (consensus, adjudication, correction)."
 )
-
-
-async def _user(info: Info, user_id: Any) -> User:
-    row = await info.context.loaders.user.load(user_id)
-    assert row is not None
-    return User.of(row)
 
 
 async def _schema_version(info: Info, schema_version_id: Any) -> int:
@@ -73,7 +67,7 @@ class Label(Node):
 
     @strawberry.field
     async def author(self, info: Info) -> User:
-        return await _user(info, self._row.author_id)
+        return await known_user(info, self._row.author_id)
 
     @strawberry.field(description="The label-schema version the label was made under.")
     async def schema_version(self, info: Info) -> int:
@@ -109,7 +103,7 @@ class Review(Node):
 
     @strawberry.field
     async def reviewer(self, info: Info) -> User:
-        return await _user(info, self._row.reviewer_id)
+        return await known_user(info, self._row.reviewer_id)
 
 
 @strawberry.type(description="The decided label of an item, with how and from what it was decided.")
@@ -132,7 +126,7 @@ class FinalLabel:
 
     @strawberry.field
     async def decided_by(self, info: Info) -> User:
-        return await _user(info, self._row.decided_by)
+        return await known_user(info, self._row.decided_by)
 
     @strawberry.field
     async def review(self, info: Info) -> Review:
