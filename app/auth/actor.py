@@ -21,5 +21,11 @@ class Actor:
         return self.authorizer.allowed(self.id, obj, act, project_id)
 
     def require(self, obj: str, act: str, project_id: uuid.UUID | None = None) -> None:
+        """For actions on what the actor can already read: refusing them is FORBIDDEN.
+        Whether the object is readable at all is the read modules' question (app/scopes.py)."""
         if not self.can(obj, act, project_id):
             raise Forbidden(f"You may not {act} {obj} here.")
+
+    def projects_where(self, obj: str, act: str) -> set[uuid.UUID] | None:
+        """Projects where the actor may do (obj, act); None: every project (an org-wide grant)."""
+        return self.authorizer.projects_with(self.id, obj, act)

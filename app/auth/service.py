@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
-from app.auth.actor import Actor
 from app.auth.models import IdentityKind, User
 from app.auth.passwords import Passwords
 from app.compliance import audit
-from app.errors import DomainError, Forbidden, Problem
+from app.errors import DomainError, Problem
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_SECRET = 12
@@ -54,17 +51,3 @@ async def authenticate(
     usable = user is not None and user.is_active and user.kind is kind
     ok = await passwords.verify(user.secret_hash if usable and user else None, secret)
     return user if ok and usable else None
-
-
-async def list_identities(
-    session: AsyncSession, actor: Actor, *, search: str | None, after: uuid.UUID | None, limit: int
-) -> Sequence[User]:
-    """Identities by username prefix, oldest first; for those who hand out roles."""
-    if actor.authorizer.projects_with(actor.id, "user", "read") == set():
-        raise Forbidden("You may not list users.")
-    stmt = select(User).order_by(col(User.id)).limit(limit)
-    if search:
-        stmt = stmt.where(col(User.username).startswith(search.lower(), autoescape=True))
-    if after is not None:
-        stmt = stmt.where(col(User.id) > after)
-    return (await session.scalars(stmt)).all()

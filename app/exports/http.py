@@ -14,7 +14,7 @@ from app.downloads import attachment
 from app.errors import Unauthenticated
 from app.exports.jsonl import export_lines
 from app.ids import id_from_path
-from app.projects.models import Project
+from app.projects.reads import get_project
 from app.runtime import Runtime
 
 
@@ -26,7 +26,7 @@ async def export_endpoint(request: Request) -> Response:
         return unauthenticated_response()
     project_id = id_from_path(request.path_params["project"], "Project")
     async with unit_of_work(runtime.sessions, write=True) as session:
-        project = await session.get(Project, project_id) if project_id else None
+        project = await get_project(session, actor, project_id) if project_id else None
         if project is None:
             return JSONResponse({"error": "not_found", "error_description": "No such project."}, status_code=404)
         if not actor.can("export", "read", project.id):

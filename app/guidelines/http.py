@@ -11,7 +11,7 @@ from app.errors import Unauthenticated
 from app.guidelines import content, service
 from app.guidelines.render import render_markdown
 from app.ids import id_from_path
-from app.projects.models import Project
+from app.projects.reads import get_project
 from app.runtime import Runtime
 
 
@@ -23,7 +23,7 @@ async def guideline_markdown_endpoint(request: Request) -> Response:
         return unauthenticated_response()
     project_id = id_from_path(request.path_params["project"], "Project")
     async with runtime.sessions() as session:
-        project = await session.get(Project, project_id) if project_id else None
+        project = await get_project(session, actor, project_id) if project_id else None
         if project is None:
             return _not_found("No such project.")
         if not actor.can("guideline", "read", project.id):

@@ -21,7 +21,10 @@ from app.guidelines.models import GuidelineAcknowledgement, GuidelineStatus, Gui
 from app.ids import id_from_path
 from app.ingestion.models import Item
 from app.projects.models import Project
-from app.projects.service import active_schema, current_guideline, lock_project, require_project
+from app.projects.reads import find_project
+from app.projects.service import active_schema, current_guideline
+from app.scopes import in_projects
+from app.taxonomy.schema_language import LabelSchema
 
 MAX_BODY = 200_000
 MAX_CHANGELOG = 10_000
@@ -32,7 +35,7 @@ async def save_draft(
 ) -> GuidelineVersion:
     """Create the project's draft, or replace the text of the one being written."""
     # Locked on PostgreSQL: two first saves from two processes would both number a new draft.
-    project = await lock_project(session, project_id)
+    project = await find_project(session, actor, project_id, lock=True)
     actor.require("guideline", "write", project.id)
     normalized = await _checked(session, project, body, content)
     draft = await _draft(session, project.id)
@@ -62,7 +65,7 @@ async def save_draft(
 
 async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, changelog: str) -> GuidelineVersion:
     """Put the draft in force. Its content is checked again: the schema may have changed since."""
-    project = await lock_project(session, project_id)
+    project = await find_project(session, actor, project_id, lock=True)
     actor.require("guideline", "write", project.id)
     draft = await _draft(session, project.id)
     if draft is None:
@@ -99,7 +102,7 @@ async def acknowledge(
     session: AsyncSession, actor: Actor, project_id: uuid.UUID, version: int
 ) -> GuidelineAcknowledgement:
     """Record that the actor read the guideline in force. Acknowledging twice returns the first record."""
-    project = await require_project(session, project_id)
+    project = await find_project(session, actor, project_id)
     actor.require("guideline", "acknowledge", project.id)
     if project.guideline_version is None or version != project.guideline_version:
         in_force = project.guideline_version
@@ -177,8 +180,36 @@ async def get_version(
     return row
 
 
+async def get_version_by_id(session: AsyncSession, actor: Actor, version_id: uuid.UUID) -> GuidelineVersion | None:
+    """A version by id under the same rule as by number: None when it is not there for the actor."""
+    row = await session.scalar(
+        select(GuidelineVersion).where(
+            col(GuidelineVersion.id) == version_id,
+            in_projects(actor, col(GuidelineVersion.project_id), "guideline", "read"),
+        )
+    )
+    if row is not None and row.status is GuidelineStatus.DRAFT and not actor.can("guideline", "write", row.project_id):
+        return None
+    return row
+
+
+async def schema_in_force(session: AsyncSession, project_id: uuid.UUID) -> LabelSchema:
+    """The label schema a guideline of the project is checked against."""
+    project = await session.get(Project, project_id)
+    assert project is not None, "rows point at their project with a foreign key"
+    return (await active_schema(session, project)).schema
+
+
+async def get_in_force(session: AsyncSession, actor: Actor, project: Project) -> GuidelineVersion | None:
+    if project.guideline_version is None:
+        return None
+    return await get_version(session, actor, project.id, project.guideline_version)
+
+
 async def get_draft(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> GuidelineVersion | None:
-    actor.require("guideline", "write", project_id)
+    """The draft being written; it exists only for those who may write one."""
+    if not actor.can("guideline", "write", project_id):
+        return None
     return await _draft(session, project_id)
 
 

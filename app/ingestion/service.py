@@ -20,7 +20,7 @@ from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.ids import new_id
 from app.ingestion.models import Item, ItemStatus
-from app.projects.service import require_project
+from app.projects.reads import find_project
 
 MAX_EXTERNAL_ID = 255
 MAX_ITEM_BYTES = 256 * 1024
@@ -46,7 +46,7 @@ class ImportResult:
 async def import_items(
     session: AsyncSession, actor: Actor, project_id: uuid.UUID, rows: Sequence[NewItem], *, max_items: int
 ) -> ImportResult:
-    project = await require_project(session, project_id)
+    project = await find_project(session, actor, project_id)
     actor.require("item", "import", project.id)
     if not rows:
         raise DomainError.single("EMPTY_BATCH", "Send at least one item.", "items")

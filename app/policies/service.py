@@ -12,12 +12,12 @@ from app.auth.actor import Actor
 from app.auth.models import IdentityKind, User
 from app.compliance import audit
 from app.db import after_commit
-from app.errors import DomainError, Forbidden
+from app.errors import DomainError
 from app.policies.models import CasbinRule
 from app.policies.roles import Role, domain, user_subject
 from app.policies.watcher import announce_change
 from app.projects.models import Project
-from app.projects.service import require_project
+from app.projects.reads import find_project
 
 
 async def grant_role(
@@ -65,11 +65,12 @@ async def _check(
     verb: str,
 ) -> User:
     if project_id is not None:
-        await require_project(session, project_id)
+        await find_project(session, actor, project_id)
     # The same permission covers handing a role out and taking it back.
     actor.require(role.subject, "grant", project_id)
     if user_id == actor.id:
-        raise Forbidden(f"You may not {verb} roles of your own.")
+        # Separation of duties: a payload code, like SELF_REVIEW and SELF_APPROVAL.
+        raise DomainError.single("SELF_GRANT", f"You may not {verb} roles of your own.", "userId")
     user = await session.get(User, user_id)
     if user is None:
         raise DomainError.single("NOT_FOUND", "No such user.", "userId")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from app.auth.actor import Actor
 from app.compliance import audit
-from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.guidelines import content as guideline_content
 from app.guidelines.models import GuidelineStatus, GuidelineVersion
@@ -102,49 +100,6 @@ def _check(new: NewProject) -> list[Problem]:
     if not 30 <= new.lease_seconds <= 86_400:
         problems.append(Problem("OUT_OF_RANGE", "leaseSeconds must lie within 30..86400.", "leaseSeconds"))
     return problems
-
-
-async def get_project(session: AsyncSession, actor: Actor, project_id: uuid.UUID) -> Project | None:
-    """The project, or None when it does not exist; Forbidden when the actor has no role in it."""
-    project = await session.get(Project, project_id)
-    if project is None:
-        return None
-    actor.require("project", "read", project.id)
-    return project
-
-
-async def require_project(session: AsyncSession, project_id: uuid.UUID, field: str = "projectId") -> Project:
-    project = await session.get(Project, project_id)
-    if project is None:
-        raise DomainError.single("NOT_FOUND", "No such project.", field)
-    return project
-
-
-async def lock_project(session: AsyncSession, project_id: uuid.UUID, field: str = "projectId") -> Project:
-    """The project row, locked for the transaction on PostgreSQL (SQLite writers are serialised already):
-    changes to what is in force (schema, guideline) queue here."""
-    stmt = select(Project).where(Project.id == project_id)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    project = await session.scalar(stmt)
-    if project is None:
-        raise DomainError.single("NOT_FOUND", "No such project.", field)
-    return project
-
-
-async def list_projects(
-    session: AsyncSession, actor: Actor, *, after: uuid.UUID | None, limit: int
-) -> Sequence[Project]:
-    """Projects the actor holds a role in (every project for org-wide roles), oldest first."""
-    visible = actor.authorizer.projects_with(actor.id, "project", "read")
-    stmt = select(Project).order_by(col(Project.id)).limit(limit)
-    if visible is not None:
-        if not visible:
-            return []
-        stmt = stmt.where(col(Project.id).in_(visible))
-    if after is not None:
-        stmt = stmt.where(col(Project.id) > after)
-    return (await session.scalars(stmt)).all()
 
 
 @dataclass(frozen=True)

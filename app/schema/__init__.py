@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from functools import cache
-from typing import Any
 
 import strawberry
 from graphql import GraphQLError
@@ -13,12 +13,11 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from app.auth.models import User as UserRow
-from app.errors import Forbidden
+from app.auth import reads as user_reads
+from app.auth.actor import Actor
 from app.guidelines import service as guideline_service
-from app.guidelines.models import GuidelineVersion as GuidelineRow
-from app.ingestion.models import Item as ItemRow
-from app.projects.service import get_project
+from app.ingestion import reads as item_reads
+from app.projects import reads as project_reads
 from app.schema.audit import AuditQuery
 from app.schema.context import Context, Info
 from app.schema.errors import should_mask
@@ -31,69 +30,52 @@ from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
-from app.taxonomy.service import get_request
-from app.workflow.models import Assignment as AssignmentRow
-from app.workflow.models import Label as LabelRow
-from app.workflow.models import Review as ReviewRow
+from app.taxonomy import service as taxonomy_service
+from app.workflow import reads as workflow_reads
 
 logger = logging.getLogger("labelgraph.graphql")
 
 
-async def _node(session: AsyncSession, info: Info, type_name: str, pk: Any) -> Node | None:
-    """Refetch by global id, under the same rules as the fields that list the object."""
-    actor = info.context.actor
+async def _node(session: AsyncSession, actor: Actor, type_name: str, pk: uuid.UUID) -> Node | None:
+    """Refetch by global id through the capability's read module: what the actor may not read is None,
+    exactly as what does not exist."""
     if type_name == "Project":
-        project = await get_project(session, actor, pk)
+        project = await project_reads.get_project(session, actor, pk)
         return Project.of(project) if project else None
     if type_name == "Item":
-        item = await session.get(ItemRow, pk)
-        if item is None:
-            return None
-        actor.require("item", "read", item.project_id)
-        return Item.of(item)
-    if type_name in ("Label", "Review"):
-        review = await session.get(ReviewRow, pk) if type_name == "Review" else None
-        label = await session.get(LabelRow, review.label_id if review else pk)
-        if label is None or (type_name == "Review" and review is None):
-            return None
-        # One's own label (and its reviews) always; anyone else's only with label read rights.
-        if label.author_id != actor.id:
-            actor.require("label", "read", label.project_id)
-        return Review.of(review) if review else Label.of(label)
+        item = await item_reads.get_item(session, actor, pk)
+        return Item.of(item) if item else None
+    if type_name == "Label":
+        label = await workflow_reads.get_label(session, actor, pk)
+        return Label.of(label) if label else None
+    if type_name == "Review":
+        review = await workflow_reads.get_review(session, actor, pk)
+        return Review.of(review) if review else None
     if type_name == "Assignment":
-        assignment = await session.get(AssignmentRow, pk)
-        if assignment is None:
-            return None
-        if assignment.annotator_id != actor.id:
-            actor.require("item", "read", assignment.project_id)
-        return Assignment.of(assignment)
+        assignment = await workflow_reads.get_assignment(session, actor, pk)
+        return Assignment.of(assignment) if assignment else None
     if type_name == "SchemaChangeRequest":
-        request = await get_request(session, actor, pk)
+        request = await taxonomy_service.get_request(session, actor, pk)
         return SchemaChangeRequest.of(request) if request else None
     if type_name == "GuidelineVersion":
-        guideline = await session.get(GuidelineRow, pk)
-        if guideline is None:
-            return None
-        found = await guideline_service.get_version(session, actor, guideline.project_id, guideline.version)
-        return GuidelineVersion.of(found) if found else None
+        guideline = await guideline_service.get_version_by_id(session, actor, pk)
+        return GuidelineVersion.of(guideline) if guideline else None
     if type_name == "User":
-        user = await session.get(UserRow, pk)
-        if user is None:
-            return None
-        # The same right as the `users` list: admins and project managers (who hand out roles).
-        if user.id != actor.id and actor.authorizer.projects_with(actor.id, "user", "read") == set():
-            raise Forbidden("You may not look up other users.")
-        return User.of(user)
+        user = await user_reads.get_user(session, actor, pk)
+        return User.of(user) if user else None
     return None
 
 
 @strawberry.type
 class NodeQuery:
-    @strawberry.field(description="Refetch any object by its global id; null when it does not exist.")
+    @strawberry.field(
+        description="Refetch any object by its global id; null when it does not exist or you may not read it "
+        "(the same answer)."
+    )
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         type_name, pk = parse_global_id(id)
         async with info.context.db() as session:
-            return await _node(session, info, type_name, pk)
+            return await _node(session, info.context.actor, type_name, pk)
 
 
 Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery))

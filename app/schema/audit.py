@@ -63,7 +63,7 @@ class AuditQuery:
         action: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
-    ) -> Connection[AuditEvent]:
+    ) -> Connection[AuditEvent] | None:
         limit = page_size(first)
         raw = decode_cursor(after)
         if raw is not None and not raw.isdigit():

@@ -15,8 +15,6 @@ from app.errors import DomainError
 from app.guidelines import content as guideline_content
 from app.guidelines import models, service
 from app.guidelines.diff import GuidelineDiff as Diff
-from app.projects.models import Project as ProjectRow
-from app.projects.service import active_schema
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import PublicError, UserError, problem_errors
@@ -205,9 +203,7 @@ class GuidelineVersion(Node):
 
     async def _schema_in_force(self, info: Info) -> LabelSchema:
         async with info.context.db() as session:
-            project = await session.get(ProjectRow, self._row.project_id)
-            assert project is not None
-            return (await active_schema(session, project)).schema
+            return await service.schema_in_force(session, self._row.project_id)
 
     @strawberry.field
     async def published_by(self, info: Info) -> User | None:
@@ -221,7 +217,7 @@ class GuidelineVersion(Node):
     @strawberry.field(description="Who acknowledged this version, first come first.")
     async def acknowledgements(
         self, info: Info, first: int = 20, after: str | None = None
-    ) -> Connection[GuidelineAcknowledgement]:
+    ) -> Connection[GuidelineAcknowledgement] | None:
         limit, cursor = page_size(first), uuid_cursor(after)
         async with info.context.db() as session:
             rows = await service.list_acknowledgements(
@@ -270,11 +266,8 @@ class GuidelineDiff:
 
 
 async def guideline(root: Any, info: Info) -> GuidelineVersion | None:
-    info.context.actor.require("guideline", "read", root.row.id)
-    if root.row.guideline_version is None:
-        return None
     async with info.context.db() as session:
-        row = await service.get_version(session, info.context.actor, root.row.id, root.row.guideline_version)
+        row = await service.get_in_force(session, info.context.actor, root.row)
     return GuidelineVersion.of(row) if row else None
 
 
@@ -301,7 +294,7 @@ async def guideline_draft(root: Any, info: Info) -> GuidelineVersion | None:
 
 async def guideline_diff(
     root: Any, info: Info, from_: Annotated[int, strawberry.argument(name="from")], to: int
-) -> GuidelineDiff:
+) -> GuidelineDiff | None:
     async with info.context.db() as session:
         try:
             found = await service.version_diff(session, info.context.actor, root.row.id, from_, to)
@@ -359,7 +352,7 @@ def _project_id(value: str) -> uuid.UUID:
 @strawberry.type
 class GuidelinesMutation:
     @strawberry.mutation(description="Create the project's guideline draft, or replace its text. Project managers.")
-    async def save_guideline_draft(self, info: Info, input: SaveGuidelineDraftInput) -> GuidelinePayload:
+    async def save_guideline_draft(self, info: Info, input: SaveGuidelineDraftInput) -> GuidelinePayload | None:
         async def act(session: AsyncSession) -> models.GuidelineVersion:
             actor, project_id = info.context.actor, _project_id(input.project_id)
             return await service.save_draft(session, actor, project_id, input.body, input.content)
@@ -369,14 +362,16 @@ class GuidelinesMutation:
     @strawberry.mutation(
         description="Put the draft in force with a changelog entry; annotators acknowledge it before claiming again."
     )
-    async def publish_guideline(self, info: Info, input: PublishGuidelineInput) -> GuidelinePayload:
+    async def publish_guideline(self, info: Info, input: PublishGuidelineInput) -> GuidelinePayload | None:
         async def act(session: AsyncSession) -> models.GuidelineVersion:
             return await service.publish(session, info.context.actor, _project_id(input.project_id), input.changelog)
 
         return _payload(await run_mutation(info, act))
 
     @strawberry.mutation(description="Record that you read the guideline in force; claims wait for it.")
-    async def acknowledge_guideline(self, info: Info, input: AcknowledgeGuidelineInput) -> AcknowledgeGuidelinePayload:
+    async def acknowledge_guideline(
+        self, info: Info, input: AcknowledgeGuidelineInput
+    ) -> AcknowledgeGuidelinePayload | None:
         async def act(session: AsyncSession) -> models.GuidelineAcknowledgement:
             return await service.acknowledge(session, info.context.actor, _project_id(input.project_id), input.version)
 

@@ -8,7 +8,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import models
-from app.auth.service import list_identities
+from app.auth.reads import list_identities
 from app.policies import roles
 from app.policies.roles import ORG, project_of
 from app.policies.service import grant_role, revoke_role
@@ -103,10 +103,13 @@ async def _change_role(info: Info, input: RoleInput, revoke: bool) -> RolePayloa
 class IdentityQuery:
     viewer: Viewer = strawberry.field(resolver=viewer, description="Who the bearer token belongs to.")
 
-    @strawberry.field(description="People and service accounts, by username; for admins and project managers.")
+    @strawberry.field(
+        description="People and service accounts, by username. Null with FORBIDDEN except for admins, project "
+        "managers and compliance officers."
+    )
     async def users(
         self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         limit, cursor = page_size(first), uuid_cursor(after)
         async with info.context.db() as session:
             rows = await list_identities(session, info.context.actor, search=search, after=cursor, limit=limit + 1)
@@ -119,9 +122,9 @@ class IdentityMutation:
         description="Grant a role. Admins grant any role; a project manager grants "
         "annotator, reviewer, qa_auditor and expert in its own projects. Nobody grants to themselves."
     )
-    async def grant_role(self, info: Info, input: RoleInput) -> RolePayload:
+    async def grant_role(self, info: Info, input: RoleInput) -> RolePayload | None:
         return await _change_role(info, input, revoke=False)
 
     @strawberry.mutation(description="Take back a role, under the same rules as granting it.")
-    async def revoke_role(self, info: Info, input: RoleInput) -> RolePayload:
+    async def revoke_role(self, info: Info, input: RoleInput) -> RolePayload | None:
         return await _change_role(info, input, revoke=True)

@@ -11,12 +11,13 @@ from strawberry.scalars import JSON
 
 from app.ingestion import models
 from app.ingestion.service import ImportResult, NewItem, import_items
-from app.projects.models import Project as ProjectRow
+from app.projects import reads as project_reads
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
-from app.schema.workflow import FinalLabel, Label, Review, visible_labels
+from app.schema.workflow import FinalLabel, Label, Review
+from app.workflow import reads as workflow_reads
 
 if TYPE_CHECKING:
     from app.schema.projects import Project
@@ -52,25 +53,25 @@ class Item(Node):
         )
 
     @strawberry.field(
-        description="Labels you may see: all of them for reviewers and managers; for an "
-        "annotator, none of others' until it has submitted its own."
+        description="Labels you may see: all of them for reviewers and managers; for an annotator, its own and, "
+        "once it has submitted its own, the others'. Null with FORBIDDEN for roles that may not read labels "
+        "(ML services)."
     )
-    async def labels(self, info: Info) -> list[Label]:
+    async def labels(self, info: Info) -> list[Label] | None:
+        workflow_reads.require_label_list(info.context.actor, self._row.project_id)
         rows = await info.context.loaders.labels_of_item.load(self._row.id)
-        return [Label.of(row) for row in visible_labels(info, self._row.project_id, rows)]
+        return [Label.of(row) for row in rows]
 
-    @strawberry.field(description="Reviews of the labels you may see.")
-    async def reviews(self, info: Info) -> list[Review]:
-        labels = await info.context.loaders.labels_of_item.load(self._row.id)
-        visible = {row.id for row in visible_labels(info, self._row.project_id, labels)}
+    @strawberry.field(description="Reviews of the labels you may see; null where `labels` is.")
+    async def reviews(self, info: Info) -> list[Review] | None:
+        workflow_reads.require_label_list(info.context.actor, self._row.project_id)
         rows = await info.context.loaders.reviews_of_item.load(self._row.id)
-        return [Review.of(row) for row in rows if row.label_id in visible]
+        return [Review.of(row) for row in rows]
 
-    @strawberry.field
+    @strawberry.field(
+        description="The decision; null until there is one, or for those who read neither items nor labels."
+    )
     async def final_label(self, info: Info) -> FinalLabel | None:
-        actor, project_id = info.context.actor, self._row.project_id
-        if not (actor.can("item", "read", project_id) or actor.can("label", "read", project_id)):
-            return None
         row = await info.context.loaders.final_label.load(self._row.id)
         return FinalLabel.of(row) if row else None
 
@@ -101,7 +102,7 @@ class ImportItemsPayload:
 @strawberry.type
 class ItemsMutation:
     @strawberry.mutation(description="Import items into a project: all rows or none.")
-    async def import_items(self, info: Info, input: ImportItemsInput) -> ImportItemsPayload:
+    async def import_items(self, info: Info, input: ImportItemsInput) -> ImportItemsPayload | None:
         from app.schema.projects import Project
 
         rows = [NewItem(i.external_id, i.data, i.metadata, i.priority) for i in input.items]
@@ -115,7 +116,7 @@ class ItemsMutation:
         if isinstance(result, list):
             return ImportItemsPayload(imported_count=0, project=None, errors=result)
         async with info.context.db() as session:
-            project = await session.get(ProjectRow, result.project_id)
+            project = await project_reads.get_project(session, info.context.actor, result.project_id)
         return ImportItemsPayload(
             imported_count=result.created, project=Project.of(project) if project else None, errors=[]
         )

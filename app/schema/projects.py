@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 from strawberry.scalars import JSON
 
-from app.ingestion.models import Item as ItemRow
-from app.projects import models, service
+from app.ingestion import reads as item_reads
+from app.ingestion.models import ItemStatus
+from app.projects import models, reads, service
 from app.schema import guidelines, taxonomy
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError
-from app.schema.items import Item, ItemStatus
+from app.schema.items import Item
+from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
 from app.schema.node import Node, decode_id, global_id
 from app.schema.taxonomy import LabelSchemaVersion
@@ -80,36 +80,33 @@ class Project(Node):
         resolver=guidelines.guideline_diff, description="What changed between two versions (either order)."
     )
 
-    @strawberry.field
-    async def item_counts(self, info: Info) -> ItemCounts:
-        info.context.actor.require("item", "read", self.row.id)
+    @strawberry.field(description="Null with FORBIDDEN for roles that may not read items (annotators, compliance).")
+    async def item_counts(self, info: Info) -> ItemCounts | None:
         async with info.context.db() as session:
-            rows = await session.execute(
-                select(col(ItemRow.status), func.count())
-                .where(ItemRow.project_id == self.row.id)
-                .group_by(col(ItemRow.status))
-            )
-            counts: dict[str, int] = dict(rows.all())
-        queued, review, final = (counts.get(s, 0) for s in ("QUEUED", "IN_REVIEW", "FINAL"))
-        return ItemCounts(queued=queued, in_review=review, final=final, total=queued + review + final)
+            counts = await item_reads.count_items(session, info.context.actor, self.row)
+        return ItemCounts(
+            queued=counts[ItemStatus.QUEUED],
+            in_review=counts[ItemStatus.IN_REVIEW],
+            final=counts[ItemStatus.FINAL],
+            total=sum(counts.values()),
+        )
 
-    @strawberry.field(description="Items oldest first, optionally of one status; at most 100 a page.")
+    @strawberry.field(
+        description="Items oldest first, optionally of one status; at most 100 a page. "
+        "Null with FORBIDDEN for roles that may not read items (annotators see items through their tasks)."
+    )
     async def items(
         self,
         info: Info,
         first: int = 20,
         after: str | None = None,
-        status: ItemStatus | None = None,  # type: ignore[valid-type]
-    ) -> Connection[Item]:
-        info.context.actor.require("item", "read", self.row.id)
+        status: ItemStatusEnum | None = None,  # type: ignore[valid-type]
+    ) -> Connection[Item] | None:
         limit, cursor = page_size(first), uuid_cursor(after)
-        stmt = select(ItemRow).where(ItemRow.project_id == self.row.id).order_by(col(ItemRow.id)).limit(limit + 1)
-        if status is not None:
-            stmt = stmt.where(ItemRow.status == status)
-        if cursor is not None:
-            stmt = stmt.where(col(ItemRow.id) > cursor)
         async with info.context.db() as session:
-            rows = (await session.scalars(stmt)).all()
+            rows = await item_reads.list_items(
+                session, info.context.actor, self.row, status=status, after=cursor, limit=limit + 1
+            )
         return connection(rows, limit, key=lambda r: r.id, node=Item.of, after=after)
 
 
@@ -139,24 +136,24 @@ class CreateProjectPayload:
 @strawberry.type
 class ProjectsQuery:
     @strawberry.field(description="Projects you hold a role in (all of them for org-wide roles).")
-    async def projects(self, info: Info, first: int = 20, after: str | None = None) -> Connection[Project]:
+    async def projects(self, info: Info, first: int = 20, after: str | None = None) -> Connection[Project] | None:
         limit, cursor = page_size(first), uuid_cursor(after)
         async with info.context.db() as session:
-            rows = await service.list_projects(session, info.context.actor, after=cursor, limit=limit + 1)
+            rows = await reads.list_projects(session, info.context.actor, after=cursor, limit=limit + 1)
         return connection(rows, limit, key=lambda r: r.id, node=Project.of, after=after)
 
-    @strawberry.field
+    @strawberry.field(description="Null when it does not exist or you hold no role in it (the same answer).")
     async def project(self, info: Info, id: strawberry.ID) -> Project | None:
         project_id = decode_id(id, "Project")
         async with info.context.db() as session:
-            row = await service.get_project(session, info.context.actor, project_id)
+            row = await reads.get_project(session, info.context.actor, project_id)
         return Project.of(row) if row else None
 
 
 @strawberry.type
 class ProjectsMutation:
     @strawberry.mutation(description="Create a project with its first label schema (and guideline). Admins only.")
-    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload:
+    async def create_project(self, info: Info, input: CreateProjectInput) -> CreateProjectPayload | None:
         new = service.NewProject(
             name=input.name,
             label_schema=input.label_schema,

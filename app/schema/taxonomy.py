@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from app.errors import DomainError
-from app.projects.models import Project as ProjectRow
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError, bad_input, problem_errors, user_errors
@@ -21,7 +20,7 @@ from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.taxonomy import diff, impact, models, service
 from app.taxonomy.mapping import SchemaMapping
-from app.taxonomy.versions import version_chain
+from app.workflow import reads as workflow_reads
 
 ChangeStatus = strawberry.enum(models.ChangeStatus, description="Where a schema change request stands.")
 
@@ -98,14 +97,16 @@ class ImpactExample:
     _example: strawberry.Private[impact.ImpactExample]
     _project_id: strawberry.Private[uuid.UUID]
 
-    @strawberry.field(description="The value as stored. Needs the right to read labels.")
-    def before(self, info: Info) -> JSON:
-        info.context.actor.require("label", "read", self._project_id)
+    @strawberry.field(description="The value as stored. Null with FORBIDDEN for those who may not read labels.")
+    def before(self, info: Info) -> JSON | None:
+        workflow_reads.require_label_read(info.context.actor, self._project_id)
         return JSON(self._example.before)
 
-    @strawberry.field(description="The value carried to the proposed schema. Needs the right to read labels.")
-    def after(self, info: Info) -> JSON:
-        info.context.actor.require("label", "read", self._project_id)
+    @strawberry.field(
+        description="The value carried to the proposed schema. Null with FORBIDDEN for those who may not read labels."
+    )
+    def after(self, info: Info) -> JSON | None:
+        workflow_reads.require_label_read(info.context.actor, self._project_id)
         return JSON(self._example.after)
 
 
@@ -191,11 +192,8 @@ class SchemaChangeRequest(Node):
 
     @strawberry.field(description="Pending, but another version came into force since: approving it is a conflict.")
     async def stale(self, info: Info) -> bool:
-        if self._row.status is not models.ChangeStatus.PENDING:
-            return False
         async with info.context.db() as session:
-            project = await session.get(ProjectRow, self._row.project_id)
-        return project is not None and project.schema_version != self._row.base_version
+            return await service.is_stale(session, self._row)
 
     @strawberry.field
     async def proposed_by(self, info: Info) -> User | None:
@@ -217,18 +215,21 @@ class LabelSchemaVersion:
     def of(cls, row: models.LabelSchemaVersion) -> LabelSchemaVersion:
         return cls(version=row.version, definition=JSON(row.definition), created_at=row.created_at, _row=row)
 
-    @strawberry.field(description="Who proposed this version (who created the project, for the first).")
+    @strawberry.field(
+        description="Who proposed this version (who created the project, for the first). "
+        "Schema history: null with FORBIDDEN for annotators."
+    )
     async def created_by(self, info: Info) -> User | None:
-        info.context.actor.require("schema", "read", self._row.project_id)
+        service.require_history(info.context.actor, self._row.project_id)
         return await load_user(info, self._row.created_by)
 
-    @strawberry.field(description="The approved request that created it; null for a project's first version.")
+    @strawberry.field(
+        description="The approved request that created it; null for a project's first version. "
+        "Schema history: null with FORBIDDEN for annotators."
+    )
     async def change_request(self, info: Info) -> SchemaChangeRequest | None:
-        if self._row.change_request_id is None:
-            return None
-        info.context.actor.require("schema", "read", self._row.project_id)
         async with info.context.db() as session:
-            row = await session.get(models.SchemaChangeRequest, self._row.change_request_id)
+            row = await service.change_request_of(session, info.context.actor, self._row)
         return SchemaChangeRequest.of(row) if row else None
 
 
@@ -244,9 +245,7 @@ async def carried_value(
     info: Info, project_id: uuid.UUID, item_id: uuid.UUID, value: dict[str, Any], schema_version_id: uuid.UUID
 ) -> CarriedValue:
     async with info.context.db() as session:
-        project = await session.get(ProjectRow, project_id)
-        assert project is not None
-        chain = await version_chain(session, project)
+        chain = await service.chain_in_force(session, project_id)
     steps = chain.steps_from(schema_version_id)
     if not steps:
         return CarriedValue(schema_version=chain.active.version, value=JSON(value), remapped=False, problems=[])
@@ -314,7 +313,7 @@ class TaxonomyMutation:
     @strawberry.mutation(
         description="Propose a new label schema with its diff and impact report. Project managers and admins."
     )
-    async def propose_schema_change(self, info: Info, input: ProposeSchemaChangeInput) -> SchemaChangePayload:
+    async def propose_schema_change(self, info: Info, input: ProposeSchemaChangeInput) -> SchemaChangePayload | None:
         actor = info.context.actor
         try:
             proposal = service.Proposal(
@@ -335,7 +334,7 @@ class TaxonomyMutation:
         return await _decide(info, act)
 
     @strawberry.mutation(description="Put a proposal in force. Admins other than the proposer.")
-    async def approve_schema_change(self, info: Info, input: ApproveSchemaChangeInput) -> SchemaChangePayload:
+    async def approve_schema_change(self, info: Info, input: ApproveSchemaChangeInput) -> SchemaChangePayload | None:
         async def act(session: AsyncSession) -> models.SchemaChangeRequest:
             actor = info.context.actor
             return await service.approve_schema_change(session, actor, _request_id(input.request_id), input.note)
@@ -343,7 +342,7 @@ class TaxonomyMutation:
         return await _decide(info, act)
 
     @strawberry.mutation(description="Turn a proposal down, saying why. Admins.")
-    async def reject_schema_change(self, info: Info, input: RejectSchemaChangeInput) -> SchemaChangePayload:
+    async def reject_schema_change(self, info: Info, input: RejectSchemaChangeInput) -> SchemaChangePayload | None:
         async def act(session: AsyncSession) -> models.SchemaChangeRequest:
             actor = info.context.actor
             return await service.reject_schema_change(session, actor, _request_id(input.request_id), input.reason)
@@ -351,7 +350,7 @@ class TaxonomyMutation:
         return await _decide(info, act)
 
     @strawberry.mutation(description="Take back one's own pending proposal.")
-    async def withdraw_schema_change(self, info: Info, input: WithdrawSchemaChangeInput) -> SchemaChangePayload:
+    async def withdraw_schema_change(self, info: Info, input: WithdrawSchemaChangeInput) -> SchemaChangePayload | None:
         async def act(session: AsyncSession) -> models.SchemaChangeRequest:
             return await service.withdraw_schema_change(session, info.context.actor, _request_id(input.request_id))
 
@@ -363,7 +362,7 @@ class TaxonomyMutation:
 
 async def label_schema_versions(
     root: Any, info: Info, first: int = 20, after: str | None = None
-) -> Connection[LabelSchemaVersion]:
+) -> Connection[LabelSchemaVersion] | None:
     limit, cursor = page_size(first), int_cursor(after)
     async with info.context.db() as session:
         rows = await service.list_versions(session, info.context.actor, root.row.id, before=cursor, limit=limit + 1)
@@ -382,7 +381,7 @@ async def schema_change_requests(
     status: ChangeStatus | None = None,  # type: ignore[valid-type]
     first: int = 20,
     after: str | None = None,
-) -> Connection[SchemaChangeRequest]:
+) -> Connection[SchemaChangeRequest] | None:
     limit, cursor = page_size(first), uuid_cursor(after)
     async with info.context.db() as session:
         rows = await service.list_requests(
@@ -396,14 +395,10 @@ async def schema_diff(
     info: Info,
     from_: Annotated[int, strawberry.argument(name="from")],
     to: int,
-) -> SchemaDiff:
-    info.context.actor.require("schema", "read", root.row.id)
-    if not 1 <= from_ <= to:
-        raise bad_input("'from' must be a version no later than 'to'.")
+) -> SchemaDiff | None:
     async with info.context.db() as session:
-        chain = await version_chain(session, root.row)
-    numbers = {v.version: v for v in chain.versions}
-    if from_ not in numbers or to not in numbers:
-        raise bad_input(f"This project has versions 1..{chain.active.version}.")
-    mapping = chain.mapping_between(from_, to)
-    return SchemaDiff.of(diff.diff(numbers[from_].definition, numbers[to].definition, mapping))
+        try:
+            found = await service.schema_diff(session, info.context.actor, root.row, from_, to)
+        except DomainError as exc:
+            raise bad_input(str(exc)) from None
+    return SchemaDiff.of(found)

@@ -10,7 +10,6 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
-from app.errors import Forbidden
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.identity import User, known_user
@@ -18,6 +17,7 @@ from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import CarriedValue, carried_value
 from app.workflow import labeling, models, queue, review
+from app.workflow import reads as workflow_reads
 
 if TYPE_CHECKING:
     from app.schema.items import Item
@@ -124,15 +124,16 @@ class FinalLabel:
             _row=row,
         )
 
-    @strawberry.field
-    async def decided_by(self, info: Info) -> User:
+    @strawberry.field(description="Null for those who may not read labels: they see decisions, not people.")
+    async def decided_by(self, info: Info) -> User | None:
+        if not workflow_reads.shows_people(info.context.actor, self._row.project_id):
+            return None
         return await known_user(info, self._row.decided_by)
 
-    @strawberry.field
-    async def review(self, info: Info) -> Review:
+    @strawberry.field(description="The review that decided it; null for those who may not read labels.")
+    async def review(self, info: Info) -> Review | None:
         row = await info.context.loaders.review.load(self._row.review_id)
-        assert row is not None
-        return Review.of(row)
+        return Review.of(row) if row else None
 
     @strawberry.field(description="The labels the decision was made from.")
     def source_label_ids(self) -> list[strawberry.ID]:
@@ -179,12 +180,12 @@ class Assignment(Node):
         assert row is not None
         return Item.of(row)
 
-    @strawberry.field(description="The label submitted on this task, once there is one.")
+    @strawberry.field(
+        description="The label submitted on this task, once there is one. Null with FORBIDDEN on others' tasks "
+        "for roles that may not read labels."
+    )
     async def label(self, info: Info) -> Label | None:
-        actor = info.context.actor
-        # node() hands others' tasks to item readers (ml_service too); their labels need label read.
-        if self._row.annotator_id != actor.id:
-            actor.require("label", "read", self._row.project_id)
+        workflow_reads.require_task_label(info.context.actor, self._row)
         row = await info.context.loaders.label_of_assignment.load(self._row.id)
         return Label.of(row) if row else None
 
@@ -238,7 +239,7 @@ class WorkflowMutation:
         description="Lease the next item of the project: highest priority first, then oldest. Never an item "
         "you already labeled, never more leases than the project's overlap. Returns your live task if you have one."
     )
-    async def claim_next_task(self, info: Info, input: ClaimNextTaskInput) -> ClaimNextTaskPayload:
+    async def claim_next_task(self, info: Info, input: ClaimNextTaskInput) -> ClaimNextTaskPayload | None:
         async def act(session: AsyncSession) -> queue.Claim:
             project_id = input_id(input.project_id, "Project", "projectId")
             return await queue.claim_next(session, info.context.actor, project_id)
@@ -251,7 +252,7 @@ class WorkflowMutation:
         return ClaimNextTaskPayload(assignment=Assignment.of(result.assignment), resumed=result.resumed, errors=[])
 
     @strawberry.mutation(description="Submit the label of your task, validated against the active label schema.")
-    async def submit_label(self, info: Info, input: SubmitLabelInput) -> SubmitLabelPayload:
+    async def submit_label(self, info: Info, input: SubmitLabelInput) -> SubmitLabelPayload | None:
         async def act(session: AsyncSession) -> models.Label:
             new = labeling.NewLabel(
                 assignment_id=input_id(input.assignment_id, "Assignment", "assignmentId"),
@@ -270,7 +271,7 @@ class WorkflowMutation:
         description="Accept, correct or reject a label of someone else. Accept and correct decide the item's "
         "final label; reject sends the item back to the queue with your comment."
     )
-    async def review_label(self, info: Info, input: ReviewLabelInput) -> ReviewLabelPayload:
+    async def review_label(self, info: Info, input: ReviewLabelInput) -> ReviewLabelPayload | None:
         from app.schema.items import Item
 
         async def act(session: AsyncSession) -> review.ReviewOutcome:
@@ -292,14 +293,3 @@ class WorkflowMutation:
             item=Item.of(result.item),
             errors=[],
         )
-
-
-def visible_labels(info: Info, project_id: uuid.UUID, rows: list[models.Label]) -> list[models.Label]:
-    """Everyone who may read labels sees all; an annotator sees others' labels on an item only
-    after submitting its own, so judgments stay independent."""
-    actor = info.context.actor
-    if actor.can("label", "read", project_id):
-        return rows
-    if actor.can("label", "create", project_id):
-        return rows if any(row.author_id == actor.id for row in rows) else []
-    raise Forbidden("You may not read labels in this project.")

@@ -19,15 +19,17 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
-from app.errors import DomainError, Forbidden, Problem
-from app.projects.service import lock_project, require_project
+from app.errors import DomainError, Problem
+from app.projects.models import Project
+from app.projects.reads import find_project
+from app.scopes import in_projects
 from app.taxonomy import schema_language
 from app.taxonomy.diff import SchemaDiff, diff
 from app.taxonomy.dry_run import dry_run
 from app.taxonomy.impact import ImpactReport, Tally
 from app.taxonomy.mapping import SchemaMapping, lint_mapping, parse_mapping
 from app.taxonomy.models import ChangeStatus, LabelSchemaVersion, SchemaChangeRequest
-from app.taxonomy.versions import version_chain
+from app.taxonomy.versions import VersionChain, version_chain
 
 MAX_RATIONALE = 10_000
 
@@ -54,7 +56,7 @@ class Assessment:
 async def assess_proposal(session: AsyncSession, actor: Actor, proposal: Proposal) -> Assessment:
     """Lint, mapping, diff and the impact dry run. Reads only: it grows with the project, so it
     runs before the write transaction and never holds SQLite's write lock."""
-    project = await require_project(session, proposal.project_id)
+    project = await find_project(session, actor, proposal.project_id)
     actor.require("schema", "propose", project.id)
     problems = schema_language.lint(proposal.definition, "definition") + _check_note(proposal.rationale, "rationale")
     if problems:
@@ -78,7 +80,7 @@ async def assess_proposal(session: AsyncSession, actor: Actor, proposal: Proposa
 async def propose_schema_change(
     session: AsyncSession, actor: Actor, proposal: Proposal, assessment: Assessment
 ) -> SchemaChangeRequest:
-    project = await require_project(session, proposal.project_id)
+    project = await find_project(session, actor, proposal.project_id)
     actor.require("schema", "propose", project.id)
     if project.schema_version != assessment.base_version:
         raise DomainError.single(
@@ -127,7 +129,7 @@ async def approve_schema_change(
     problems = _check_note(note, "note", required=False)
     if problems:
         raise DomainError(problems)
-    project = await lock_project(session, request.project_id)
+    project = await find_project(session, actor, request.project_id, lock=True)
     if request.base_version != project.schema_version:
         raise DomainError.single(
             "STALE_BASE",
@@ -186,7 +188,7 @@ async def reject_schema_change(
 async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest:
     request = await _pending(session, actor, request_id, "propose")
     if request.proposed_by != actor.id:
-        raise Forbidden("Only the proposer may withdraw a change request.")
+        raise DomainError.single("NOT_PROPOSER", "Only the proposer may withdraw a change request.", "requestId")
     _decide(request, actor, ChangeStatus.WITHDRAWN, "")
     await session.flush()
     await audit.record(
@@ -203,10 +205,13 @@ async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id
 
 
 async def get_request(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest | None:
-    request = await session.get(SchemaChangeRequest, request_id)
-    if request is not None:
-        actor.require("schema", "read", request.project_id)
-    return request
+    """A change request, or None when it does not exist or the actor may not read schema history there."""
+    return await session.scalar(
+        select(SchemaChangeRequest).where(
+            col(SchemaChangeRequest.id) == request_id,
+            in_projects(actor, col(SchemaChangeRequest.project_id), "schema", "read"),
+        )
+    )
 
 
 async def list_requests(
@@ -258,6 +263,48 @@ async def get_version(
             LabelSchemaVersion.project_id == project_id, LabelSchemaVersion.version == version
         )
     )
+
+
+def require_history(actor: Actor, project_id: uuid.UUID) -> None:
+    """Who wrote which version and why is schema history: annotators label under the version in
+    force and see no more of it (FORBIDDEN on those fields)."""
+    actor.require("schema", "read", project_id)
+
+
+async def change_request_of(
+    session: AsyncSession, actor: Actor, version: LabelSchemaVersion
+) -> SchemaChangeRequest | None:
+    if version.change_request_id is None:
+        return None
+    require_history(actor, version.project_id)
+    return await get_request(session, actor, version.change_request_id)
+
+
+async def is_stale(session: AsyncSession, request: SchemaChangeRequest) -> bool:
+    """Pending, while another version came into force: approving it would be a conflict."""
+    if request.status is not ChangeStatus.PENDING:
+        return False
+    in_force = await session.scalar(select(Project.schema_version).where(col(Project.id) == request.project_id))
+    return in_force is not None and in_force != request.base_version
+
+
+async def chain_in_force(session: AsyncSession, project_id: uuid.UUID) -> VersionChain:
+    """The project's versions up to the one in force (cached per version in force)."""
+    project = await session.get(Project, project_id)
+    assert project is not None, "rows point at their project with a foreign key"
+    return await version_chain(session, project)
+
+
+async def schema_diff(session: AsyncSession, actor: Actor, project: Project, old: int, new: int) -> SchemaDiff:
+    """What changed from version `old` to `new`, renames followed through the approved mappings."""
+    require_history(actor, project.id)
+    if not 1 <= old <= new:
+        raise DomainError.single("INVALID_RANGE", "'from' must be a version no later than 'to'.", "from")
+    chain = await version_chain(session, project)
+    numbers = {v.version: v for v in chain.versions}
+    if old not in numbers or new not in numbers:
+        raise DomainError.single("INVALID_RANGE", f"This project has versions 1..{chain.active.version}.", "to")
+    return diff(numbers[old].definition, numbers[new].definition, chain.mapping_between(old, new))
 
 
 async def _pending(session: AsyncSession, actor: Actor, request_id: uuid.UUID, action: str) -> SchemaChangeRequest:

@@ -20,6 +20,7 @@ from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
 from app.workflow.models import Assignment, AssignmentStatus, Label
+from app.workflow.reads import readable_assignments
 
 MAX_RATIONALE = 10_000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -34,14 +35,15 @@ class NewLabel:
 
 
 async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> Label:
-    stmt = select(Assignment).where(Assignment.id == new.assignment_id)
+    stmt = readable_assignments(actor).where(col(Assignment.id) == new.assignment_id)
     if is_postgres(session):
         stmt = stmt.with_for_update()
     assignment = await session.scalar(stmt)
-    # Someone else's assignment reads as unknown: ids are not capabilities.
-    if assignment is None or assignment.annotator_id != actor.id:
-        raise DomainError.single("NOT_FOUND", "No such assignment of yours.", "assignmentId")
+    if assignment is None:
+        raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
     actor.require("label", "create", assignment.project_id)
+    if assignment.annotator_id != actor.id:
+        raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
     now = utcnow()
     if assignment.status is AssignmentStatus.SUBMITTED:
         raise DomainError.single("ALREADY_SUBMITTED", "This assignment already has its label.", "assignmentId")

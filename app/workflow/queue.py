@@ -20,7 +20,7 @@ from app.errors import DomainError
 from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
-from app.projects.service import require_project
+from app.projects.reads import find_project
 from app.workflow.models import Assignment, AssignmentStatus
 
 LOCKED_RETRY_PAUSES_S = (0.005, 0.02, 0.05)
@@ -45,7 +45,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     in one project also take a transaction-scoped advisory lock there: without it two of them
     in flight both find no live task and each leases an item.
     """
-    project = await require_project(session, project_id)
+    project = await find_project(session, actor, project_id)
     actor.require("task", "claim", project.id)
     await require_acknowledged(session, actor, project, "projectId")
     if is_postgres(session):

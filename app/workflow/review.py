@@ -23,6 +23,7 @@ from app.taxonomy import schema_language
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain
 from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
+from app.workflow.reads import get_label
 
 MAX_COMMENT = 10_000
 
@@ -44,7 +45,7 @@ class ReviewOutcome:
 
 
 async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> ReviewOutcome:
-    label = await session.get(Label, new.label_id)
+    label = await get_label(session, actor, new.label_id)
     if label is None:
         raise DomainError.single("NOT_FOUND", "No such label.", "labelId")
     actor.require("label", "review", label.project_id)

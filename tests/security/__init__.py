@@ -20,7 +20,7 @@ mutation Import($input: ImportItemsInput!) {
 """
 CLAIM = """
 mutation Claim($input: ClaimNextTaskInput!) {
-  claimNextTask(input: $input) { resumed assignment { id item { id externalId } } errors { code message } }
+  claimNextTask(input: $input) { resumed assignment { id item { id externalId } } errors { code field message } }
 }
 """
 SUBMIT = """
@@ -83,8 +83,28 @@ async def database_state(api: Api) -> State:
 
 
 def assert_forbidden(body: dict[str, Any]) -> None:
-    """A refusal is a FORBIDDEN GraphQL error; any other code (or a masked 500) is a failure."""
+    """A refusal of what the caller can read but may not do: a FORBIDDEN GraphQL error on the
+    refused field's path, the rest of the response standing. Any other code (or a masked 500)
+    is a failure."""
     errors = body.get("errors")
     assert errors, f"expected FORBIDDEN, got {body}"
     codes = {(error.get("extensions") or {}).get("code") for error in errors}
     assert codes == {"FORBIDDEN"}, body
+    assert all(error.get("path") for error in errors), body
+    assert body.get("data") is not None, "a refusal nulls its own field, not the whole response"
+
+
+def assert_not_found(body: dict[str, Any], field: str | None = None) -> None:
+    """What the caller may not read does not exist for it: the mutation answers the NOT_FOUND
+    payload error a missing id gets, with no GraphQL error."""
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert [error["code"] for error in payload["errors"]] == ["NOT_FOUND"], body
+    if field is not None:
+        assert payload["errors"][0]["field"] == field, body
+
+
+def payload_codes(body: dict[str, Any]) -> list[str]:
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    return [error["code"] for error in payload["errors"]]

@@ -6,9 +6,12 @@ imported by the manager, labeled by annotators, one reviewed), then calls one op
 role and checks:
 
 - ALLOW: it succeeds end to end, shows what it should, and a write changes the database;
-- DENY: a FORBIDDEN GraphQL error (HTTP 403 for the REST export), never a 500, nothing written;
+- DENY: the caller can read the object but may not do this: a FORBIDDEN GraphQL error on that
+  field's path only (HTTP 403 on a route), never a 500, nothing written;
 - EMPTY: it succeeds and shows nothing;
-- HIDDEN: refused as if the object did not exist (a NOT_FOUND payload error), nothing written.
+- HIDDEN: the caller may not read the object, so it does not exist for it: null from a query,
+  a NOT_FOUND payload error from a mutation, 404 on a route; nothing written;
+- DUTY: refused for a separation-of-duty conflict with this very object: a payload code.
 
 The last tests fail when the schema gains a Query or Mutation field, or the product a role, that
 the table does not cover: new operations cannot slip in unreviewed.
@@ -51,9 +54,12 @@ class Outcome(enum.StrEnum):
     DENY = "DENY"
     EMPTY = "EMPTY"
     HIDDEN = "HIDDEN"
+    DUTY = "DUTY"
 
 
-ALLOW, DENY, EMPTY, HIDDEN = Outcome
+ALLOW, DENY, EMPTY, HIDDEN, DUTY = Outcome
+# Payload codes of separation-of-duty conflicts.
+DUTY_CODES = {"SELF_REVIEW", "SELF_APPROVAL", "SELF_GRANT", "NOT_PROPOSER", "NOT_ASSIGNEE"}
 
 ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider")
 
@@ -61,8 +67,8 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 # - claimNextTask/submitLabel: admin is DENY. DESIGN.md says an admin may do "everything a project
 #   role may", but policy.csv gives no role except annotator task.claim or label.create, which
 #   keeps separation of duties (an admin also reviews).
-# - submitLabel on someone else's task is HIDDEN, not DENY: the product answers NOT_FOUND on
-#   purpose ("ids are not capabilities"), against DESIGN.md's "authorization failures are FORBIDDEN".
+# - submitLabel on ann1's task: roles that can read the task (item readers) but may not label are
+#   DENY; those who cannot read it at all (compliance, outsiders) get HIDDEN, as for a missing id.
 # - node(User) follows `users` (user read): admins and project managers, who hand out roles, and
 #   compliance officers, who must put names to the actors of audit events.
 # - Schema history (versions, requests, diffs) is for everyone who reads labels or governs them,
@@ -70,58 +76,59 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 #   in force (project.labelSchema) and need no history. Impact examples show label values, so
 #   they need label read on top.
 # - approve/reject/withdraw on a request one cannot even read is HIDDEN (NOT_FOUND); withdrawing
-#   is the proposer's alone, so the admin is DENY on the manager's proposal.
+#   is the proposer's alone, so the admin gets DUTY (NOT_PROPOSER) on the manager's proposal.
+# - A guideline draft exists only for those who may write one: EMPTY for everyone else.
 # - acknowledgeGuideline: the roles that label or judge labels; admins and managers write guidelines.
 # fmt: off
 MATRIX: dict[str, tuple[Outcome, ...]] = {
     #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider
-    "viewer":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  ALLOW),
-    "users":                  (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
-    "projects":               (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  EMPTY),
-    "project":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.labelSchema":    (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.guideline":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.itemCounts":     (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
-    "project.items":          (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
-    "node(Project)":          (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "node(Item)":             (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
-    "node(Label)":            (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "node(Review)":           (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "node(Assignment)":       (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      ALLOW,  DENY),
-    "node(User)":             (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
-    "item.labels":            (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "assignment.label":       (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "auditEvents":            (ALLOW,  DENY,   DENY,   DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
-    "createProject":          (ALLOW,  DENY,   DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "importItems":            (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "claimNextTask":          (DENY,   DENY,   ALLOW,  DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "submitLabel":            (HIDDEN, HIDDEN, ALLOW,  HIDDEN,  HIDDEN, HIDDEN, HIDDEN,    HIDDEN, HIDDEN),
-    "reviewLabel":            (ALLOW,  DENY,   DENY,   ALLOW,   DENY,   DENY,   DENY,      DENY,   DENY),
-    "grantRole":              (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "revokeRole":             (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "GET /export/{id}.jsonl": (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      ALLOW,  DENY),
+    "viewer":                  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    "users":                   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
+    "projects":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY),
+    "project":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.labelSchema":     (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.guideline":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.itemCounts":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN),
+    "project.items":           (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN),
+    "node(Project)":           (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "node(Item)":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
+    "node(Label)":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "node(Review)":            (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "node(Assignment)":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
+    "node(User)":              (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    "item.labels":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
+    "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "submitLabel":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    "reviewLabel":             (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, HIDDEN, HIDDEN),
+    "grantRole":               (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "revokeRole":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "GET /export/{id}.jsonl":  (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN),
     # Label-schema governance
-    "project.labelSchemaVersions": (ALLOW, ALLOW, DENY, ALLOW,  ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.labelSchemaVersion": (ALLOW, ALLOW, DENY,  ALLOW,  ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.schemaChangeRequests": (ALLOW, ALLOW, DENY, ALLOW, ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.schemaDiff":     (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "node(SchemaChangeRequest)": (ALLOW, ALLOW, DENY,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "impactExample.before":   (ALLOW,  ALLOW,  DENY,   ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "proposeSchemaChange":    (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "approveSchemaChange":    (ALLOW,  DENY,   HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
-    "rejectSchemaChange":     (ALLOW,  DENY,   HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
-    "withdrawSchemaChange":   (DENY,   ALLOW,  HIDDEN, DENY,    DENY,   DENY,   DENY,      DENY,   HIDDEN),
+    "project.labelSchemaVersions":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.labelSchemaVersion":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.schemaChangeRequests":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.schemaDiff":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "node(SchemaChangeRequest)":(ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "impactExample.before":    (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN),
+    "proposeSchemaChange":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "approveSchemaChange":     (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "rejectSchemaChange":      (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "withdrawSchemaChange":    (DUTY,   ALLOW,  HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # Guidelines
-    "project.guidelineVersions": (ALLOW, ALLOW, ALLOW, ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "project.guidelineVersion(draft)": (ALLOW, ALLOW, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY,     EMPTY,  DENY),
-    "project.guidelineDraft": (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "project.guidelineDiff":  (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "node(GuidelineVersion)": (ALLOW,  ALLOW,  ALLOW,  ALLOW,   ALLOW,  ALLOW,  ALLOW,     ALLOW,  DENY),
-    "guideline.acknowledgements": (ALLOW, ALLOW, DENY, DENY,    DENY,   DENY,   ALLOW,     DENY,   DENY),
-    "saveGuidelineDraft":     (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "publishGuideline":       (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
-    "acknowledgeGuideline":   (DENY,   DENY,   ALLOW,  ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
-    "GET /guidelines/{id}/{version}.md": (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW,  ALLOW,  DENY),
+    "project.guidelineVersions":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.guidelineVersion(draft)":(ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN),
+    "project.guidelineDraft":  (ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN),
+    "project.guidelineDiff":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "node(GuidelineVersion)":  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "guideline.acknowledgements":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   HIDDEN),
+    "saveGuidelineDraft":      (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "publishGuideline":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "acknowledgeGuideline":    (DENY,   DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN),
+    "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
 }
 # fmt: on
 
@@ -203,11 +210,14 @@ class Operation:
 
 
 def payload(data: dict[str, Any], field: str) -> tuple[Outcome | None, dict[str, Any]]:
-    """A mutation's payload; HIDDEN when it was refused as NOT_FOUND, None when it went through."""
+    """A mutation's payload; HIDDEN when it was refused as NOT_FOUND, DUTY for a separation-of-duty
+    code, None when it went through."""
     result: dict[str, Any] = data[field]
     codes = [error["code"] for error in result["errors"]]
     if codes == ["NOT_FOUND"]:
         return HIDDEN, result
+    if len(codes) == 1 and codes[0] in DUTY_CODES:
+        return DUTY, result
     assert codes == [], result
     return None, result
 
@@ -563,7 +573,11 @@ OPERATIONS: dict[str, Operation] = {
     "project.guidelineDraft": Operation(
         project_query("guidelineDraft { version body }"),
         lambda s: {"id": s.project},
-        lambda d, s: allow(d["project"]["guidelineDraft"] == {"version": 2, "body": "# A, v2"}, d),
+        lambda d, s: (
+            EMPTY
+            if d["project"]["guidelineDraft"] is None
+            else allow(d["project"]["guidelineDraft"] == {"version": 2, "body": "# A, v2"}, d)
+        ),
     ),
     "project.guidelineDiff": Operation(
         project_query("guidelineDiff(from: 1, to: 1) { body changes { key } }"),
@@ -633,6 +647,9 @@ async def call(api: Api, operation: Operation, scene: Scene) -> Outcome:
         if response.status_code == 403:
             assert response.json()["error"] == "forbidden"
             return DENY
+        if response.status_code == 404:
+            assert response.json()["error"] == "not_found"
+            return HIDDEN
         assert response.status_code == 200, response.text
         return operation.check({"text": response.text}, scene)
     response = await api.raw(operation.document, operation.variables(scene), as_=scene.caller)
@@ -640,7 +657,10 @@ async def call(api: Api, operation: Operation, scene: Scene) -> Outcome:
     body = response.json()
     if "errors" in body:
         assert_forbidden(body)
+        assert body["data"] is not None, "a refusal nulls its own field, not the whole response"
         return DENY
+    if body["data"][operation.root_field.split(".", 1)[1]] is None:
+        return HIDDEN  # what the caller may not read does not exist for it
     return operation.check(body["data"], scene)
 
 

@@ -3,9 +3,10 @@
 Project B is set up through the API by its own people (pm_b imports, ann_b labels, an admin
 reviews). A's manager, annotator, reviewer, auditor, expert and ML service then try B: importing,
 reading its items, granting there, claiming, reviewing, refetching B's objects by id, exporting,
-and listing projects. Every attempt is FORBIDDEN (403 for the export) and writes nothing; after
-it, B's own people (or an admin) do the same thing successfully, so the refusal is about who
-asks, not about the state of B.
+and listing projects. For them B does not exist: every attempt gets the answer a missing id
+gets (null from a query, NOT_FOUND in a mutation's payload, 404 for the export) and writes
+nothing; after it, B's own people (or an admin) do the same thing successfully, so the refusal
+is about who asks, not about the state of B.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from tests.security import (
     IMPORT,
     REVIEW,
     REVOKE,
-    assert_forbidden,
+    assert_not_found,
     claim_and_submit,
     database_state,
     import_items,
@@ -63,9 +64,13 @@ def user_id(api: Api, username: str) -> str:
 
 
 async def refused(api: Api, document: str, variables: dict[str, object], *, as_: str) -> None:
-    """The call is FORBIDDEN and leaves every table as it was."""
+    """The call finds nothing (a null query, a NOT_FOUND payload) and leaves every table as it was."""
     before = await database_state(api)
-    assert_forbidden(await api.gql(document, variables, as_=as_))
+    body = await api.gql(document, variables, as_=as_)
+    if document.lstrip().startswith("mutation"):
+        assert_not_found(body)
+    else:
+        assert body == {"data": {"project": None}}, body
     assert await database_state(api) == before
 
 
@@ -135,7 +140,7 @@ NODE = "query Node($id: ID!) { node(id: $id) { id } }"
 
 
 @pytest.mark.parametrize("role", ROLES_OF_A)
-async def test_objects_of_b_by_id_are_forbidden_to_roles_of_a(api: Api, role: str) -> None:
+async def test_objects_of_b_by_id_do_not_exist_for_roles_of_a(api: Api, role: str) -> None:
     b = await project_b(api)
     objects = {
         "Project": b.project,
@@ -146,8 +151,7 @@ async def test_objects_of_b_by_id_are_forbidden_to_roles_of_a(api: Api, role: st
     }
     for type_name, node_id in objects.items():
         body = await api.gql(NODE, {"id": node_id}, as_=role)
-        assert body.get("data") == {"node": None}, (type_name, body)
-        assert_forbidden(body)
+        assert body == {"data": {"node": None}}, (type_name, body)
         # The same ids resolve for an admin: the refusal is about who asks.
         assert (await api.data(NODE, {"id": node_id}, as_="admin"))["node"] == {"id": node_id}, type_name
 
@@ -157,13 +161,13 @@ def export(api: Api, project: str, *, as_: str) -> Awaitable[httpx.Response]:
 
 
 @pytest.mark.parametrize("role", ["pm", "mlbot"])
-async def test_exporting_b_is_forbidden_to_exporters_of_a(api: Api, role: str) -> None:
+async def test_exporting_b_is_not_found_for_exporters_of_a(api: Api, role: str) -> None:
     b = await project_b(api)
     before = await database_state(api)
 
     response = await export(api, b.project, as_=role)
 
-    assert response.status_code == 403, response.text
+    assert response.status_code == 404, response.text
     assert await database_state(api) == before
     assert (await export(api, b.project, as_="pm_b")).status_code == 200
 

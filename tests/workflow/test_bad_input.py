@@ -216,13 +216,13 @@ async def another_projects_label(api: Api) -> dict[str, str]:
     return {"project": project_b, "label": label["id"], "assignment": task["id"]}
 
 
-async def test_reviewing_a_label_of_another_project_is_forbidden_and_writes_nothing(api: Api) -> None:
+async def test_reviewing_a_label_of_another_project_is_not_found_and_writes_nothing(api: Api) -> None:
     other = await another_projects_label(api)
 
     body = await api.gql(REVIEW_LABEL, {"input": {"labelId": other["label"], "verdict": "ACCEPT"}}, as_="reviewer")
 
-    assert body["data"] is None
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert "errors" not in body, body
+    assert codes(body["data"]["reviewLabel"]) == [("NOT_FOUND", "labelId")]
     assert await item_counts(api, other["project"]) == {"queued": 1, "inReview": 1, "final": 0, "total": 2}
     assert await audit_events(api, "label.review") == []
 
@@ -241,7 +241,7 @@ async def test_submitting_on_a_task_of_another_project_is_not_found(api: Api) ->
     [(CLAIM_NEXT_TASK, "ann1"), (IMPORT_ITEMS, "pm")],
     ids=["claim", "import"],
 )
-async def test_acting_in_a_project_without_a_role_there_is_forbidden(api: Api, document: str, username: str) -> None:
+async def test_acting_in_a_project_without_a_role_there_is_not_found(api: Api, document: str, username: str) -> None:
     project_b = gid("Project", api.world.project_b)
     variables = (
         {"projectId": project_b}
@@ -251,8 +251,9 @@ async def test_acting_in_a_project_without_a_role_there_is_forbidden(api: Api, d
 
     body = await api.gql(document, variables, as_=username)
 
-    assert body["data"] is None
-    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    assert "errors" not in body, body
+    (payload,) = body["data"].values()
+    assert codes(payload) == [("NOT_FOUND", "projectId")]
     assert await item_counts(api, project_b) == UNTOUCHED
 
 

@@ -162,8 +162,12 @@ async def test_after_its_lease_ran_out_the_annotator_may_claim_again(api: Api) -
 async def test_claiming_needs_the_annotator_role_in_that_project(api: Api) -> None:
     await imported(api, project_a(api), rows(1))
 
-    for username in ("ann_b", "reviewer", "outsider"):
-        body = await api.gql(CLAIM_NEXT_TASK, {"projectId": project_a(api)}, as_=username)
-        assert body["data"] is None, username
-        assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"], username
+    # A reviewer of the project may read it but not claim there: FORBIDDEN on the field.
+    body = await api.gql(CLAIM_NEXT_TASK, {"projectId": project_a(api)}, as_="reviewer")
+    assert body["data"] == {"claimNextTask": None}
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
+    # Without any role in it, the project does not exist for the caller.
+    for username in ("ann_b", "outsider"):
+        payload = (await api.data(CLAIM_NEXT_TASK, {"projectId": project_a(api)}, as_=username))["claimNextTask"]
+        assert codes(payload) == [("NOT_FOUND", "projectId")], username
     assert await assignments(api, gid("Project", api.world.project_a)) == []

@@ -209,9 +209,12 @@ async def test_only_reviewers_review(api: Api) -> None:
     await imported(api, project, rows(1))
     label = await labeled(api, project, POSITIVE, as_="ann1")
 
+    # An annotator who has not labeled the item cannot even see the label: NOT_FOUND.
     body = await api.gql(REVIEW_LABEL, {"input": {"labelId": label["id"], "verdict": "ACCEPT"}}, as_="ann2")
-
-    assert body["data"] is None
+    assert codes(body["data"]["reviewLabel"]) == [("NOT_FOUND", "labelId")]
+    # The manager sees it but may not review: FORBIDDEN on the field.
+    body = await api.gql(REVIEW_LABEL, {"input": {"labelId": label["id"], "verdict": "ACCEPT"}}, as_="pm")
+    assert body["data"] == {"reviewLabel": None}
     assert [e["extensions"]["code"] for e in body["errors"]] == ["FORBIDDEN"]
     assert (await item_counts(api, project))["final"] == 0
 

@@ -1,0 +1,46 @@
+"""Reading identities: oneself always; others for those who hand out roles or audit actors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from app.auth.actor import Actor
+from app.auth.models import User
+from app.errors import Forbidden
+
+
+def _reads_users(actor: Actor) -> bool:
+    return actor.projects_where("user", "read") != set()
+
+
+def user_visible(actor: Actor) -> ColumnElement[bool]:
+    return true() if _reads_users(actor) else col(User.id) == actor.id
+
+
+def readable_users(actor: Actor) -> SelectOfScalar[User]:
+    return select(User).where(user_visible(actor))
+
+
+async def get_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID) -> User | None:
+    return await session.scalar(readable_users(actor).where(col(User.id) == user_id))
+
+
+async def list_identities(
+    session: AsyncSession, actor: Actor, *, search: str | None, after: uuid.UUID | None, limit: int
+) -> Sequence[User]:
+    """Identities by username prefix, oldest first; the list is for those who hand out roles
+    (and compliance officers, who put names to audit events): FORBIDDEN for anyone else."""
+    if not _reads_users(actor):
+        raise Forbidden("You may not list users.")
+    stmt = select(User).order_by(col(User.id)).limit(limit)
+    if search:
+        stmt = stmt.where(col(User.username).startswith(search.lower(), autoescape=True))
+    if after is not None:
+        stmt = stmt.where(col(User.id) > after)
+    return (await session.scalars(stmt)).all()

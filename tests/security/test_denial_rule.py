@@ -1,0 +1,232 @@
+"""The one denial rule: what a caller may not read does not exist for it.
+
+For every object type, every operation that takes an id, and every data route, the answer to
+an id of project B's object (the caller holds no role in B) is compared with the answer to an
+id that names nothing: they must be identical apart from the id itself. A difference would tell
+an outsider that the object exists.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app.ids import decode_global_id
+from tests.conftest import SCHEMA, Api, gid
+from tests.security import REVIEW, claim_and_submit, database_state, import_items
+
+NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
+PROJECT = "query Project($id: ID!) { project(id: $id) { id name } }"
+
+
+def mutation(field: str, input_type: str, selection: str = "") -> str:
+    payload = "{ " + selection + " errors { code field message } }"
+    return f"mutation M($input: {input_type}!) {{ {field}(input: $input) {payload} }}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One request naming an object by id; `variables` builds it for any id."""
+
+    caller: str
+    document: str | None  # None: a GET of `route`
+    variables: Callable[[str], dict[str, Any]]
+    route: Callable[[str], str] = lambda _id: ""
+
+
+def node_case(caller: str) -> Case:
+    return Case(caller, NODE, lambda id_: {"id": id_})
+
+
+CASES: dict[str, tuple[str, Case]] = {
+    # name: (the kind of B's object, the request)
+    "node(Project)": ("Project", node_case("pm")),
+    "project(id)": ("Project", Case("pm", PROJECT, lambda id_: {"id": id_})),
+    "node(Item)": ("Item", node_case("pm")),
+    "node(Label)": ("Label", node_case("reviewer")),
+    "node(Review)": ("Review", node_case("reviewer")),
+    "node(Assignment)": ("Assignment", node_case("pm")),
+    "node(SchemaChangeRequest)": ("SchemaChangeRequest", node_case("pm")),
+    "node(GuidelineVersion)": ("GuidelineVersion", node_case("pm")),
+    "node(User) as an annotator": ("User", node_case("ann1")),
+    "importItems": (
+        "Project",
+        Case(
+            "pm",
+            mutation("importItems", "ImportItemsInput", "importedCount"),
+            lambda id_: {"input": {"projectId": id_, "items": [{"externalId": "x", "data": {"text": "x"}}]}},
+        ),
+    ),
+    "claimNextTask": (
+        "Project",
+        Case(
+            "ann1",
+            mutation("claimNextTask", "ClaimNextTaskInput", "resumed"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
+    "submitLabel": (
+        "Assignment",
+        Case(
+            "ann1",
+            mutation("submitLabel", "SubmitLabelInput", "label { id }"),
+            lambda id_: {"input": {"assignmentId": id_, "value": {"sentiment": "pos"}}},
+        ),
+    ),
+    "reviewLabel": (
+        "Label",
+        Case(
+            "reviewer",
+            mutation("reviewLabel", "ReviewLabelInput", "review { id }"),
+            lambda id_: {"input": {"labelId": id_, "verdict": "ACCEPT"}},
+        ),
+    ),
+    "grantRole": (
+        "Project",
+        Case(
+            "pm",
+            mutation("grantRole", "RoleInput", "user { id }"),
+            lambda id_: {"input": {"userId": "", "role": "ANNOTATOR", "projectId": id_}},
+        ),
+    ),
+    "proposeSchemaChange": (
+        "Project",
+        Case(
+            "pm",
+            mutation("proposeSchemaChange", "ProposeSchemaChangeInput", "request { id }"),
+            lambda id_: {"input": {"projectId": id_, "definition": SCHEMA, "rationale": "why"}},
+        ),
+    ),
+    "approveSchemaChange": (
+        "SchemaChangeRequest",
+        Case(
+            "pm",
+            mutation("approveSchemaChange", "ApproveSchemaChangeInput", "request { id }"),
+            lambda id_: {"input": {"requestId": id_}},
+        ),
+    ),
+    "withdrawSchemaChange": (
+        "SchemaChangeRequest",
+        Case(
+            "pm",
+            mutation("withdrawSchemaChange", "WithdrawSchemaChangeInput", "request { id }"),
+            lambda id_: {"input": {"requestId": id_}},
+        ),
+    ),
+    "saveGuidelineDraft": (
+        "Project",
+        Case(
+            "pm",
+            mutation("saveGuidelineDraft", "SaveGuidelineDraftInput", "guideline { id }"),
+            lambda id_: {"input": {"projectId": id_, "body": "# B"}},
+        ),
+    ),
+    "publishGuideline": (
+        "Project",
+        Case(
+            "pm",
+            mutation("publishGuideline", "PublishGuidelineInput", "guideline { id }"),
+            lambda id_: {"input": {"projectId": id_, "changelog": "v2"}},
+        ),
+    ),
+    "acknowledgeGuideline": (
+        "Project",
+        Case(
+            "ann1",
+            mutation("acknowledgeGuideline", "AcknowledgeGuidelineInput", "acknowledgement { version }"),
+            lambda id_: {"input": {"projectId": id_, "version": 1}},
+        ),
+    ),
+    "GET /export/{id}.jsonl": ("Project", Case("pm", None, lambda id_: {}, lambda id_: f"/export/{id_}.jsonl")),
+    "GET /guidelines/{id}/{version}.md": (
+        "Project",
+        Case("ann1", None, lambda id_: {}, lambda id_: f"/guidelines/{id_}/1.md"),
+    ),
+}
+
+
+async def objects_of_b(api: Api) -> dict[str, str]:
+    """One object of every kind in project B, made by B's own people: global ids by type."""
+    project = gid("Project", api.world.project_b)
+    await import_items(api, project, ["b-1", "b-2"], as_="pm_b")
+    decided = await claim_and_submit(api, project, "ann_b", "pos")
+    accepted = await api.data(REVIEW, {"input": {"labelId": decided["label"], "verdict": "ACCEPT"}}, as_="admin")
+    fields = [dict(f) for f in SCHEMA["fields"]]
+    fields[0]["classes"] = ["pos", "neg", "neu", "mixed"]
+    proposed = await api.data(
+        mutation("proposeSchemaChange", "ProposeSchemaChangeInput", "request { id }"),
+        {"input": {"projectId": project, "definition": {"fields": fields}, "rationale": "Mixed feelings exist."}},
+        as_="pm_b",
+    )
+    drafted = await api.data(
+        mutation("saveGuidelineDraft", "SaveGuidelineDraftInput", "guideline { id }"),
+        {"input": {"projectId": project, "body": "# B"}},
+        as_="pm_b",
+    )
+    return {
+        "Project": project,
+        "Item": decided["item"],
+        "Label": decided["label"],
+        "Review": accepted["reviewLabel"]["review"]["id"],
+        "Assignment": decided["task"],
+        "SchemaChangeRequest": proposed["proposeSchemaChange"]["request"]["id"],
+        "GuidelineVersion": drafted["saveGuidelineDraft"]["guideline"]["id"],
+        "User": gid("User", api.world.id("ann_b")),
+    }
+
+
+async def answer(api: Api, case: Case, object_id: str) -> tuple[int, str]:
+    """Status and body of the request, with the id it named blanked out."""
+    headers = {"Authorization": f"Bearer {api.token(case.caller)}"}
+    if case.document is None:
+        response = await api.client.get(case.route(object_id), headers=headers)
+    else:
+        variables = case.variables(object_id)
+        if "userId" in variables.get("input", {}):
+            variables["input"]["userId"] = gid("User", api.world.id("ann1"))
+        response = await api.client.post(
+            "/graphql", json={"query": case.document, "variables": variables}, headers=headers
+        )
+    body = response.text.replace(object_id, "<id>")
+    decoded = decode_global_id(object_id)
+    if decoded is not None:
+        body = body.replace(str(decoded[1]), "<id>")
+    return response.status_code, body
+
+
+async def test_an_object_one_may_not_read_answers_like_a_missing_one(api: Api, subtests: pytest.Subtests) -> None:
+    objects = await objects_of_b(api)
+    for name, (type_name, case) in CASES.items():
+        with subtests.test(name):
+            missing = gid(type_name, uuid.uuid4())
+            before = await database_state(api)
+
+            unreadable = await answer(api, case, objects[type_name])
+            absent = await answer(api, case, missing)
+
+            assert unreadable == absent, f"{name}: the answer tells that {type_name} exists"
+            assert unreadable[0] in (200, 404), unreadable
+            assert "FORBIDDEN" not in unreadable[1], unreadable
+            assert await database_state(api) == before
+
+
+async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
+    """The comparison above is about who asks: B's manager reads every one of B's objects."""
+    objects = await objects_of_b(api)
+    for type_name, object_id in objects.items():
+        if type_name == "User":
+            continue  # user lookups are for role managers; pm_b is one, checked below
+        data = await api.data(NODE, {"id": object_id}, as_="pm_b")
+        assert data["node"] == {"__typename": type_name, "id": object_id}, type_name
+    user = await api.data(NODE, {"id": objects["User"]}, as_="pm_b")
+    assert user["node"]["id"] == objects["User"]
+    exported = await api.client.get(
+        f"/export/{objects['Project']}.jsonl", headers={"Authorization": f"Bearer {api.token('pm_b')}"}
+    )
+    assert exported.status_code == 200
+    assert [json.loads(line)["external_id"] for line in exported.text.splitlines()] == ["b-1"]
