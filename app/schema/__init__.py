@@ -28,6 +28,7 @@ from app.schema.items import Item, ItemsMutation
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
+from app.schema.scalars import SCALARS
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
@@ -130,7 +131,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion],
         extensions=extensions(settings),
-        config=StrawberryConfig(disable_field_suggestions=settings.production),
+        config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )
 
 
