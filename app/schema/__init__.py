@@ -25,6 +25,7 @@ from app.schema.errors import should_mask
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
+from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
@@ -129,7 +130,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
-        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion],
+        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion, *LABEL_FIELDS],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )
