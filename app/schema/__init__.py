@@ -24,9 +24,11 @@ from app.schema.errors import should_mask
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
+from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
+from app.schema.scalars import SCALARS
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
@@ -110,9 +112,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
-        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion],
+        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion, *LABEL_FIELDS],
         extensions=extensions(settings),
-        config=StrawberryConfig(disable_field_suggestions=settings.production),
+        config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )
 
 

@@ -16,6 +16,7 @@ from app.schema.connections import Connection, connection, int_cursor, page_size
 from app.schema.context import Info
 from app.schema.errors import UserError, bad_input, problem_errors, user_errors
 from app.schema.identity import User, load_user
+from app.schema.label_schema import LabelField, LabelRule, label_fields, label_rules
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.taxonomy import diff, impact, models, service
@@ -214,6 +215,14 @@ class LabelSchemaVersion:
     @classmethod
     def of(cls, row: models.LabelSchemaVersion) -> LabelSchemaVersion:
         return cls(version=row.version, definition=JSON(row.definition), created_at=row.created_at, _row=row)
+
+    @strawberry.field(description="The definition's fields as typed objects, in order: what a labeling form draws.")
+    def fields(self) -> list[LabelField]:
+        return label_fields(self._row)
+
+    @strawberry.field(description="The definition's cross-field rules, in order.")
+    def rules(self) -> list[LabelRule]:
+        return label_rules(self._row)
 
     @strawberry.field(
         description="Who proposed this version (who created the project, for the first). "
