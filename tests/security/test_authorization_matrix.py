@@ -72,6 +72,9 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 # - approve/reject/withdraw on a request one cannot even read is HIDDEN (NOT_FOUND); withdrawing
 #   is the proposer's alone, so the admin is DENY on the manager's proposal.
 # - acknowledgeGuideline: the roles that label or judge labels; admins and managers write guidelines.
+# - viewer.tasks, renewLease, releaseTask: the task loop is the annotator's (task claim). viewer.tasks
+#   of a project is DENY for everyone else (without projectId it is their own tasks: none); renewing
+#   or releasing ann1's task is HIDDEN for everyone else, as submitLabel is.
 # fmt: off
 MATRIX: dict[str, tuple[Outcome, ...]] = {
     #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider
@@ -122,6 +125,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "publishGuideline":       (ALLOW,  ALLOW,  DENY,   DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
     "acknowledgeGuideline":   (DENY,   DENY,   ALLOW,  ALLOW,   ALLOW,  ALLOW,  DENY,      DENY,   DENY),
     "GET /guidelines/{id}/{version}.md": (ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW, ALLOW,  ALLOW,  DENY),
+    # The task loop around a claim
+    "viewer.tasks":           (DENY,   DENY,   ALLOW,  DENY,    DENY,   DENY,   DENY,      DENY,   DENY),
+    "renewLease":             (HIDDEN, HIDDEN, ALLOW,  HIDDEN,  HIDDEN, HIDDEN, HIDDEN,    HIDDEN, HIDDEN),
+    "releaseTask":            (HIDDEN, HIDDEN, ALLOW,  HIDDEN,  HIDDEN, HIDDEN, HIDDEN,    HIDDEN, HIDDEN),
 }
 # fmt: on
 
@@ -323,6 +330,20 @@ async def publish_draft(api: Api, scene: Scene) -> None:
 async def claim_own_task(api: Api, scene: Scene) -> None:
     claim = await api.data(CLAIM, {"input": {"projectId": scene.project}}, as_="ann1")
     scene.own_task = claim["claimNextTask"]["assignment"]["id"]
+
+
+def check_own_tasks(data: dict[str, Any], scene: Scene) -> Outcome:
+    shown = data["viewer"]["tasks"]["nodes"]
+    # status: null lists every status: ann2's and ann3's submitted tasks must still not show.
+    return allow(shown == [{"id": scene.own_task, "status": "ACTIVE", "item": {"externalId": "a-3"}}], shown)
+
+
+def own_task_now(field: str, status: str) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["assignment"] == {"id": scene.own_task, "status": status}, result)
+
+    return check
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -616,6 +637,36 @@ OPERATIONS: dict[str, Operation] = {
         lambda d, s: allow(d["text"].startswith("# Project A") and "\n# A\n" in d["text"], d),
         route="/guidelines/{project}/{version:int}.md",
         url=lambda s: f"/guidelines/{s.project}/1.md",
+    ),
+    # Last: their setup claims ann1's task, which the reads above must not see.
+    "viewer.tasks": Operation(
+        "query Tasks($p: ID!) { viewer { tasks(projectId: $p, status: null) { "
+        "nodes { id status item { externalId } } } } }",
+        lambda s: {"p": s.project},
+        check_own_tasks,
+        setup=claim_own_task,
+    ),
+    "renewLease": Operation(
+        """
+        mutation Renew($input: RenewLeaseInput!) {
+          renewLease(input: $input) { assignment { id status } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"assignmentId": s.own_task}},
+        own_task_now("renewLease", "ACTIVE"),
+        writes=True,
+        setup=claim_own_task,
+    ),
+    "releaseTask": Operation(
+        """
+        mutation Release($input: ReleaseTaskInput!) {
+          releaseTask(input: $input) { assignment { id status } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"assignmentId": s.own_task, "reason": "Unclear."}},
+        own_task_now("releaseTask", "RELEASED"),
+        writes=True,
+        setup=claim_own_task,
     ),
 }
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
