@@ -25,11 +25,18 @@ class AuditFilter:
 
 
 async def list_events(
-    session: AsyncSession, actor: Actor, where: AuditFilter, *, after: int | None, limit: int
+    session: AsyncSession,
+    actor: Actor,
+    where: AuditFilter,
+    *,
+    after: int | None,
+    limit: int,
+    newest_first: bool = False,
 ) -> Sequence[AuditEvent]:
-    """Events in the order they were written, from the one after `after`."""
+    """Events in the order they were written (or the reverse), from the one after `after` in that order."""
     actor.require("audit", "read")
-    stmt = select(AuditEvent).order_by(col(AuditEvent.id)).limit(limit)
+    sequence = col(AuditEvent.id)
+    stmt = select(AuditEvent).order_by(sequence.desc() if newest_first else sequence).limit(limit)
     conditions = {
         AuditEvent.project_id: where.project_id,
         AuditEvent.actor_id: where.actor_id,
@@ -44,5 +51,5 @@ async def list_events(
     if where.until is not None:
         stmt = stmt.where(AuditEvent.occurred_at < where.until)
     if after is not None:
-        stmt = stmt.where(col(AuditEvent.id) > after)
+        stmt = stmt.where(sequence < after if newest_first else sequence > after)
     return (await session.scalars(stmt)).all()

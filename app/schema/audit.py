@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 import strawberry
@@ -50,14 +51,24 @@ class AuditEvent:
         return await load_user(info, self._row.actor_id)
 
 
+@strawberry.enum(description="Which end of the log a page of auditEvents starts from.")
+class AuditOrder(enum.Enum):
+    OLDEST_FIRST = "OLDEST_FIRST"
+    NEWEST_FIRST = "NEWEST_FIRST"
+
+
 @strawberry.type
 class AuditQuery:
-    @strawberry.field(description="The audit log, oldest first, filtered. Admins and compliance officers.")
+    @strawberry.field(
+        description="The audit log, filtered: oldest first unless order says NEWEST_FIRST; `after` continues "
+        "in the page's own order. Admins and compliance officers."
+    )
     async def audit_events(
         self,
         info: Info,
         first: int = 50,
         after: str | None = None,
+        order: AuditOrder = AuditOrder.OLDEST_FIRST,
         project_id: strawberry.ID | None = None,
         actor_id: strawberry.ID | None = None,
         action: str | None = None,
@@ -77,6 +88,11 @@ class AuditQuery:
         )
         async with info.context.db() as session:
             rows = await list_events(
-                session, info.context.actor, where, after=int(raw) if raw else None, limit=limit + 1
+                session,
+                info.context.actor,
+                where,
+                after=int(raw) if raw else None,
+                limit=limit + 1,
+                newest_first=order is AuditOrder.NEWEST_FIRST,
             )
         return connection(rows, limit, key=lambda r: r.id or 0, node=AuditEvent.of, after=after)

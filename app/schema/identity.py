@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,10 @@ from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
+from app.workflow.models import AssignmentStatus as TaskStatus
+
+if TYPE_CHECKING:
+    from app.schema.workflow import Assignment
 
 IdentityKind = strawberry.enum(models.IdentityKind, description="A person, or a service account (a model, a pipeline).")
 Role = strawberry.enum(roles.Role, description="Least-privilege roles; see DESIGN.md for what each may do.")
@@ -60,6 +65,24 @@ class Viewer:
     username: str
     kind: IdentityKind  # type: ignore[valid-type]
     roles: list[RoleGrant]
+
+    @strawberry.field(
+        description="Your own tasks, newest claim first, in the projects where you claim tasks; optionally of one "
+        "project, and of one status (ACTIVE by default: leases still running; null for all). A lapsed lease "
+        "reads as EXPIRED."
+    )
+    async def tasks(
+        self,
+        info: Info,
+        project_id: strawberry.ID | None = None,
+        # The model's enum is the GraphQL one: app/schema/workflow.py registers it in place.
+        status: TaskStatus | None = TaskStatus.ACTIVE,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Annotated[Assignment, strawberry.lazy("app.schema.workflow")]]:
+        from app.schema.tasks import viewer_tasks
+
+        return await viewer_tasks(info, project_id, status, first, after)
 
 
 def viewer(info: Info) -> Viewer:

@@ -10,13 +10,14 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from app.clock import utcnow
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import CarriedValue, carried_value
-from app.workflow import labeling, models, queue, review
+from app.workflow import labeling, models, queue, review, tasks
 from app.workflow import reads as workflow_reads
 
 if TYPE_CHECKING:
@@ -153,7 +154,10 @@ class FinalLabel:
         return await carried_value(info, row.project_id, row.item_id, row.value, row.schema_version_id)
 
 
-@strawberry.type(description="A task: one item leased to one annotator until leaseExpiresAt.")
+@strawberry.type(
+    description="A task: one item leased to one annotator until leaseExpiresAt (for a RELEASED task, when it "
+    "was handed back). A lease that ran out reads as EXPIRED."
+)
 class Assignment(Node):
     status: AssignmentStatus  # type: ignore[valid-type]
     claimed_at: datetime
@@ -165,7 +169,7 @@ class Assignment(Node):
     def of(cls, row: models.Assignment) -> Assignment:
         return cls(
             id=global_id("Assignment", row.id),
-            status=row.status,
+            status=tasks.effective_status(row, utcnow()),
             claimed_at=row.claimed_at,
             lease_expires_at=row.lease_expires_at,
             submitted_at=row.submitted_at,

@@ -47,6 +47,8 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     now = utcnow()
     if assignment.status is AssignmentStatus.SUBMITTED:
         raise DomainError.single("ALREADY_SUBMITTED", "This assignment already has its label.", "assignmentId")
+    if assignment.status is AssignmentStatus.RELEASED:
+        raise DomainError.single("NOT_ACTIVE", "This task was released; claim again.", "assignmentId")
     if assignment.status is AssignmentStatus.EXPIRED or assignment.lease_expires_at < now:
         raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
 

@@ -19,6 +19,7 @@ class AssignmentStatus(enum.StrEnum):
     ACTIVE = "ACTIVE"
     SUBMITTED = "SUBMITTED"
     EXPIRED = "EXPIRED"
+    RELEASED = "RELEASED"  # handed back by its annotator (releaseTask) before submitting
 
 
 class LabelStatus(enum.StrEnum):

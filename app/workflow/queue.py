@@ -71,9 +71,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         assert item is not None
         return Claim(live, item, resumed=True)
 
-    item = await _next_item(session, project, actor.id)
-    if item is None and is_postgres(session):
-        item = await _after_locked_items(session, project, actor.id)
+    item = await _find_item(session, project, actor.id)
     if item is None:
         raise DomainError.single("QUEUE_EMPTY", "No item is waiting for you in this project.", "projectId")
     assignment = Assignment(
@@ -102,27 +100,43 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     return Claim(assignment, item, resumed=False)
 
 
-async def _after_locked_items(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
+async def _find_item(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
+    """Items the annotator never held come first; an item it released (releaseTask) comes back to it
+    only once nothing else waits for it, so releasing is a way to skip, not a way to lose an item."""
+    for skip_released in (True, False):
+        item = await _next_item(session, project, annotator_id, skip_released=skip_released)
+        if item is None and is_postgres(session):
+            item = await _after_locked_items(session, project, annotator_id, skip_released=skip_released)
+        if item is not None:
+            return item
+    return None
+
+
+async def _after_locked_items(
+    session: AsyncSession, project: Project, annotator_id: uuid.UUID, *, skip_released: bool
+) -> Item | None:
     """SKIP LOCKED passes over items that other claims hold for an instant. While such items
     exist, give those claims the moment they need to commit and look again, rather than
     answering QUEUE_EMPTY to an annotator with work still waiting."""
     for pause_s in LOCKED_RETRY_PAUSES_S:
-        if await _next_item(session, project, annotator_id, lock=False) is None:
+        if await _next_item(session, project, annotator_id, lock=False, skip_released=skip_released) is None:
             return None  # nothing is held either: the queue is empty for this annotator
         await asyncio.sleep(pause_s)
-        item = await _next_item(session, project, annotator_id)
+        item = await _next_item(session, project, annotator_id, skip_released=skip_released)
         if item is not None:
             return item
     return None
 
 
 async def _next_item(
-    session: AsyncSession, project: Project, annotator_id: uuid.UUID, *, lock: bool = True
+    session: AsyncSession, project: Project, annotator_id: uuid.UUID, *, lock: bool = True, skip_released: bool
 ) -> Item | None:
+    # Held now or labeled: never again. Lapsed: at once. Released: as skip_released says.
+    passed = [AssignmentStatus.EXPIRED] if skip_released else [AssignmentStatus.EXPIRED, AssignmentStatus.RELEASED]
     already_mine = exists().where(
         col(Assignment.item_id) == col(Item.id),
         col(Assignment.annotator_id) == annotator_id,
-        col(Assignment.status) != AssignmentStatus.EXPIRED,
+        col(Assignment.status).not_in(passed),
     )
     stmt = (
         select(Item)

@@ -78,6 +78,9 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 # - approve/reject/withdraw on a request one cannot even read is HIDDEN (NOT_FOUND); withdrawing
 #   is the proposer's alone, so the admin gets DUTY (NOT_PROPOSER) on the manager's proposal.
 # - A guideline draft exists only for those who may write one: EMPTY for everyone else.
+# - viewer.tasks, renewLease, releaseTask: the task loop is the annotator's (task claim). Everyone
+#   else has no tasks of their own (EMPTY); renewing or releasing ann1's task is DENY for those who
+#   can read it (item readers) and HIDDEN for those who cannot, as submitLabel is.
 # - acknowledgeGuideline: the roles that label or judge labels; admins and managers write guidelines.
 # fmt: off
 MATRIX: dict[str, tuple[Outcome, ...]] = {
@@ -129,6 +132,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "publishGuideline":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "acknowledgeGuideline":    (DENY,   DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN),
     "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    # The task loop around a claim
+    "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
+    "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
 }
 # fmt: on
 
@@ -632,6 +639,58 @@ OPERATIONS: dict[str, Operation] = {
         url=lambda s: f"/guidelines/{s.project}/1.md",
     ),
 }
+
+
+def check_own_tasks(data: dict[str, Any], scene: Scene) -> Outcome:
+    shown = data["viewer"]["tasks"]["nodes"]
+    if shown == []:
+        return EMPTY
+    # status: null lists every status: ann2's and ann3's submitted tasks must still not show.
+    return allow(shown == [{"id": scene.own_task, "status": "ACTIVE", "item": {"externalId": "a-3"}}], shown)
+
+
+def own_task_now(field: str, status: str) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["assignment"] == {"id": scene.own_task, "status": status}, result)
+
+    return check
+
+
+OPERATIONS.update(
+    {
+        # Last: their setup claims ann1's task, which the reads above must not see.
+        "viewer.tasks": Operation(
+            "query Tasks($p: ID!) { viewer { tasks(projectId: $p, status: null) { "
+            "nodes { id status item { externalId } } } } }",
+            lambda s: {"p": s.project},
+            check_own_tasks,
+            setup=claim_own_task,
+        ),
+        "renewLease": Operation(
+            """
+            mutation Renew($input: RenewLeaseInput!) {
+              renewLease(input: $input) { assignment { id status } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"assignmentId": s.own_task}},
+            own_task_now("renewLease", "ACTIVE"),
+            writes=True,
+            setup=claim_own_task,
+        ),
+        "releaseTask": Operation(
+            """
+            mutation Release($input: ReleaseTaskInput!) {
+              releaseTask(input: $input) { assignment { id status } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"assignmentId": s.own_task, "reason": "Unclear."}},
+            own_task_now("releaseTask", "RELEASED"),
+            writes=True,
+            setup=claim_own_task,
+        ),
+    }
+)
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
 WRITES = [
     pytest.param(name, role, id=f"{name}-{role}") for name, op in OPERATIONS.items() if op.writes for role in ROLES

@@ -1,0 +1,167 @@
+"""An annotator's own tasks: listing them, keeping a lease alive, handing an item back.
+
+Only the annotator an assignment was leased to may change it. Under the one denial rule, an id
+the caller cannot read is NOT_FOUND like an unknown one; a task it can read (an item reader's
+view of someone's task) but may not work on is FORBIDDEN, or NOT_ASSIGNEE for another
+annotator's task, as in submitting a label.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.auth.actor import Actor
+from app.clock import utcnow
+from app.compliance import audit
+from app.db import is_postgres
+from app.errors import DomainError
+from app.ingestion.models import Item
+from app.projects.models import Project
+from app.workflow.models import Assignment, AssignmentStatus
+from app.workflow.queue import NO_SYNC
+from app.workflow.reads import readable_assignments
+
+# A task is held at most this long after its claim, renewals included: a lease cannot be kept
+# alive forever by a forgotten browser tab, and the item returns to the queue in the end.
+MAX_HOLD = timedelta(hours=24)
+MAX_REASON = 1_000
+
+
+def effective_status(row: Assignment, now: datetime) -> AssignmentStatus:
+    """The status a reader must see: a lapsed lease is EXPIRED even before the next claim sweeps it."""
+    if row.status is AssignmentStatus.ACTIVE and row.lease_expires_at < now:
+        return AssignmentStatus.EXPIRED
+    return row.status
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    project_id: uuid.UUID | None = None
+    status: AssignmentStatus | None = AssignmentStatus.ACTIVE
+
+
+async def list_my_tasks(
+    session: AsyncSession, actor: Actor, where: TaskFilter, *, before: uuid.UUID | None, limit: int
+) -> Sequence[Assignment]:
+    """The actor's own assignments, newest claim first, in projects where it may claim tasks.
+
+    Statuses are read as effective_status says: ACTIVE means a lease that is still running.
+    """
+    # One's own tasks, in projects where one still claims: a project one may not claim in (or
+    # cannot read, or that does not exist) simply holds none of them.
+    projects = actor.projects_where("task", "claim")
+    if where.project_id is not None:
+        if projects is not None and where.project_id not in projects:
+            return []
+        projects = {where.project_id}
+    if projects == set():
+        return []
+    stmt = (
+        select(Assignment).where(Assignment.annotator_id == actor.id).order_by(col(Assignment.id).desc()).limit(limit)
+    )
+    if projects is not None:
+        stmt = stmt.where(col(Assignment.project_id).in_(projects))
+    now = utcnow()
+    live = and_(col(Assignment.status) == AssignmentStatus.ACTIVE, col(Assignment.lease_expires_at) >= now)
+    if where.status is AssignmentStatus.ACTIVE:
+        stmt = stmt.where(live)
+    elif where.status is AssignmentStatus.EXPIRED:
+        lapsed = and_(col(Assignment.status) == AssignmentStatus.ACTIVE, col(Assignment.lease_expires_at) < now)
+        stmt = stmt.where(or_(col(Assignment.status) == AssignmentStatus.EXPIRED, lapsed))
+    elif where.status is not None:
+        stmt = stmt.where(col(Assignment.status) == where.status)
+    if before is not None:
+        stmt = stmt.where(col(Assignment.id) < before)
+    return (await session.scalars(stmt)).all()
+
+
+async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
+    """Extend the caller's running lease to the project's lease length from now, never past MAX_HOLD
+    after the claim (RENEWAL_LIMIT once it is there)."""
+    assignment = await _own_live_assignment(session, actor, assignment_id)
+    project = await session.get(Project, assignment.project_id)
+    assert project is not None
+    now = utcnow()
+    previous = assignment.lease_expires_at
+    renewed = min(now + timedelta(seconds=project.lease_seconds), assignment.claimed_at + MAX_HOLD)
+    if renewed <= previous:
+        raise DomainError.single(
+            "RENEWAL_LIMIT",
+            "A task is held at most 24 hours after its claim: submit or release it.",
+            "assignmentId",
+        )
+    assignment.lease_expires_at = renewed
+    await audit.record(
+        session,
+        actor,
+        "task.renew",
+        "Assignment",
+        assignment.id,
+        project_id=project.id,
+        request={"assignmentId": str(assignment_id)},
+        details={
+            "item": str(assignment.item_id),
+            "previousLeaseExpiresAt": previous.isoformat(),
+            "leaseExpiresAt": renewed.isoformat(),
+        },
+    )
+    await session.flush()
+    return assignment
+
+
+async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, reason: str) -> Assignment:
+    """Hand the item back to the queue: another annotator may claim it at once, and the releasing
+    one again once nothing else is waiting for it (app/workflow/queue.py)."""
+    # The task first: on an id the caller cannot read even a bad reason answers NOT_FOUND.
+    assignment = await _own_live_assignment(session, actor, assignment_id)
+    if len(reason) > MAX_REASON:
+        raise DomainError.single("TOO_LONG", f"reason allows {MAX_REASON} characters.", "reason")
+    now = utcnow()
+    assignment.status = AssignmentStatus.RELEASED
+    # The lease ended now; for a released task leaseExpiresAt reads as when it was handed back.
+    assignment.lease_expires_at = now
+    await session.execute(
+        update(Item).where(col(Item.id) == assignment.item_id).values(active_claims=col(Item.active_claims) - 1),
+        execution_options=NO_SYNC,
+    )
+    await audit.record(
+        session,
+        actor,
+        "task.release",
+        "Assignment",
+        assignment.id,
+        project_id=assignment.project_id,
+        request={"assignmentId": str(assignment_id), "reason": reason},
+        details={"item": str(assignment.item_id), "reason": reason},
+    )
+    await session.flush()
+    return assignment
+
+
+async def _own_live_assignment(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
+    """The caller's assignment with a running lease, locked against a concurrent submit, renewal,
+    release or sweep on PostgreSQL (SQLite writers are serialised already)."""
+    stmt = readable_assignments(actor).where(col(Assignment.id) == assignment_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    assignment = await session.scalar(stmt)
+    if assignment is None:
+        raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
+    actor.require("task", "claim", assignment.project_id)
+    if assignment.annotator_id != actor.id:
+        raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
+    status = effective_status(assignment, utcnow())
+    if status is AssignmentStatus.SUBMITTED:
+        raise DomainError.single("ALREADY_SUBMITTED", "This task already has its label.", "assignmentId")
+    if status is AssignmentStatus.RELEASED:
+        raise DomainError.single("NOT_ACTIVE", "This task was released; claim again.", "assignmentId")
+    if status is AssignmentStatus.EXPIRED:
+        raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
+    return assignment
