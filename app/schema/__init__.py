@@ -29,6 +29,7 @@ from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
+from app.schema.tokens import TokensMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
 from app.taxonomy.service import get_request
@@ -99,7 +100,15 @@ class NodeQuery:
 Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery))
 Mutation = merge_types(
     "Mutation",
-    (ProjectsMutation, ItemsMutation, WorkflowMutation, TaxonomyMutation, GuidelinesMutation, IdentityMutation),
+    (
+        ProjectsMutation,
+        ItemsMutation,
+        WorkflowMutation,
+        TaxonomyMutation,
+        GuidelinesMutation,
+        IdentityMutation,
+        TokensMutation,
+    ),
 )
 
 
