@@ -3,15 +3,18 @@
 Each does one thing and passes every other scope type (WebSocket, lifespan) through untouched:
 - GraphiQLPage: the GraphiQL HTML page on a browser's GET, outside production;
 - BodyLimit: a bound on the request body, announced (Content-Length) or chunked;
-- ClosesGraphQLContext: the request's read transaction ends with the request.
+- ClosesGraphQLContext: the request's read transaction ends with the request;
+- CORS: Starlette's CORSMiddleware, refusing unlisted origins without any CORS header.
 Authentication is not here: AuthenticationMiddleware resolves the caller for every route, and
 app.auth.middleware.RequireActor refuses anonymous callers where one is needed.
 """
 
 from __future__ import annotations
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
@@ -108,3 +111,14 @@ class ClosesGraphQLContext:
             context = scope.get("state", {}).get("graphql_context")
             if context is not None:
                 await context.close()
+
+
+class CORS(CORSMiddleware):
+    """Starlette's CORS, except that a refused preflight carries no Access-Control-* header at all
+    (Starlette's still lists the allowed methods and headers): an unlisted origin learns nothing."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code != 200:
+            return PlainTextResponse("Disallowed CORS request", status_code=400, headers={"Vary": "Origin"})
+        return response

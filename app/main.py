@@ -12,14 +12,13 @@ from cross_web import HTTPException  # what strawberry turns into a 4xx response
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
 
-from app.asgi import BodyLimit, ClosesGraphQLContext, GraphiQLPage
+from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.middleware import RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint
@@ -68,11 +67,10 @@ def middleware(settings: Settings) -> list[Middleware]:
     if settings.cors_origins:
         stack.append(
             Middleware(
-                CORSMiddleware,
+                CORS,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type"],
-                expose_headers=["Content-Disposition", "WWW-Authenticate"],
                 max_age=600,
             )
         )

@@ -1,11 +1,12 @@
 """One authentication path for every route: the bearer token is resolved once, in middleware.
 
-Starlette's AuthenticationMiddleware runs BearerBackend on every HTTP and WebSocket connection.
-No Authorization header (or another scheme, such as the Basic credentials a service account
-sends to /auth/token) is an anonymous caller; a bearer token that fails any check is the one
-401 of `unauthenticated_response`, on any route. Routes that need a caller say so with
-`requires_actor` (endpoints) or `RequireActor` (ASGI apps such as GraphQL); the open ones
-(/auth/token, /auth/revoke, /healthz) simply do not ask.
+Starlette's AuthenticationMiddleware runs BearerBackend on every HTTP and WebSocket connection
+and leaves the caller in request.user (an AuthenticatedActor) and request.auth. Routes that
+need a caller say so with `requires_actor` (endpoints) or `RequireActor` (ASGI apps such as
+GraphQL), which answer the one 401 of `unauthenticated_response`: no token, another scheme and
+a token failing any check all look the same there. The open routes (/auth/token, /auth/revoke,
+/healthz) do not ask, so a stale bearer token a client attaches to every call cannot block the
+refresh that would replace it; Basic credentials for /auth/token are that endpoint's business.
 """
 
 from __future__ import annotations
@@ -55,12 +56,13 @@ class BearerBackend(AuthenticationBackend):
         runtime: Runtime = conn.app.state.runtime
         try:
             actor = await actor_from_token(runtime, token.strip())
-        except Unauthenticated as exc:
-            raise AuthenticationError("invalid bearer token") from exc
+        except Unauthenticated:
+            return None  # the reason never reaches the client: the same 401 as no token at all
         return AuthCredentials([SCOPE]), AuthenticatedActor(actor)
 
 
 def _on_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    # BearerBackend raises nothing today; should a check ever raise, it answers the same 401.
     return unauthenticated_response()
 
 
