@@ -11,16 +11,16 @@ from typing import Any
 from cross_web import HTTPException  # what strawberry turns into a 4xx response
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 from strawberry.asgi import GraphQL
-from strawberry.http.ides import get_graphql_ide_html
 
-from app.auth.bearer import actor_from_headers, unauthenticated_response
-from app.auth.endpoint import token_endpoint
-from app.errors import Unauthenticated
+from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
+from app.auth.endpoint import revoke_endpoint, token_endpoint
+from app.auth.middleware import RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint
 from app.guidelines.http import guideline_markdown_endpoint
 from app.runtime import Runtime
@@ -34,9 +34,9 @@ GC_GEN0_THRESHOLD = 20_000
 
 class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
-        context = Context(
-            request=request, response=response, runtime=request.app.state.runtime, actor=request.state.actor
-        )
+        actor = actor_of(request.scope)
+        assert actor is not None  # RequireActor stands in front of this app
+        context = Context(request=request, response=response, runtime=request.app.state.runtime, actor=actor)
         request.state.graphql_context = context
         return context
 
@@ -52,74 +52,30 @@ class GraphQLApp(GraphQL[Context, None]):
         return body
 
 
-class BearerGate:
-    """Authenticates /graphql before strawberry sees the request, and bounds its body size.
-
-    GET of the GraphiQL page (HTML) is served here, outside production: it holds no data, and
-    strawberry would build a context (which needs an actor) before rendering it.
-    """
-
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
-        self.app = app
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        accept = request.headers.get("accept", "")
-        if (
-            self.settings.graphiql
-            and request.method == "GET"
-            and "text/html" in accept
-            and "query" not in request.query_params
-        ):
-            await HTMLResponse(get_graphql_ide_html("graphiql"))(scope, receive, send)
-            return
-        too_large = JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)
-        if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
-            await too_large(scope, receive, send)
-            return
-        try:
-            actor = await actor_from_headers(scope["app"].state.runtime, request.headers)
-        except Unauthenticated:
-            await unauthenticated_response()(scope, receive, send)
-            return
-        scope.setdefault("state", {})["actor"] = actor
-        if "content-length" not in request.headers and request.method == "POST":
-            # A chunked body announces no size: once the caller is known, read it here within
-            # the bound and hand it on.
-            body = await self._bounded_body(request)
-            if body is None:
-                await too_large(scope, receive, send)
-                return
-            receive = _replay(body, receive)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            # The request's read transaction ends with it, whatever happened on the way.
-            context = scope["state"].get("graphql_context")
-            if context is not None:
-                await context.close()
-
-    async def _bounded_body(self, request: Request) -> bytes | None:
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.settings.max_body_bytes:
-                return None
-            chunks.append(chunk)
-        return b"".join(chunks)
+def graphql_endpoint(graphql: ASGIApp, settings: Settings) -> ASGIApp:
+    """/graphql: the GraphiQL page needs no caller; everything else does, within the body bound."""
+    return GraphiQLPage(
+        RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes)),
+        enabled=settings.graphiql,
+    )
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
-    """A receive that hands over an already-read body once, then defers to the real one."""
-    pending = [body]
-
-    async def replay() -> Message:
-        if pending:
-            return {"type": "http.request", "body": pending.pop(), "more_body": False}
-        return await receive()
-
-    return replay
+def middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first. CORS answers preflights before anything asks for a token (browsers send
+    none on OPTIONS) and marks every answer, 401s included, for the origins it allows."""
+    stack = []
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORS,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Authorization", "Content-Type"],
+                max_age=600,
+            )
+        )
+    stack.append(authentication())
+    return stack
 
 
 async def healthz(request: Request) -> Response:
@@ -160,13 +116,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
         allow_queries_via_get=False,
     )
     routes = [
-        Route("/graphql", BearerGate(graphql, settings), methods=["GET", "POST"]),
+        Route("/graphql", graphql_endpoint(graphql, settings), methods=["GET", "POST"]),
         Route("/auth/token", token_endpoint, methods=["POST"]),
+        Route("/auth/revoke", revoke_endpoint, methods=["POST"]),
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, middleware=middleware(settings), lifespan=lifespan)
 
 
 def app_from_env() -> Starlette:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/labelgraph.db"
+DEFAULT_DATA_DIR = "var"
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR}/labelgraph.db"
+SECRET_FILE = "secret_key"  # noqa: S105  (a file name)
+MIN_SECRET_CHARS = 32
+# scheme://host[:port], as a browser sends it in Origin: no path, no trailing slash.
+ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
 
 
 def _env(name: str, default: str) -> str:
@@ -26,10 +34,15 @@ def _env_bool(name: str, default: bool) -> bool:
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     # HS256 signing key for access tokens; a random one per process when unset outside production.
+    # (Settings.from_env keeps one in the data folder instead, so restarts keep tokens valid.)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
     issuer: str = "labelgraph"
     audience: str = "labelgraph-api"
     token_lifetime_s: int = 900
+    # Refresh tokens (password grant only): each one is good for one exchange, until it expires.
+    refresh_token_lifetime_s: int = 30 * 24 * 3600
+    # Browser origins allowed to call the API cross-origin; none means no CORS headers at all.
+    cors_origins: tuple[str, ...] = ()
     debug: bool = False
     production: bool = False
     # argon2id cost; the defaults are argon2-cffi's RFC 9106 low-memory profile.
@@ -49,13 +62,16 @@ class Settings:
         secret = os.environ.get("LABELGRAPH_SECRET_KEY")
         if production and not secret:
             raise RuntimeError("LABELGRAPH_SECRET_KEY must be set when LABELGRAPH_PRODUCTION is on")
+        data_dir = Path(_env("DATA_DIR", DEFAULT_DATA_DIR))
         defaults = cls()
         return cls(
-            database_url=_env("DATABASE_URL", DEFAULT_DATABASE_URL),
-            secret_key=secret or defaults.secret_key,
+            database_url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/labelgraph.db"),
+            secret_key=secret or persistent_secret(data_dir),
             issuer=_env("ISSUER", defaults.issuer),
             audience=_env("AUDIENCE", defaults.audience),
             token_lifetime_s=_env_int("TOKEN_LIFETIME_S", defaults.token_lifetime_s),
+            refresh_token_lifetime_s=_env_int("REFRESH_TOKEN_LIFETIME_S", defaults.refresh_token_lifetime_s),
+            cors_origins=cors_origins(_env("CORS_ORIGINS", "")),
             debug=_env_bool("DEBUG", False),
             production=production,
             argon2_time_cost=_env_int("ARGON2_TIME_COST", defaults.argon2_time_cost),
@@ -75,3 +91,42 @@ class Settings:
             return None
         path = self.database_url.split(":///", 1)[1]
         return None if path in {"", ":memory:"} else Path(path)
+
+
+def cors_origins(value: str) -> tuple[str, ...]:
+    """LABELGRAPH_CORS_ORIGINS: comma-separated origins, or `*` for any."""
+    origins = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [o for o in origins if o != "*" and not ORIGIN.match(o)]
+    if bad:
+        raise RuntimeError(
+            f"LABELGRAPH_CORS_ORIGINS: {', '.join(map(repr, bad))} is not an origin; "
+            "write scheme://host[:port] with no path or trailing slash, e.g. https://label.example.com"
+        )
+    return origins
+
+
+def persistent_secret(data_dir: Path) -> str:
+    """The development signing key kept in data_dir/secret_key (mode 0600), made on first use.
+
+    Tokens then survive a restart. The key is written to a private temporary file and linked
+    into place, so two processes starting at once agree on one key and never read half of it.
+    """
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        temporary = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48) + "\n")
+            with contextlib.suppress(FileExistsError):  # another process made it first: use theirs
+                os.link(temporary, path)
+        finally:
+            temporary.unlink()
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise RuntimeError(f"{path} is readable by others (mode {mode & 0o777:o}); run: chmod 600 {path}")
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_CHARS:
+        raise RuntimeError(f"{path} does not hold a usable key; delete it to have a new one made")
+    return key

@@ -1,6 +1,6 @@
 """Every table, imported once so the metadata (and Alembic) sees the whole schema."""
 
-from app.auth.models import User
+from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
@@ -21,6 +21,7 @@ __all__ = [
     "Label",
     "LabelSchemaVersion",
     "Project",
+    "RefreshToken",
     "Review",
     "SchemaChangeRequest",
     "Suggestion",

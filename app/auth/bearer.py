@@ -1,8 +1,10 @@
-"""Bearer tokens on requests: from the Authorization header to an Actor, or a 401."""
+"""Bearer tokens: from an access token to an Actor, or the one 401 every route answers.
+
+Only app.auth.middleware calls actor_from_token: routes read the caller it resolved.
+"""
 
 from __future__ import annotations
 
-from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 
 from app.auth.actor import Actor
@@ -10,11 +12,10 @@ from app.errors import Unauthenticated
 from app.runtime import Runtime
 
 
-async def actor_from_headers(runtime: Runtime, headers: Headers) -> Actor:
-    scheme, _, token = headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+async def actor_from_token(runtime: Runtime, token: str) -> Actor:
+    if not token:
         raise Unauthenticated("no bearer token")
-    claims = runtime.tokens.verify(token.strip())
+    claims = runtime.tokens.verify(token)
     user = await runtime.identity(claims.subject)
     if user is None:
         raise Unauthenticated("unknown or inactive identity")

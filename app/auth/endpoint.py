@@ -1,7 +1,12 @@
-"""POST /auth/token: the OAuth2 token endpoint (password and client_credentials grants).
+"""POST /auth/token: the OAuth2 token endpoint; POST /auth/revoke: token revocation (RFC 7009).
 
-authlib's authorization server is synchronous, so this is a small Starlette endpoint that
-answers in RFC 6749 shapes and issues joserfc-signed JWTs.
+authlib's authorization server is synchronous, so these are small Starlette endpoints that
+answer in RFC 6749 shapes and issue joserfc-signed JWTs.
+
+Grants: `password` (people) answers an access token and a refresh token; `refresh_token`
+exchanges a refresh token for a new pair (the one presented is then used up; see
+app/auth/refresh.py); `client_credentials` (service accounts) answers an access token only,
+as RFC 6749 section 4.4.3 advises: the client holds its secret and simply asks again.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ from urllib.parse import unquote
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
+from app.auth import refresh
 from app.auth.actor import Actor
+from app.auth.middleware import actor_of
 from app.auth.models import IdentityKind
 from app.auth.service import authenticate
 from app.compliance import audit
 from app.db import unit_of_work
+from app.errors import DomainError, Unauthenticated
 from app.runtime import Runtime
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -43,18 +51,51 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     return unquote(client_id), unquote(secret)
 
 
-async def token_endpoint(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+async def _form_fields(request: Request) -> dict[str, str] | JSONResponse:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         return _error("invalid_request", "Send an application/x-www-form-urlencoded body.")
     try:
         form = await request.form(max_files=0, max_fields=10)
     except HTTPException:
         return _error("invalid_request", "The form body is malformed or has too many fields.")
-    fields = {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
+    return {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
+
+
+def _tokens(runtime: Runtime, actor: Actor, client_id: str, refresh_token: str | None) -> JSONResponse:
+    body: dict[str, str | int] = {
+        "access_token": runtime.tokens.issue(actor.id, client_id),
+        "token_type": "bearer",
+        "expires_in": runtime.tokens.lifetime_s,
+    }
+    if refresh_token is not None:
+        body["refresh_token"] = refresh_token
+    return JSONResponse(body, headers=NO_STORE)
+
+
+async def _refresh_grant(runtime: Runtime, fields: dict[str, str]) -> JSONResponse:
+    presented = fields.get("refresh_token")
+    if not presented:
+        return _error("invalid_request", "refresh_token is missing.")
+    # Committed whatever the answer: a reused token's family is revoked even as it is refused.
+    async with unit_of_work(runtime.sessions, write=True) as session:
+        exchanged = await refresh.exchange(
+            session, runtime.authorizer, presented, runtime.settings.refresh_token_lifetime_s
+        )
+    if exchanged is None:
+        return _error("invalid_grant", "The refresh token is invalid, expired or revoked.")
+    return _tokens(runtime, exchanged.actor, exchanged.client_id, exchanged.refresh_token)
+
+
+async def token_endpoint(request: Request) -> JSONResponse:
+    runtime: Runtime = request.app.state.runtime
+    fields = await _form_fields(request)
+    if isinstance(fields, JSONResponse):
+        return fields
     grant = fields.get("grant_type")
     if not grant:
         return _error("invalid_request", "grant_type is missing.")
+    if grant == "refresh_token":
+        return await _refresh_grant(runtime, fields)
     if grant == "password":
         name, secret, kind, client_id = (
             fields.get("username"),
@@ -71,7 +112,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         name, secret = basic or (fields.get("client_id"), fields.get("client_secret"))
         kind, client_id = IdentityKind.SERVICE, name or ""
     else:
-        return _error("unsupported_grant_type", "Use grant_type password or client_credentials.")
+        return _error("unsupported_grant_type", "Use grant_type password, refresh_token or client_credentials.")
     if not name or not secret:
         return _error("invalid_request", "Credentials are missing.")
 
@@ -81,10 +122,48 @@ async def token_endpoint(request: Request) -> JSONResponse:
     if user is None:
         return failure
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
+    refresh_token = None
     async with unit_of_work(runtime.sessions, write=True) as session:
         await audit.record(session, actor, "auth.token.issue", "User", user.id, request={"client_id": client_id})
-    token = runtime.tokens.issue(user.id, client_id)
-    return JSONResponse(
-        {"access_token": token, "token_type": "bearer", "expires_in": runtime.tokens.lifetime_s},
-        headers=NO_STORE,
-    )
+        if grant == "password":
+            refresh_token = await refresh.issue(session, actor, client_id, runtime.settings.refresh_token_lifetime_s)
+    return _tokens(runtime, actor, client_id, refresh_token)
+
+
+async def revoke_endpoint(request: Request) -> Response:
+    """RFC 7009: `token=<refresh token>` ends that token's sign-in (its whole family).
+
+    The token is the credential (our clients are public), so no bearer token is needed; when one
+    is sent, the refresh token must be its owner's. As RFC 7009 section 2.2 asks, an unknown,
+    dead or someone else's token is answered 200 all the same. Access tokens are short-lived
+    JWTs nobody can revoke early: presenting one is unsupported_token_type.
+    """
+    runtime: Runtime = request.app.state.runtime
+    fields = await _form_fields(request)
+    if isinstance(fields, JSONResponse):
+        return fields
+    token = fields.get("token")
+    if not token:
+        return _error("invalid_request", "token is missing.")
+    async with runtime.sessions() as session:
+        owner = await refresh.owner_of(session, token)
+    caller = actor_of(request.scope)
+    if owner is None or (caller is not None and caller.id != owner.id):
+        if _is_access_token(runtime, token):
+            return _error("unsupported_token_type", "Access tokens expire on their own; revoke the refresh token.")
+        return Response(status_code=200, headers=NO_STORE)
+    actor = caller or Actor(id=owner.id, username=owner.username, kind=owner.kind, authorizer=runtime.authorizer)
+    try:
+        async with unit_of_work(runtime.sessions, write=True) as session:
+            await refresh.revoke(session, actor, token=token, everything=False, via="rfc7009")
+    except DomainError:
+        pass  # gone meanwhile: the same 200
+    return Response(status_code=200, headers=NO_STORE)
+
+
+def _is_access_token(runtime: Runtime, token: str) -> bool:
+    try:
+        runtime.tokens.verify(token)
+    except Unauthenticated:
+        return False
+    return True

@@ -27,3 +27,24 @@ class User(SQLModel, table=True):
     secret_hash: str = Field(max_length=255)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token (RFC 6749 section 6), stored only as the SHA-256 of its value.
+
+    A family is one sign-in: every rotation adds a row to it, and marks the row exchanged.
+    Presenting an exchanged token again means someone kept a copy: the family is revoked.
+    """
+
+    __tablename__ = "refresh_token"
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", index=True)
+    family_id: uuid.UUID = Field(index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    client_id: str = Field(default="", max_length=64)
+    issued_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    rotated_at: datetime | None = None  # exchanged for its successor
+    revoked_at: datetime | None = None
+    revoke_reason: str | None = Field(default=None, max_length=32)

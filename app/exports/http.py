@@ -7,23 +7,20 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from app.auth.bearer import actor_from_headers, unauthenticated_response
+from app.auth.actor import Actor
+from app.auth.middleware import requires_actor
 from app.compliance import audit
 from app.db import unit_of_work
 from app.downloads import attachment
-from app.errors import Unauthenticated
 from app.exports.jsonl import export_lines
 from app.ids import id_from_path
 from app.projects.reads import get_project
 from app.runtime import Runtime
 
 
-async def export_endpoint(request: Request) -> Response:
+@requires_actor
+async def export_endpoint(request: Request, actor: Actor) -> Response:
     runtime: Runtime = request.app.state.runtime
-    try:
-        actor = await actor_from_headers(runtime, request.headers)
-    except Unauthenticated:
-        return unauthenticated_response()
     project_id = id_from_path(request.path_params["project"], "Project")
     async with unit_of_work(runtime.sessions, write=True) as session:
         project = await get_project(session, actor, project_id) if project_id else None

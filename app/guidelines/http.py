@@ -5,9 +5,9 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth.bearer import actor_from_headers, unauthenticated_response
+from app.auth.actor import Actor
+from app.auth.middleware import requires_actor
 from app.downloads import attachment
-from app.errors import Unauthenticated
 from app.guidelines import content, service
 from app.guidelines.render import render_markdown
 from app.ids import id_from_path
@@ -15,12 +15,9 @@ from app.projects.reads import get_project
 from app.runtime import Runtime
 
 
-async def guideline_markdown_endpoint(request: Request) -> Response:
+@requires_actor
+async def guideline_markdown_endpoint(request: Request, actor: Actor) -> Response:
     runtime: Runtime = request.app.state.runtime
-    try:
-        actor = await actor_from_headers(runtime, request.headers)
-    except Unauthenticated:
-        return unauthenticated_response()
     project_id = id_from_path(request.path_params["project"], "Project")
     async with runtime.sessions() as session:
         project = await get_project(session, actor, project_id) if project_id else None

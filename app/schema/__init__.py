@@ -31,6 +31,7 @@ from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
 from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
+from app.schema.tokens import TokensMutation
 from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
 from app.settings import Settings
 from app.taxonomy import service as taxonomy_service
@@ -92,6 +93,7 @@ Mutation = merge_types(
         TaxonomyMutation,
         GuidelinesMutation,
         IdentityMutation,
+        TokensMutation,
     ),
 )
 

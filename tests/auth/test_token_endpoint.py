@@ -49,7 +49,7 @@ async def test_password_grant_issues_a_bearer_jwt_that_is_never_cached(api: Api)
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == api.runtime.settings.token_lifetime_s
 
@@ -98,6 +98,8 @@ async def test_service_account_signs_in_with_client_credentials_in_the_form(api:
 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
+    # RFC 6749 section 4.4.3: no refresh token; a service account asks again with its secret.
+    assert set(response.json()) == {"access_token", "token_type", "expires_in"}
     token = response.json()["access_token"]
     claims = jwt_parts(token)[1]
     assert claims["sub"] == str(api.world.id("mlbot"))
@@ -143,13 +145,22 @@ async def test_a_garbled_basic_header_is_a_failed_client_authentication(api: Api
     ("form", "error"),
     [
         ({"grant_type": "authorization_code", "code": "abc"}, "unsupported_grant_type"),
+        ({"grant_type": "refresh_token"}, "invalid_request"),
         ({"grant_type": "password", "username": "ann1"}, "invalid_request"),
         ({"grant_type": "password", "password": PASSWORD}, "invalid_request"),
         ({"grant_type": "client_credentials", "client_id": "mlbot"}, "invalid_request"),
         ({"username": "ann1", "password": PASSWORD}, "invalid_request"),
         ({"grant_type": "password", "username": "ann1", "password": "x" * 5000}, "invalid_request"),
     ],
-    ids=["unsupported grant", "no password", "no username", "no client secret", "no grant_type", "huge password"],
+    ids=[
+        "unsupported grant",
+        "no refresh token",
+        "no password",
+        "no username",
+        "no client secret",
+        "no grant_type",
+        "huge password",
+    ],
 )
 async def test_malformed_requests_get_rfc6749_errors(api: Api, form: dict[str, str], error: str) -> None:
     response = await sign_in(api, **form)

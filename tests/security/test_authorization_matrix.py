@@ -30,11 +30,12 @@ from graphql import FieldNode, OperationDefinitionNode, parse
 from graphql import build_schema as schema_from_sdl
 from starlette.routing import Route
 
+from app.auth.models import IdentityKind
 from app.main import create_app
 from app.policies.roles import Role
 from app.schema import build_schema
 from app.settings import Settings
-from tests.conftest import CAST, SCHEMA, Api, gid
+from tests.conftest import CAST, PASSWORD, SCHEMA, Api, gid
 from tests.security import (
     CLAIM,
     GRANT,
@@ -136,6 +137,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
     "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
     "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
+    # (client_credentials), so theirs is EMPTY: nothing to end.
+    "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
+    "POST /auth/revoke":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
 }
 # fmt: on
 
@@ -158,6 +163,7 @@ class Scene:
     change_request: str  # pm's pending proposal: "neu" renamed "neutral"
     guideline: str  # version 1, in force; pm has a draft of version 2
     own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
+    refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -204,11 +210,12 @@ class Operation:
     setup: Setup = no_setup
     route: str = ""  # the route's path template, when document is None
     url: Callable[[Scene], str] = lambda s: ""
+    form: Callable[[Scene], dict[str, str]] | None = None  # a POSTed form, for POST routes
 
     @property
     def root_field(self) -> str:
         if self.document is None:
-            return f"GET {self.route}"
+            return f"{'GET' if self.form is None else 'POST'} {self.route}"
         definition = parse(self.document).definitions[0]
         assert isinstance(definition, OperationDefinitionNode)
         first = definition.selection_set.selections[0]
@@ -335,6 +342,23 @@ def check_acknowledged(data: dict[str, Any], scene: Scene) -> Outcome:
 async def publish_draft(api: Api, scene: Scene) -> None:
     published = await api.data(PUBLISH, {"input": {"projectId": scene.project, "changelog": "v2"}}, as_="pm")
     assert published["publishGuideline"]["errors"] == []
+
+
+async def sign_in(api: Api, scene: Scene) -> None:
+    """The caller signs in as a client would; people get a refresh token, service accounts none."""
+    if api.world.users[scene.caller].kind is IdentityKind.SERVICE:
+        return
+    form = {"grant_type": "password", "username": scene.caller, "password": PASSWORD}
+    response = await api.client.post("/auth/token", data=form)
+    assert response.status_code == 200, response.text
+    scene.refresh_token = response.json()["refresh_token"]
+
+
+def check_signed_out(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "revokeToken")
+    if refused or not scene.refresh_token:
+        return refused or (EMPTY if result["revokedCount"] == 0 else allow(False, result))
+    return allow(result["revokedCount"] == 1, result)
 
 
 async def claim_own_task(api: Api, scene: Scene) -> None:
@@ -638,6 +662,30 @@ OPERATIONS: dict[str, Operation] = {
         route="/guidelines/{project}/{version:int}.md",
         url=lambda s: f"/guidelines/{s.project}/1.md",
     ),
+    "revokeToken": Operation(
+        """
+        mutation SignOut($input: RevokeTokenInput!) {
+          revokeToken(input: $input) { revokedCount errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"all": True}},
+        check_signed_out,
+        writes=True,
+        setup=sign_in,
+    ),
+    # RFC 7009 answers an empty 200 whatever the token; that the sign-in ended shows in the
+    # database (tests/auth/test_refresh_tokens.py checks the token is dead). A service account
+    # has no refresh token of its own to send.
+    "POST /auth/revoke": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow(d["text"] == "", d) if s.refresh_token else EMPTY,
+        writes=True,
+        setup=sign_in,
+        route="/auth/revoke",
+        url=lambda s: "/auth/revoke",
+        form=lambda s: {"token": s.refresh_token or "not-a-refresh-token-of-anyones"},
+    ),
 }
 
 
@@ -700,9 +748,11 @@ WRITES = [
 async def call(api: Api, operation: Operation, scene: Scene) -> Outcome:
     """What the caller got: DENY for a refusal, else the operation's own judgment of the data."""
     if operation.document is None:
-        response = await api.client.get(
-            operation.url(scene), headers={"Authorization": f"Bearer {api.token(scene.caller)}"}
-        )
+        headers = {"Authorization": f"Bearer {api.token(scene.caller)}"}
+        if operation.form is None:
+            response = await api.client.get(operation.url(scene), headers=headers)
+        else:
+            response = await api.client.post(operation.url(scene), data=operation.form(scene), headers=headers)
         if response.status_code == 403:
             assert response.json()["error"] == "forbidden"
             return DENY

@@ -1,0 +1,109 @@
+"""One authentication path for every route: the bearer token is resolved once, in middleware.
+
+Starlette's AuthenticationMiddleware runs BearerBackend on every HTTP and WebSocket connection
+and leaves the caller in request.user (an AuthenticatedActor) and request.auth. Routes that
+need a caller say so with `requires_actor` (endpoints) or `RequireActor` (ASGI apps such as
+GraphQL), which answer the one 401 of `unauthenticated_response`: no token, another scheme and
+a token failing any check all look the same there. The open routes (/auth/token, /auth/revoke,
+/healthz) do not ask, so a stale bearer token a client attaches to every call cannot block the
+refresh that would replace it; Basic credentials for /auth/token are that endpoint's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from starlette.authentication import AuthCredentials, AuthenticationBackend, AuthenticationError, BaseUser
+from starlette.middleware import Middleware
+from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.auth.actor import Actor
+from app.auth.bearer import actor_from_token, unauthenticated_response
+from app.errors import Unauthenticated
+from app.runtime import Runtime
+
+SCOPE = "api"  # the one credential scope a valid access token carries
+
+
+class AuthenticatedActor(BaseUser):
+    """Starlette's view of the caller (request.user), holding the Actor the services use."""
+
+    def __init__(self, actor: Actor) -> None:
+        self.actor = actor
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.actor.username
+
+    @property
+    def identity(self) -> str:
+        return str(self.actor.id)
+
+
+class BearerBackend(AuthenticationBackend):
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        scheme, _, token = conn.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            return None  # anonymous: routes that need a caller answer 401 themselves
+        runtime: Runtime = conn.app.state.runtime
+        try:
+            actor = await actor_from_token(runtime, token.strip())
+        except Unauthenticated:
+            return None  # the reason never reaches the client: the same 401 as no token at all
+        return AuthCredentials([SCOPE]), AuthenticatedActor(actor)
+
+
+def _on_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    # BearerBackend raises nothing today; should a check ever raise, it answers the same 401.
+    return unauthenticated_response()
+
+
+def authentication() -> Middleware:
+    """The middleware entry for Starlette(middleware=[...])."""
+    return Middleware(AuthenticationMiddleware, backend=BearerBackend(), on_error=_on_error)
+
+
+def actor_of(scope: Scope) -> Actor | None:
+    """The caller the middleware resolved for this connection; None when anonymous."""
+    user = scope.get("user")
+    return user.actor if isinstance(user, AuthenticatedActor) else None
+
+
+Endpoint = Callable[[Request, Actor], Awaitable[Response]]
+
+
+def requires_actor(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint that needs a caller: it gets the Actor, or the client gets the 401."""
+
+    @wraps(endpoint)
+    async def guarded(request: Request) -> Response:
+        actor = actor_of(request.scope)
+        if actor is None:
+            return unauthenticated_response()
+        return await endpoint(request, actor)
+
+    return guarded
+
+
+class RequireActor:
+    """The ASGI form of requires_actor, for mounted apps (GraphQL over HTTP and WebSocket)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if actor_of(scope) is None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 4401})
+            else:
+                await unauthenticated_response()(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
