@@ -12,16 +12,16 @@ from cross_web import HTTPException  # what strawberry turns into a 4xx response
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.http.ides import get_graphql_ide_html
 
 from app.auth.bearer import actor_from_headers, unauthenticated_response
 from app.auth.endpoint import token_endpoint
 from app.errors import Unauthenticated
 from app.exports.http import export_endpoint
+from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
@@ -72,7 +72,7 @@ class BearerGate:
             and "text/html" in accept
             and "query" not in request.query_params
         ):
-            await HTMLResponse(get_graphql_ide_html("graphiql"))(scope, receive, send)
+            await graphiql_page(self.settings)(scope, receive, send)
             return
         too_large = JSONResponse({"errors": [{"message": "Request body too large."}]}, status_code=413)
         if int(request.headers.get("content-length") or 0) > self.settings.max_body_bytes:
@@ -156,7 +156,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLApp(
         build_schema(settings),
-        graphql_ide="graphiql" if settings.graphiql else None,
+        # The GraphiQL page is BearerGate's (app/graphiql.py): strawberry's loads from a CDN.
+        graphql_ide=None,
         allow_queries_via_get=False,
     )
     routes = [
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *graphiql_routes(settings),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

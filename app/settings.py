@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/labelgraph.db"
+# Where the set-up (`make frontend`: npm ci in frontend/) puts GraphiQL's browser files.
+DEFAULT_GRAPHIQL_ASSETS = Path(__file__).resolve().parent.parent / "frontend" / "node_modules"
 
 
 def _env(name: str, default: str) -> str:
@@ -42,6 +44,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     # Hosts for GraphiQL, served only outside production.
     graphiql: bool = True
+    graphiql_assets: Path = DEFAULT_GRAPHIQL_ASSETS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -63,6 +66,7 @@ class Settings:
             max_import_items=_env_int("MAX_IMPORT_ITEMS", defaults.max_import_items),
             max_body_bytes=_env_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             graphiql=not production,
+            graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
         )
 
     @property
