@@ -40,7 +40,7 @@ PAGE_CSP = "; ".join(
     [
         "default-src 'none'",
         "script-src 'self'",
-        # GraphiQL's dialogs and menus (Radix) add <style> elements at run time.
+        # GraphiQL applies inline styles (its dialogs, menus); Chromium refuses them under 'self' alone.
         "style-src 'self' 'unsafe-inline'",
         # Its icons and fonts are data: URIs inside the bundle and the stylesheet.
         "img-src 'self' data:",
