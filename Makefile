@@ -3,19 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# GraphiQL's browser files, from npm at set-up (node is a build-time tool only; the app serves them).
+FRONTEND := frontend/node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest schema bench clean
+.PHONY: run test lint typecheck pytest schema bench clean frontend
 
-$(STAMP): pyproject.toml
+# The GraphiQL files come along with the virtualenv (order-only: a new lockfile does not reinstall pip's side).
+$(STAMP): pyproject.toml | $(FRONTEND)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+## frontend: install GraphiQL's browser files (frontend/package-lock.json) into frontend/node_modules
+frontend: $(FRONTEND)
+
+$(FRONTEND): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --ignore-scripts --no-audit --no-fund
+	touch $(FRONTEND)
+
 ## run: migrate the embedded SQLite store, load the demo program, serve on $(HOST):$(PORT)
-run: $(STAMP)
+run: $(STAMP) $(FRONTEND)
 	$(BIN)/labelgraph migrate
 	$(BIN)/labelgraph seed --demo
 	$(BIN)/labelgraph serve --host $(HOST) --port $(PORT)
@@ -30,7 +40,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(FRONTEND)
 	$(BIN)/pytest
 
 ## schema: re-export schema.graphql after a change to the GraphQL types
@@ -42,4 +52,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache frontend/node_modules

@@ -11,12 +11,13 @@ app.auth.middleware.RequireActor refuses anonymous callers where one is needed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 
 class GraphiQLPage:
@@ -26,19 +27,19 @@ class GraphiQLPage:
     rendering it. A GET with a query string is a data request and goes on to the gate.
     """
 
-    def __init__(self, app: ASGIApp, *, enabled: bool) -> None:
+    def __init__(self, app: ASGIApp, *, page: Callable[[], Response] | None) -> None:
         self.app = app
-        self.enabled = enabled
+        self.page = page  # None: no GraphiQL (production)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.enabled and scope["type"] == "http":
+        if self.page is not None and scope["type"] == "http":
             request = Request(scope, receive)
             if (
                 request.method == "GET"
                 and "text/html" in request.headers.get("accept", "")
                 and "query" not in request.query_params
             ):
-                await HTMLResponse(get_graphql_ide_html("graphiql"))(scope, receive, send)
+                await self.page()(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 

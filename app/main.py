@@ -22,6 +22,7 @@ from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.middleware import RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint
+from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
@@ -56,7 +57,7 @@ def graphql_endpoint(graphql: ASGIApp, settings: Settings) -> ASGIApp:
     """/graphql: the GraphiQL page needs no caller; everything else does, within the body bound."""
     return GraphiQLPage(
         RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes)),
-        enabled=settings.graphiql,
+        page=(lambda: graphiql_page(settings)) if settings.graphiql else None,
     )
 
 
@@ -112,7 +113,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     graphql = GraphQLApp(
         build_schema(settings),
-        graphql_ide="graphiql" if settings.graphiql else None,
+        # The GraphiQL page is GraphiQLPage's (app/graphiql.py): strawberry's loads from a CDN.
+        graphql_ide=None,
         allow_queries_via_get=False,
     )
     routes = [
@@ -122,6 +124,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *graphiql_routes(settings),
     ]
     return Starlette(routes=routes, middleware=middleware(settings), lifespan=lifespan)
 

@@ -16,6 +16,8 @@ SECRET_FILE = "secret_key"  # noqa: S105  (a file name)
 MIN_SECRET_CHARS = 32
 # scheme://host[:port], as a browser sends it in Origin: no path, no trailing slash.
 ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+# Where the set-up (`make frontend`: npm ci in frontend/) puts GraphiQL's browser files.
+DEFAULT_GRAPHIQL_ASSETS = Path(__file__).resolve().parent.parent / "frontend" / "node_modules"
 
 
 def _env(name: str, default: str) -> str:
@@ -55,6 +57,7 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     # Hosts for GraphiQL, served only outside production.
     graphiql: bool = True
+    graphiql_assets: Path = DEFAULT_GRAPHIQL_ASSETS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -79,6 +82,7 @@ class Settings:
             max_import_items=_env_int("MAX_IMPORT_ITEMS", defaults.max_import_items),
             max_body_bytes=_env_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             graphiql=not production,
+            graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
         )
 
     @property
