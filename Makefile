@@ -27,7 +27,7 @@ $(FRONTEND): frontend/package.json frontend/package-lock.json
 ## run: migrate the embedded SQLite store, load the demo program, serve on $(HOST):$(PORT)
 run: $(STAMP) $(FRONTEND)
 	$(BIN)/labelgraph migrate
-	$(BIN)/labelgraph seed --demo
+	$(BIN)/labelgraph seed --demo --url http://$(HOST):$(PORT)
 	$(BIN)/labelgraph serve --host $(HOST) --port $(PORT)
 
 ## test: ruff, mypy (strict on app/), then the whole suite (SQLite, and PostgreSQL when reachable)

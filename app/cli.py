@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
+from app import dbcheck
 from app.auth.models import IdentityKind, User
 from app.auth.passwords import Passwords
 from app.db import create_engine, session_factory, unit_of_work
@@ -20,6 +25,9 @@ from app.settings import Settings
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
+# Exit code of a command that could not start: bad configuration or a database it cannot use.
+CONFIG_ERROR = 2
+CONNECT_TIMEOUT_S = 10
 
 cli = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, help="Labelgraph: the labeling program's GraphQL API server."
@@ -28,17 +36,74 @@ users = typer.Typer(no_args_is_help=True, help="People and service accounts.")
 cli.add_typer(users, name="user")
 
 
+def _fail(message: str) -> typer.Exit:
+    """Print one line to stderr; raise what this returns to exit with CONFIG_ERROR."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(CONFIG_ERROR)
+
+
 def _settings() -> Settings:
-    settings = Settings.from_env()
+    """The settings from the environment, with a database URL Labelgraph can use."""
+    try:
+        settings = Settings.from_env()
+    except (RuntimeError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    problem = dbcheck.url_problem(settings.database_url)
+    if problem is not None:
+        raise _fail(problem)
     path = settings.sqlite_path()
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise _fail(f"cannot create the folder of the SQLite file {path}: {exc.strerror}") from None
     return settings
+
+
+@contextmanager
+def _database_errors(settings: Settings) -> Iterator[None]:
+    """Failures to reach or use the database become one line on stderr and exit code 2."""
+    try:
+        yield
+    except Exception as exc:
+        message = dbcheck.failure(exc, settings.database_url)
+        if message is None:
+            raise
+        raise _fail(message) from None
+
+
+def _engine(settings: Settings) -> AsyncEngine:
+    """An engine for one CLI command; on PostgreSQL a connection attempt gives up after a while."""
+    extra: dict[str, Any] = {} if settings.is_sqlite else {"connect_args": {"timeout": CONNECT_TIMEOUT_S}}
+    return create_engine(settings.database_url, **extra)
+
+
+def _probe(settings: Settings, *, migrated: bool) -> None:
+    """Connect once before the real work, so a database that is not there is said plainly."""
+
+    async def run() -> bool:
+        engine = _engine(settings)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                return await connection.run_sync(_has_schema)
+        finally:
+            await engine.dispose()
+
+    with _database_errors(settings):
+        has_schema = asyncio.run(run())
+    if migrated and not has_schema:
+        store = dbcheck.describe(settings.database_url)
+        raise _fail(f"{store} has no Labelgraph tables yet: run `labelgraph migrate` first")
+
+
+def _has_schema(connection: Connection) -> bool:
+    return inspect(connection).has_table("alembic_version")
 
 
 def _with_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = create_engine(settings.database_url)
+        engine = _engine(settings)
         try:
             async with unit_of_work(session_factory(engine), write=True) as session:
                 return await work(session)
@@ -46,7 +111,8 @@ def _with_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
             await engine.dispose()
 
     try:
-        return asyncio.run(run())
+        with _database_errors(settings):
+            return asyncio.run(run())
     except DomainError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem.code}: {problem.message}", err=True)
@@ -58,7 +124,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Serve the API (GraphiQL at /graphql outside production)."""
     import uvicorn
 
-    _settings()
+    _probe(_settings(), migrated=True)
     uvicorn.run("app.main:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
@@ -69,22 +135,29 @@ def migrate(revision: str = "head") -> None:
     from alembic.config import Config
 
     settings = _settings()
+    _probe(settings, migrated=False)
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = settings.database_url
-    command.upgrade(config, revision)
+    with _database_errors(settings):
+        command.upgrade(config, revision)
 
 
 @cli.command()
-def seed(demo: Annotated[bool, typer.Option("--demo", help="Load the demo program.")] = False) -> None:
+def seed(
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo program.")] = False,
+    url: Annotated[
+        str, typer.Option(help="The server's address, for the curl lines printed (make run passes HOST and PORT).")
+    ] = "http://127.0.0.1:8000",
+) -> None:
     """Load seed data; `--demo` loads the demo program idempotently and prints its users."""
     if not demo:
         typer.echo("Nothing to do: pass --demo.")
         raise typer.Exit(1)
+    settings = _settings()
     from seeds.demo import load_demo
 
-    settings = _settings()
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    summary = _with_session(settings, lambda session: load_demo(session, passwords))
+    summary = _with_session(settings, lambda session: load_demo(session, passwords, url))
     typer.echo(summary)
 
 
@@ -98,8 +171,8 @@ def user_create(
     """Create a person (password grant) or a service account (client_credentials grant)."""
     from app.auth.service import create_identity
 
-    secret = password or getpass.getpass("Secret: ")
     settings = _settings()
+    secret = password or getpass.getpass("Secret: ")
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
     kind = IdentityKind.SERVICE if service else IdentityKind.HUMAN
     user = _with_session(

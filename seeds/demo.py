@@ -37,7 +37,7 @@ from seeds.demo_guideline import GUIDELINE_CONTENT
 
 ITEMS_PATH = Path(__file__).with_name("demo_items.jsonl")
 PROJECT_NAME = "Product reviews (demo)"
-BASE_URL = "http://127.0.0.1:8000"
+BASE_URL = "http://127.0.0.1:8000"  # where `labelgraph serve` listens by default
 
 
 @dataclass(frozen=True)
@@ -138,8 +138,9 @@ personal data.
 """
 
 
-async def load_demo(session: AsyncSession, passwords: Passwords) -> str:
-    """Load the demo program into the session's transaction; returns what to print."""
+async def load_demo(session: AsyncSession, passwords: Passwords, base_url: str = BASE_URL) -> str:
+    """Load the demo program into the session's transaction; returns what to print, with the
+    curl lines aimed at `base_url` (the server the demo will be served from)."""
     created_users = [demo.username for demo in DEMO_USERS if await _ensure_user(session, passwords, demo)]
     # Org-wide grants first: the admin's grant is what lets it create the project.
     new_grants = [demo.username for demo in DEMO_USERS if demo.scope is None and await _grant(session, demo)]
@@ -155,6 +156,7 @@ async def load_demo(session: AsyncSession, passwords: Passwords) -> str:
         total or 0,
         changes=(len(created_users), len(new_grants), int(project_created), imported),
         secrets_changed=changed,
+        base_url=base_url.rstrip("/"),
     )
 
 
@@ -221,7 +223,9 @@ async def _secrets_changed(session: AsyncSession, passwords: Passwords, existing
     return changed
 
 
-def _summary(project: Project, items: int, *, changes: tuple[int, int, int, int], secrets_changed: set[str]) -> str:
+def _summary(
+    project: Project, items: int, *, changes: tuple[int, int, int, int], secrets_changed: set[str], base_url: str
+) -> str:
     users, grants, projects, imported = changes
     outcome = "Already loaded: nothing changed."
     if any(changes):
@@ -251,12 +255,12 @@ def _summary(project: Project, items: int, *, changes: tuple[int, int, int, int]
             f"  id {global_id('Project', project.id)}, overlap {project.overlap}, {items} items",
             "",
             "Get an access token (a person, then the service account):",
-            f"  curl -s {BASE_URL}/auth/token -d grant_type=password"
+            f"  curl -s {base_url}/auth/token -d grant_type=password"
             f" -d username={annotator.username} -d password={annotator.secret}",
-            f"  curl -s {BASE_URL}/auth/token -d grant_type=client_credentials"
+            f"  curl -s {base_url}/auth/token -d grant_type=client_credentials"
             f" -d client_id={bot.username} -d client_secret={bot.secret}",
             "Then send it to the API:",
-            f"  curl -s {BASE_URL}/graphql -H 'Authorization: Bearer <access_token>'"
+            f"  curl -s {base_url}/graphql -H 'Authorization: Bearer <access_token>'"
             """ -H 'Content-Type: application/json' -d '{"query": "{ viewer { username roles { role } } }"}'""",
         ]
     )

@@ -3,8 +3,9 @@ and acknowledged by the people who label before they claim work again."""
 
 from __future__ import annotations
 
+import enum
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func
@@ -22,7 +23,7 @@ from app.ids import id_from_path
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.reads import find_project
-from app.projects.service import active_schema, current_guideline
+from app.projects.service import active_schema, current_guideline, guideline_row
 from app.scopes import in_projects
 from app.taxonomy.schema_language import LabelSchema
 
@@ -30,15 +31,37 @@ MAX_BODY = 200_000
 MAX_CHANGELOG = 10_000
 
 
+class DraftStart(enum.StrEnum):
+    """What a draft is rebuilt from before the given parts are applied."""
+
+    IN_FORCE = "IN_FORCE"  # the published version in force (body and content)
+    EMPTY = "EMPTY"  # an empty body and no content
+
+
 async def save_draft(
-    session: AsyncSession, actor: Actor, project_id: uuid.UUID, body: str, content: Any
+    session: AsyncSession,
+    actor: Actor,
+    project_id: uuid.UUID,
+    *,
+    body: str | None = None,
+    content: Any = None,
+    start_from: DraftStart | None = None,
 ) -> GuidelineVersion:
-    """Create the project's draft, or replace the text of the one being written."""
+    """Create the project's draft or edit the one being written, changing only the parts given.
+
+    The base is the draft being written; with no draft (or with ``start_from``), the version in
+    force, or nothing for ``EMPTY``. A ``body`` given replaces the base's body. ``content`` is
+    applied section by section: each section given (definitions, examples, edgeCases,
+    decisionTree) replaces the base's, a section given as null is cleared, and the sections left
+    out keep the base's. The result is checked against the schema in force as a whole.
+    """
     # Locked on PostgreSQL: two first saves from two processes would both number a new draft.
     project = await find_project(session, actor, project_id, lock=True)
     actor.require("guideline", "write", project.id)
-    normalized = await _checked(session, project, body, content)
     draft = await _draft(session, project.id)
+    base_body, base_content = await _base(session, project, draft, start_from)
+    new_body = base_body if body is None else body
+    normalized = await _checked(session, project, new_body, _merged(base_content, content))
     now = utcnow()
     if draft is None:
         latest = await session.scalar(
@@ -48,7 +71,7 @@ async def save_draft(
             project_id=project.id, version=(latest or 0) + 1, created_by=actor.id, created_at=now, updated_at=now
         )
         session.add(draft)
-    draft.body, draft.content, draft.updated_at = body, normalized, now
+    draft.body, draft.content, draft.updated_at = new_body, normalized, now
     await session.flush()
     await audit.record(
         session,
@@ -57,10 +80,38 @@ async def save_draft(
         "GuidelineVersion",
         draft.id,
         project_id=project.id,
-        request={"body": body, "content": content},
+        request={"body": body, "content": content, "startFrom": start_from.value if start_from else None},
         details={"version": draft.version},
     )
     return draft
+
+
+async def _base(
+    session: AsyncSession, project: Project, draft: GuidelineVersion | None, start_from: DraftStart | None
+) -> tuple[str, dict[str, Any]]:
+    """The body and stored content a save edits."""
+    if start_from is DraftStart.EMPTY:
+        return "", {}
+    if start_from is None and draft is not None:
+        return draft.body, dict(draft.content or {})
+    in_force = await guideline_row(session, project)
+    if in_force is None:
+        if start_from is DraftStart.IN_FORCE:
+            raise DomainError.single(
+                "NOT_IN_FORCE", "No guideline is in force to start from; start from EMPTY.", "startFrom"
+            )
+        return "", {}
+    return in_force.body, dict(in_force.content or {})
+
+
+def _merged(base: dict[str, Any], given: Any) -> Any:
+    """The base's content with the sections given replacing its own (null clears one)."""
+    if given is None:
+        return base
+    if not isinstance(given, Mapping):
+        return given  # the check reports the shape
+    merged = {**base, **given}
+    return {key: value for key, value in merged.items() if value is not None}
 
 
 async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, changelog: str) -> GuidelineVersion:

@@ -178,7 +178,10 @@ class GuidelineVersion(Node):
             _content=content,
         )
 
-    @strawberry.field(description="Definitions, examples, edge cases and decision tree as stored (JSON).")
+    @strawberry.field(
+        description="Definitions, examples, edge cases and decision tree as stored (JSON), in saveGuidelineDraft's "
+        "input form: edit a section and send that section back."
+    )
     def content(self) -> JSON:
         return JSON(self._row.content)
 
@@ -303,15 +306,35 @@ async def guideline_diff(
     return GuidelineDiff.of(found)
 
 
-@strawberry.input
+GuidelineDraftStart = strawberry.enum(
+    service.DraftStart,
+    name="GuidelineDraftStart",
+    description="What saveGuidelineDraft rebuilds the draft from before applying the parts given.",
+)
+
+
+@strawberry.input(
+    description="Edit the draft one part at a time: what you leave out keeps the base's value. The base is the "
+    "draft being written; with no draft, the version in force (a new version starts as a copy of it). `startFrom` "
+    "rebuilds the draft from IN_FORCE or EMPTY instead, discarding unpublished edits."
+)
 class SaveGuidelineDraftInput:
     project_id: strawberry.ID
-    body: str = strawberry.field(description="Markdown.")
+    body: str | None = strawberry.field(
+        default=None, description="Markdown; replaces the base's body. Null or left out keeps it."
+    )
     content: JSON | None = strawberry.field(
         default=None,
-        description="{definitions: [{field?, class, definition}], examples: [{field?, class, polarity, text | itemId, "
+        description="Applied section by section: each section given replaces the base's, a section given as null "
+        "is cleared, sections left out keep the base's; null or left out keeps all of them. Sections: "
+        "{definitions: [{field?, class, definition}], examples: [{field?, class, polarity, text | itemId, "
         "note?}], edgeCases: [{title, description, field?, class?}], decisionTree: {root, nodes: [{id, question, "
-        "answers: [{answer, next | class, field?}]}]}}",
+        "answers: [{answer, next | class, field?}]}]}}. The whole result is checked against the schema in force.",
+    )
+    start_from: GuidelineDraftStart | None = strawberry.field(  # type: ignore[valid-type]
+        default=None,
+        description="Left out: the draft being written, else the version in force. IN_FORCE: a copy of the version "
+        "in force (NOT_IN_FORCE when there is none). EMPTY: an empty body and no content.",
     )
 
 
@@ -351,11 +374,16 @@ def _project_id(value: str) -> uuid.UUID:
 
 @strawberry.type
 class GuidelinesMutation:
-    @strawberry.mutation(description="Create the project's guideline draft, or replace its text. Project managers.")
+    @strawberry.mutation(
+        description="Create the project's guideline draft (starting from the version in force) or edit it; parts "
+        "left out of the input keep their value. Project managers."
+    )
     async def save_guideline_draft(self, info: Info, input: SaveGuidelineDraftInput) -> GuidelinePayload | None:
         async def act(session: AsyncSession) -> models.GuidelineVersion:
             actor, project_id = info.context.actor, _project_id(input.project_id)
-            return await service.save_draft(session, actor, project_id, input.body, input.content)
+            return await service.save_draft(
+                session, actor, project_id, body=input.body, content=input.content, start_from=input.start_from
+            )
 
         return _payload(await run_mutation(info, act))
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from app.schema.workflow import Assignment
 
 IdentityKind = strawberry.enum(models.IdentityKind, description="A person, or a service account (a model, a pipeline).")
-Role = strawberry.enum(roles.Role, description="Least-privilege roles; see DESIGN.md for what each may do.")
+Role = strawberry.enum(roles.Role, description="Least-privilege roles; docs/ARCHITECTURE.md says what each may do.")
 
 
 @strawberry.type(description="A person or service account, as others see it.")
