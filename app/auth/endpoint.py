@@ -19,6 +19,7 @@ from app.auth.models import IdentityKind
 from app.auth.service import authenticate
 from app.compliance import audit
 from app.db import unit_of_work
+from app.json_bounds import text_problem
 from app.runtime import Runtime
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -52,6 +53,10 @@ async def token_endpoint(request: Request) -> JSONResponse:
     except HTTPException:
         return _error("invalid_request", "The form body is malformed or has too many fields.")
     fields = {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
+    basic = _basic_credentials(request)
+    # NUL or a lone surrogate: no username or secret holds one, and PostgreSQL could not compare it.
+    if any(text_problem(text) for text in (*fields, *fields.values(), *(basic or ()))):
+        return _error("invalid_request", "Form fields and credentials may not contain NUL or unpaired surrogates.")
     grant = fields.get("grant_type")
     if not grant:
         return _error("invalid_request", "grant_type is missing.")
@@ -65,7 +70,6 @@ async def token_endpoint(request: Request) -> JSONResponse:
         failure = _error("invalid_grant", "Wrong username or password.")
     elif grant == "client_credentials":
         failure = _error("invalid_client", "Client authentication failed.", 401)
-        basic = _basic_credentials(request)
         if basic is None and request.headers.get("authorization", "").lower().startswith("basic"):
             return failure  # RFC 6749 2.3.1: client authentication was attempted, and failed
         name, secret = basic or (fields.get("client_id"), fields.get("client_secret"))
