@@ -11,6 +11,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
@@ -23,7 +24,7 @@ from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline, lock_project, require_project
 
-MAX_BODY = 200_000
+MAX_BODY = guideline_content.MAX_BODY
 MAX_CHANGELOG = 10_000
 
 
@@ -234,6 +235,9 @@ async def list_acknowledgements(
 async def _checked(session: AsyncSession, project: Project, body: str, content: Any) -> dict[str, Any]:
     """The content to store, checked against the schema in force; its item references must be the project's."""
     schema = (await active_schema(session, project)).schema
+    bounded = json_bounds.check(content, "content")
+    if bounded:
+        raise DomainError(bounded)
     checked = guideline_content.check({} if content is None else content, schema)
     problems = list(checked.problems)
     if len(body) > MAX_BODY:
