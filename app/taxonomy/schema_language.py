@@ -253,7 +253,7 @@ def _lint_pattern(pattern: Any, at: str) -> list[Problem]:
     return [
         Problem(
             "UNSUPPORTED_PATTERN",
-            "'pattern' needs what linear-time matching lacks: a backreference, lookaround, or a repeat over 1000.",
+            "'pattern' needs what linear-time matching lacks (a backreference, lookaround) or repeats too much.",
             at,
         )
     ]
@@ -261,9 +261,12 @@ def _lint_pattern(pattern: Any, at: str) -> list[Problem]:
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is a Problem, not a line on stderr
+# Memory per compiled pattern (program and DFA cache; RE2's default is 8 MiB): what the cache
+# below may hold stays bounded, and a pattern needing more is refused at lint.
+_RE2_OPTIONS.max_mem = 2 << 20
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _matcher(pattern: str) -> Callable[[str], bool] | None:
     """A whole-text matcher for the pattern on RE2, or None when RE2 cannot compile it."""
     try:
