@@ -25,9 +25,8 @@ from starlette.types import Receive, Scope, Send
 from app.json_bounds import text_problem
 
 MAX_BODY_DEPTH = 100
-# \u0000 or a \uD800-\uDFFF escape; in text, also a raw NUL or surrogate.
-_SUSPICIOUS_BYTES = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
-_SUSPICIOUS_TEXT = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\x00\ud800-\udfff]")
+# A \u0000 or \uD800-\uDFFF escape, or a raw NUL or surrogate.
+_SUSPICIOUS = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\x00\ud800-\udfff]")
 
 
 class BadRequestBody(Exception):
@@ -45,7 +44,10 @@ class BadRequestBody(Exception):
 def decode_body(data: str | bytes) -> dict[str, Any]:
     """The body as a JSON object within the bounds above; BadRequestBody otherwise."""
     try:
-        body = json.loads(data)
+        # UTF-8 only (a leading BOM is dropped): json.loads would also read UTF-16 and UTF-32,
+        # where an unpaired surrogate arrives as a character, not as an escape.
+        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
+        body = json.loads(text)
     except UnicodeDecodeError as exc:
         raise BadRequestBody("The request body is not UTF-8.") from exc
     except json.JSONDecodeError as exc:
@@ -54,20 +56,19 @@ def decode_body(data: str | bytes) -> dict[str, Any]:
         raise BadRequestBody(f"The request body nests deeper than {MAX_BODY_DEPTH} levels.") from exc
     if not isinstance(body, dict):
         raise BadRequestBody("The request body must be a JSON object (batches are not supported).")
-    problem = body_problem(data, body)
+    problem = body_problem(text, body)
     if problem is not None:
         raise BadRequestBody(problem)
     return body
 
 
-def body_problem(data: str | bytes, body: Any) -> str | None:
-    """What breaks the bounds in a decoded body (``data`` is its text), or None. Walks without recursion."""
+def body_problem(text: str, body: Any) -> str | None:
+    """What breaks the bounds in a body decoded from ``text``, or None. Walks without recursion."""
     if _too_deep(body):
         return f"The request body nests deeper than {MAX_BODY_DEPTH} levels."
-    # A decoded string holds a NUL or a surrogate only if the text spelled one as an escape (or,
-    # for text that was never UTF-8 bytes, held one): the walk runs only when one may be there.
-    suspicious = _SUSPICIOUS_BYTES.search(data) if isinstance(data, bytes) else _SUSPICIOUS_TEXT.search(data)
-    if suspicious is None:
+    # A decoded string holds a NUL or a surrogate only if the text held one or spelled one as
+    # an escape: the walk runs only when one may be there.
+    if _SUSPICIOUS.search(text) is None:
         return None
     stack: list[Any] = [body]
     while stack:

@@ -212,6 +212,18 @@ async def test_nul_and_lone_surrogates_in_variables_are_refused_alike(api: Api, 
     assert await database_state(api) == before
 
 
+async def test_a_lone_surrogate_spelled_raw_in_utf_16_is_refused(api: Api) -> None:
+    # json.loads would read UTF-16 bytes, where the surrogate is a character and not an escape.
+    before = await database_state(api)
+    variables = {"input": {"projectId": project_a(api), "items": [{"externalId": "x", "data": {"t": "SURROGATE"}}]}}
+    text = json.dumps({"query": IMPORT_ITEMS, "variables": variables}).replace("SURROGATE", "\ud800")
+
+    response = await post_body(api, text.encode("utf-16", "surrogatepass"))
+
+    assert_bad_input(response)
+    assert await database_state(api) == before
+
+
 @pytest.mark.parametrize(
     ("escape", "code"),
     [("\\u0000", "BAD_USER_INPUT"), ("\\u{0}", "BAD_USER_INPUT"), ("\\ud800", "GRAPHQL_PARSE_FAILED")],
