@@ -8,14 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from cross_web import HTTPException  # what strawberry turns into a 4xx response
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
@@ -24,6 +23,7 @@ from app.auth.middleware import RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint
 from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
+from app.http_json import BadRequestBody, decode_body
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
@@ -42,15 +42,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return context
 
     def decode_json(self, data: str | bytes) -> object:
-        # strawberry answers 400 only for a JSONDecodeError; a body that is not UTF-8, or JSON
-        # that is not an object (a bare string, null), would otherwise reach it and be a 500.
+        return decode_body(data)  # bounded JSON, or BadRequestBody (a 400 with a GraphQL error)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            body = super().decode_json(data)
-        except UnicodeDecodeError as exc:
-            raise HTTPException(400, "Unable to parse request body as JSON") from exc
-        if not isinstance(body, dict | list):
-            raise HTTPException(400, "The request body must be a JSON object.")
-        return body
+            await super().__call__(scope, receive, send)
+        except BadRequestBody as refused:  # raised while decoding, before any response started
+            await refused.respond(scope, receive, send)
 
 
 def graphql_endpoint(graphql: ASGIApp, settings: Settings) -> ASGIApp:

@@ -27,6 +27,7 @@ from app.auth.service import authenticate
 from app.compliance import audit
 from app.db import unit_of_work
 from app.errors import DomainError, Unauthenticated
+from app.json_bounds import text_problem
 from app.runtime import Runtime
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -58,7 +59,11 @@ async def _form_fields(request: Request) -> dict[str, str] | JSONResponse:
         form = await request.form(max_files=0, max_fields=10)
     except HTTPException:
         return _error("invalid_request", "The form body is malformed or has too many fields.")
-    return {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
+    fields = {k: v for k, v in form.items() if isinstance(v, str) and len(v) <= MAX_FIELD}
+    # NUL or a lone surrogate: no username, secret or token holds one, and PostgreSQL could not compare it.
+    if any(text_problem(text) for text in (*fields, *fields.values(), *(_basic_credentials(request) or ()))):
+        return _error("invalid_request", "Form fields and credentials may not contain NUL or unpaired surrogates.")
+    return fields
 
 
 def _tokens(runtime: Runtime, actor: Actor, client_id: str, refresh_token: str | None) -> JSONResponse:

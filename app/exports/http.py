@@ -12,7 +12,7 @@ from app.auth.middleware import requires_actor
 from app.compliance import audit
 from app.db import unit_of_work
 from app.downloads import attachment
-from app.exports.jsonl import export_lines
+from app.exports.jsonl import Reader, export_lines
 from app.ids import id_from_path
 from app.projects.reads import get_project
 from app.runtime import Runtime
@@ -30,9 +30,12 @@ async def export_endpoint(request: Request, actor: Actor) -> Response:
             return JSONResponse({"error": "forbidden", "error_description": "You may not export it."}, status_code=403)
         await audit.record(session, actor, "export.download", "Project", project.id, project_id=project.id, request={})
 
+    # Shaped by what the caller may read: an ml_service account exports no person and no single label.
+    reader = Reader(labels=actor.can("label", "read", project.id), items=actor.can("item", "read", project.id))
+
     async def body() -> AsyncIterator[bytes]:
         async with runtime.sessions() as session:
-            async for chunk in export_lines(session, project.id):
+            async for chunk in export_lines(session, project.id, reader):
                 yield chunk
 
     return StreamingResponse(

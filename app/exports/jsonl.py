@@ -1,4 +1,11 @@
-"""The JSONL export: one line per final item, its value and full provenance, streamed in batches."""
+"""The JSONL export: one line per final item, its value and provenance, streamed in batches.
+
+A line carries what its reader may read (``Reader``). With ``label read`` in the project: the
+item's labels (value, annotator, status), the review (verdict, comment) and who decided. Without
+it (an ml_service account): the final value and its provenance by id only (label ids with the
+schema and guideline versions they were made under, the review id, the decision's method and
+time), and no person. ``data`` and ``metadata`` need ``item read``.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +31,15 @@ from app.workflow.models import FinalLabel, Label, Review
 BATCH = 500
 
 
-async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIterator[bytes]:
+@dataclass(frozen=True)
+class Reader:
+    """What the caller may read in the project."""
+
+    labels: bool  # individual labels, reviews and the people behind them
+    items: bool  # item content
+
+
+async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[bytes]:
     """Final items in item order; each batch costs a fixed handful of queries."""
     versions = await _versions(session, project_id)
     project = await session.get(Project, project_id)
@@ -54,12 +70,15 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIte
             r.id: r
             for r in await session.scalars(select(Review).where(col(Review.id).in_([f.review_id for f, _ in rows])))
         }
-        user_ids = {lb.author_id for group in labels.values() for lb in group} | {f.decided_by for f, _ in rows}
-        users = {u.id: u.username for u in await session.scalars(select(User).where(col(User.id).in_(user_ids)))}
+        users: dict[uuid.UUID, str] = {}
+        if reader.labels:
+            user_ids = {lb.author_id for group in labels.values() for lb in group} | {f.decided_by for f, _ in rows}
+            found = await session.scalars(select(User).where(col(User.id).in_(user_ids)))
+            users = {u.id: u.username for u in found}
         chunk = [
             json.dumps(
                 {
-                    **_line(final, item, labels[item.id], reviews.get(final.review_id), users, versions),
+                    **_line(final, item, labels[item.id], reviews.get(final.review_id), users, versions, reader),
                     # The decision in the terms of the schema in force, for training on today's classes.
                     "active_schema_version": chain.active.version,
                     "active_value": remap_through(final.value, chain.steps_from(final.schema_version_id)),
@@ -72,6 +91,29 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID) -> AsyncIte
 
 
 def _line(
+    final: FinalLabel,
+    item: Item,
+    labels: list[Label],
+    review: Review | None,
+    users: dict[uuid.UUID, str],
+    versions: dict[uuid.UUID, int],
+    reader: Reader,
+) -> dict[str, Any]:
+    line = _full_line(final, item, labels, review, users, versions)
+    if not reader.items:
+        del line["data"], line["metadata"]
+    if not reader.labels:
+        del line["decided_by"]
+        line["review"] = None if review is None else {"id": str(review.id)}
+        line["labels"] = [{key: entry[key] for key in PROVENANCE} for entry in line["labels"]]
+    return line
+
+
+# What a label entry keeps for a reader who may not read labels: which label, under which versions.
+PROVENANCE = ("id", "schema_version", "guideline_version")
+
+
+def _full_line(
     final: FinalLabel,
     item: Item,
     labels: list[Label],

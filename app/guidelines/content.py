@@ -37,6 +37,7 @@ from app.taxonomy.schema_language import CLASSED, FieldSpec, LabelSchema
 
 MAX_ENTRIES = 1000  # per list: definitions, examples, edge cases, tree nodes, answers of one node
 MAX_TEXT = 10_000  # characters of any one text
+MAX_BODY = 200_000  # characters of a guideline's Markdown body
 POLARITIES = ("POSITIVE", "NEGATIVE")
 SECTIONS = ("definitions", "examples", "edgeCases", "decisionTree")
 

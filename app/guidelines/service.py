@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
@@ -27,7 +28,7 @@ from app.projects.service import active_schema, current_guideline, guideline_row
 from app.scopes import in_projects
 from app.taxonomy.schema_language import LabelSchema
 
-MAX_BODY = 200_000
+MAX_BODY = guideline_content.MAX_BODY
 MAX_CHANGELOG = 10_000
 
 
@@ -316,6 +317,9 @@ async def list_acknowledgements(
 async def _checked(session: AsyncSession, project: Project, body: str, content: Any) -> dict[str, Any]:
     """The content to store, checked against the schema in force; its item references must be the project's."""
     schema = (await active_schema(session, project)).schema
+    bounded = json_bounds.check(content, "content")
+    if bounded:
+        raise DomainError(bounded)
     checked = guideline_content.check({} if content is None else content, schema)
     problems = list(checked.problems)
     if len(body) > MAX_BODY:

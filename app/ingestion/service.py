@@ -14,6 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
@@ -23,7 +24,9 @@ from app.ingestion.models import Item, ItemStatus
 from app.projects.reads import find_project
 
 MAX_EXTERNAL_ID = 255
-MAX_ITEM_BYTES = 256 * 1024
+MAX_ITEM_BYTES = 256 * 1024  # of data, and of metadata, as canonical JSON
+# Hand-out order needs no more; beyond it a priority is a mistake (or 1e308).
+MAX_PRIORITY = 1e9
 # Well under SQLite's bound-parameter limit, and a sane IN () list for PostgreSQL.
 LOOKUP_CHUNK = 900
 
@@ -92,6 +95,7 @@ def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[st
             )
         else:
             seen[ext] = i
+            problems.extend(json_bounds.check_text(ext, f"{at}.externalId"))
         if not isinstance(row.data, dict) or not row.data:
             problems.append(Problem("INVALID_DATA", "data must be a non-empty JSON object.", f"{at}.data"))
             continue
@@ -101,9 +105,18 @@ def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[st
         priority = row.priority
         if not isinstance(priority, int | float) or isinstance(priority, bool) or not math.isfinite(priority):
             problems.append(Problem("INVALID_PRIORITY", "priority must be a finite number.", f"{at}.priority"))
+        elif abs(priority) > MAX_PRIORITY:
+            problems.append(Problem("OUT_OF_RANGE", "priority must lie within -1e9..1e9.", f"{at}.priority"))
+        # Bounds first: an over-deep document must not reach the (recursive) JSON encoder.
+        bounded = json_bounds.check(row.data, f"{at}.data") + json_bounds.check(meta, f"{at}.metadata")
+        if bounded:
+            problems.extend(bounded)
+            continue
         canonical = json.dumps(row.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if len(canonical) > MAX_ITEM_BYTES:
             problems.append(Problem("TOO_LARGE", f"data is over {MAX_ITEM_BYTES} bytes.", f"{at}.data"))
+        if len(json.dumps(meta, separators=(",", ":"), ensure_ascii=False)) > MAX_ITEM_BYTES:
+            problems.append(Problem("TOO_LARGE", f"metadata is over {MAX_ITEM_BYTES} bytes.", f"{at}.metadata"))
         if len(problems) == before:
             values.append(
                 {

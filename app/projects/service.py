@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.compliance import audit
 from app.errors import DomainError, Problem
@@ -19,6 +20,7 @@ from app.taxonomy import schema_language
 from app.taxonomy.models import LabelSchemaVersion
 
 MAX_OVERLAP = 10
+MAX_DESCRIPTION = 10_000
 V = TypeVar("V", bound="GuidelineInForce")
 
 
@@ -95,6 +97,12 @@ def _check(new: NewProject) -> list[Problem]:
     problems = schema_language.lint(new.label_schema)
     if not new.name.strip() or len(new.name) > 200:
         problems.append(Problem("INVALID_NAME", "A project name has 1 to 200 characters.", "name"))
+    if len(new.description) > MAX_DESCRIPTION:
+        problems.append(Problem("TOO_LONG", f"description allows {MAX_DESCRIPTION:,} characters.", "description"))
+    if new.guideline is not None and len(new.guideline) > guideline_content.MAX_BODY:
+        allowed = guideline_content.MAX_BODY
+        problems.append(Problem("TOO_LONG", f"guideline allows {allowed:,} characters.", "guideline"))
+    problems += json_bounds.check(new.guideline_content, "guidelineContent")
     if not 1 <= new.overlap <= MAX_OVERLAP:
         problems.append(Problem("OUT_OF_RANGE", f"overlap must lie within 1..{MAX_OVERLAP}.", "overlap"))
     if not 30 <= new.lease_seconds <= 86_400:

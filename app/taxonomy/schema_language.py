@@ -8,7 +8,10 @@ Field kinds and the shape of their values:
 - ``single_choice``: one class name; ``multi_choice``: a list of class names (``min``/``max``
   selections).
 - ``rating`` (integers in ``min..max``), ``number`` (finite, optional ``min``/``max``), ``text``
-  (optional ``max_length`` and ``pattern``, matched against the whole text).
+  (optional ``max_length`` and ``pattern``, matched against the whole text). Patterns run on RE2,
+  a linear-time engine, so no pattern can stall the server: RE2 syntax (as Python's ``re`` for
+  the common part, with ``\\d``, ``\\w``, ``\\s`` and ``\\b`` ASCII-only), at most MAX_PATTERN
+  characters; backreferences and lookaround are UNSUPPORTED_PATTERN.
 - ``taxonomy``: ``tree`` is a list of class nodes ``{"name", "children"?, "exclusive"?}``; class
   names are unique across the whole tree. The value is always a *list* of class names, whether
   or not ``multiple`` is set, and it spells the ancestor chain out: choosing ``dog`` under
@@ -35,16 +38,24 @@ or has a span or box labeled with it):
 - ``{"kind": "excludes", "if": cond, "and": cond}``: RULE_EXCLUDES at the ``and`` field.
 
 Messages name the rule by its index in ``rules``.
+
+Validation messages name the field and the rule broken, never the value checked (nor the
+item's content): they reach readers who may not see either, such as the impact report of a
+schema change. The value itself is where the field path points.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
+
+from app import json_bounds
 from app.errors import Problem
 
 KINDS = ("single_choice", "multi_choice", "rating", "number", "text", "taxonomy", "spans", "boxes")
@@ -53,6 +64,9 @@ MAX_FIELDS = 100
 MAX_CLASSES = 1000
 MAX_DEPTH = 32
 MAX_RULES = 100
+MAX_PATTERN = 1000  # characters of a text field's pattern
+# JSON nesting of a whole definition: a taxonomy of MAX_DEPTH levels takes two per level.
+MAX_DEFINITION_DEPTH = 2 * MAX_DEPTH + 8
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Kinds whose values carry class names (or labels) a rule may name.
 CLASSED = ("single_choice", "multi_choice", "taxonomy", "spans", "boxes")
@@ -185,6 +199,8 @@ def lint(definition: Any, root: str = "labelSchema") -> list[Problem]:
         problems.extend(_lint_kind(kind, raw, at))
     if "rules" in definition:
         problems.extend(_lint_rules(definition["rules"], named, f"{root}.rules"))
+    if not problems:  # what lint does not read (unknown keys) is stored too: within the JSON bounds
+        problems = json_bounds.check(definition, root, max_depth=MAX_DEFINITION_DEPTH)
     return problems
 
 
@@ -202,12 +218,7 @@ def _lint_kind(kind: str, raw: Mapping[str, Any], at: str) -> list[Problem]:
         if kind == "rating" and not (isinstance(lo, int) and isinstance(hi, int)):
             problems.append(Problem("INVALID_BOUNDS", "A rating needs integer 'min' and 'max'.", at))
     if kind == "text":
-        pattern = raw.get("pattern")
-        if pattern is not None:
-            try:
-                re.compile(pattern)
-            except (re.error, TypeError):
-                problems.append(Problem("INVALID_PATTERN", "'pattern' is not a valid regular expression.", at))
+        problems.extend(_lint_pattern(raw.get("pattern"), at))
         max_length = raw.get("max_length")
         if max_length is not None and not (isinstance(max_length, int) and max_length > 0):
             problems.append(Problem("INVALID_BOUNDS", "'max_length' must be a positive integer.", at))
@@ -224,6 +235,52 @@ def _lint_kind(kind: str, raw: Mapping[str, Any], at: str) -> list[Problem]:
             )
         problems.extend(_lint_flag(raw, "allow_overlap", at))
     return problems
+
+
+def _lint_pattern(pattern: Any, at: str) -> list[Problem]:
+    if pattern is None:
+        return []
+    if not isinstance(pattern, str):
+        return [Problem("INVALID_PATTERN", "'pattern' is not a valid regular expression.", at)]
+    if len(pattern) > MAX_PATTERN:
+        return [Problem("INVALID_PATTERN", f"'pattern' allows at most {MAX_PATTERN} characters.", at)]
+    if _matcher(pattern) is not None:
+        return []
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return [Problem("INVALID_PATTERN", "'pattern' is not a valid regular expression.", at)]
+    return [
+        Problem(
+            "UNSUPPORTED_PATTERN",
+            "'pattern' needs what linear-time matching lacks (a backreference, lookaround) or repeats too much.",
+            at,
+        )
+    ]
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a refused pattern is a Problem, not a line on stderr
+# Memory per compiled pattern (program and DFA cache; RE2's default is 8 MiB): what the cache
+# below may hold stays bounded, and a pattern needing more is refused at lint.
+_RE2_OPTIONS.max_mem = 2 << 20
+
+
+@functools.lru_cache(maxsize=256)
+def _matcher(pattern: str) -> Callable[[str], bool] | None:
+    """A whole-text matcher for the pattern on RE2, or None when RE2 cannot compile it."""
+    try:
+        compiled = re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error:
+        return None
+
+    def matches(text: str) -> bool:
+        try:
+            return compiled.fullmatch(text) is not None
+        except UnicodeEncodeError:  # a lone surrogate stored before such text was refused
+            return False
+
+    return matches
 
 
 def _lint_names(names: Any, at: str, needs: str) -> list[Problem]:
@@ -412,7 +469,7 @@ def validate(
     if not isinstance(value, Mapping):
         return [Problem("INVALID_VALUE", "A label value must be a JSON object keyed by field name.", at)]
     problems = [
-        Problem("UNKNOWN_FIELD", f"'{name}' is not a field of the label schema.", f"{at}.{name}")
+        Problem("UNKNOWN_FIELD", "This is not a field of the label schema.", f"{at}.{name}")
         for name in value
         if schema.field(name) is None
     ]
@@ -440,7 +497,7 @@ def _single(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
     if not isinstance(v, str):
         return [Problem("WRONG_KIND", f"'{spec.name}' takes one class name.", at)]
     if v not in spec.classes:
-        return [Problem("UNKNOWN_CLASS", f"'{v}' is not a class of '{spec.name}'.", at)]
+        return [Problem("UNKNOWN_CLASS", f"The answer to '{spec.name}' is not one of its classes.", at)]
     return []
 
 
@@ -448,7 +505,9 @@ def _multi(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
     if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
         return [Problem("WRONG_KIND", f"'{spec.name}' takes a list of class names.", at)]
     problems = [
-        Problem("UNKNOWN_CLASS", f"'{c}' is not a class of '{spec.name}'.", at) for c in v if c not in spec.classes
+        Problem("UNKNOWN_CLASS", f"'{spec.name}' lists a class it does not have.", at)
+        for c in v
+        if c not in spec.classes
     ]
     if len(set(v)) != len(v):
         problems.append(Problem("DUPLICATE_CLASS", f"'{spec.name}' lists a class twice.", at))
@@ -482,8 +541,12 @@ def _text(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
         return [Problem("WRONG_KIND", f"'{spec.name}' takes text.", at)]
     if spec.max_length is not None and len(v) > spec.max_length:
         return [Problem("TOO_LONG", f"'{spec.name}' allows at most {spec.max_length} characters.", at)]
-    if spec.pattern is not None and not re.fullmatch(spec.pattern, v):
-        return [Problem("PATTERN_MISMATCH", f"'{spec.name}' does not match its pattern.", at)]
+    if spec.pattern is not None:
+        matches = _matcher(spec.pattern)
+        if matches is None:  # stored before patterns ran on RE2: propose a schema change to fix it
+            return [Problem("UNSUPPORTED_PATTERN", f"'{spec.name}' has a pattern that cannot be checked.", at)]
+        if not matches(v):
+            return [Problem("PATTERN_MISMATCH", f"'{spec.name}' does not match its pattern.", at)]
     return []
 
 
@@ -491,23 +554,25 @@ def _taxonomy(spec: FieldSpec, v: Any, at: str) -> list[Problem]:
     if not isinstance(v, list) or not all(isinstance(c, str) for c in v):
         return [Problem("WRONG_KIND", f"'{spec.name}' takes a list of class names.", at)]
     parents = spec.index.parents
-    problems = [Problem("UNKNOWN_CLASS", f"'{c}' is not a class of '{spec.name}'.", at) for c in v if c not in parents]
+    problems = [
+        Problem("UNKNOWN_CLASS", f"'{spec.name}' lists a class its tree does not have.", at)
+        for c in v
+        if c not in parents
+    ]
     if len(set(v)) != len(v):
         problems.append(Problem("DUPLICATE_CLASS", f"'{spec.name}' lists a class twice.", at))
     chosen = {c for c in v if c in parents}
     for c in dict.fromkeys(v):
         parent = parents.get(c)
         if parent is not None and parent not in chosen:
-            problems.append(Problem("INCONSISTENT_HIERARCHY", f"'{c}' is chosen without its parent '{parent}'.", at))
+            problems.append(
+                Problem("INCONSISTENT_HIERARCHY", f"'{spec.name}' holds a class without the classes above it.", at)
+            )
     for node in spec.index.exclusive:
         picked = [child.name for child in node.children if child.name in chosen]
         if len(picked) > 1:
             problems.append(
-                Problem(
-                    "EXCLUSIVE_SIBLINGS",
-                    f"Only one class under '{node.name}' may be chosen, not {', '.join(picked)}.",
-                    at,
-                )
+                Problem("EXCLUSIVE_SIBLINGS", f"Only one class under '{node.name}' of '{spec.name}' may be chosen.", at)
             )
     if not spec.multiple:
         # One path from a root: at most one chosen class has no chosen class anywhere below it
@@ -540,7 +605,7 @@ def _spans(spec: FieldSpec, v: Any, at: str, item: Mapping[str, Any] | None) -> 
         elif start >= end:
             problems.append(Problem("EMPTY_SPAN", "A span's start must come before its end.", here))
         elif start < 0 or end > len(text):
-            problems.append(Problem("OUT_OF_RANGE", f"A span must lie within the text (0..{len(text)}).", here))
+            problems.append(Problem("OUT_OF_RANGE", f"A span must lie within the text '{spec.source}'.", here))
         else:
             good.append((start, end, label, k))
     if not spec.allow_overlap:
@@ -574,7 +639,7 @@ def _boxes(spec: FieldSpec, v: Any, at: str, item: Mapping[str, Any] | None) -> 
         elif w <= 0 or h <= 0:
             problems.append(Problem("EMPTY_BOX", "A box needs a positive width and height.", here))
         elif x < 0 or y < 0 or x + w > image_w or y + h > image_h:
-            problems.append(Problem("OUT_OF_RANGE", f"A box must lie within the image ({image_w}x{image_h}).", here))
+            problems.append(Problem("OUT_OF_RANGE", "A box must lie within the image.", here))
     return problems
 
 
@@ -583,7 +648,7 @@ def _element(raw: Any, keys: tuple[str, ...], spec: FieldSpec, at: str) -> Mappi
     if not isinstance(raw, Mapping):
         return [Problem("WRONG_KIND", f"Each entry of '{spec.name}' is an object with {', '.join(keys)}.", at)]
     problems = [
-        Problem("UNKNOWN_FIELD", f"'{key}' is not part of an entry of '{spec.name}'.", f"{at}.{key}")
+        Problem("UNKNOWN_FIELD", f"This is not part of an entry of '{spec.name}'.", f"{at}.{key}")
         for key in raw
         if key not in keys
     ]
@@ -591,7 +656,7 @@ def _element(raw: Any, keys: tuple[str, ...], spec: FieldSpec, at: str) -> Mappi
     if missing:
         problems.append(Problem("WRONG_KIND", f"The entry lacks {', '.join(missing)}.", at))
     elif not isinstance(raw["label"], str) or raw["label"] not in spec.classes:
-        problems.append(Problem("UNKNOWN_CLASS", f"{raw['label']!r} is not a label of '{spec.name}'.", f"{at}.label"))
+        problems.append(Problem("UNKNOWN_CLASS", f"The label is not one of those of '{spec.name}'.", f"{at}.label"))
     return problems or raw
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
@@ -61,7 +62,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         query = select(Item.data, Item.meta).where(Item.id == assignment.item_id)
         data, meta = (await session.execute(query)).one()
         item = {"data": data, "metadata": meta}
-    problems = schema_language.validate(schema.schema, new.value, item=item)
+    problems = json_bounds.check(new.value, "value") or schema_language.validate(schema.schema, new.value, item=item)
     if len(new.rationale) > MAX_RATIONALE:
         problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))
     if new.time_spent_ms is not None and not 0 <= new.time_spent_ms <= MAX_TIME_SPENT_MS:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
@@ -65,7 +66,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
     assert project is not None
     schema = await active_schema(session, project)
     if new.verdict is Verdict.CORRECT:
-        problems = schema_language.validate(
+        problems = json_bounds.check(new.corrected_value, "correctedValue") or schema_language.validate(
             schema.schema, new.corrected_value, "correctedValue", item={"data": item.data, "metadata": item.meta}
         )
         if problems:

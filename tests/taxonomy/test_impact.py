@@ -128,7 +128,11 @@ def test_a_report_round_trips_through_json() -> None:
             "before": {"sentiment": "meh"},
             "after": {"mood": "meh"},
             "problems": [
-                {"code": "UNKNOWN_CLASS", "field": "value.mood", "message": "'meh' is not a class of 'mood'."}
+                {
+                    "code": "UNKNOWN_CLASS",
+                    "field": "value.mood",
+                    "message": "The answer to 'mood' is not one of its classes.",
+                }
             ],
         }
     ]

@@ -202,10 +202,11 @@ def test_siblings_under_a_node_not_marked_exclusive_may_go_together() -> None:
     assert validate(taxonomy(multiple=True), {"category": ["plant", "tree", "flower"]}) == []
 
 
-def test_the_message_names_the_missing_parent() -> None:
+def test_the_message_names_the_field_not_the_classes_chosen() -> None:
+    # Messages reach readers who may not read the value (a schema change's impact report).
     (problem,) = validate(taxonomy(), {"category": ["plant", "oak"]})
-    assert "'oak'" in problem.message
-    assert "'tree'" in problem.message
+    assert "'category'" in problem.message
+    assert "oak" not in problem.message
 
 
 def test_a_required_taxonomy_needs_a_class() -> None:
