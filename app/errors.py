@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -39,3 +40,25 @@ class Forbidden(Exception):
 
     def __init__(self, message: str = "You are not allowed to do this.") -> None:
         super().__init__(message)
+
+
+class CommonErrorCode(enum.StrEnum):
+    """Codes every area's operations can answer."""
+
+    NOT_FOUND = "NOT_FOUND"  # no such object, or one the caller may not read (the same answer)
+    INVALID_ID = "INVALID_ID"  # not an id of this API, or of the wrong type
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+
+
+def error_codes(name: str, doc: str, *parts: type[enum.StrEnum]) -> type[enum.StrEnum]:
+    """An area's error-code enum: the union of the code groups its operations can answer.
+
+    Code groups (a module's own codes, the label-schema language's, JSON bounds') are listed
+    once where they are raised and composed per area, as the area's payload errors need them.
+    """
+    members = sorted({member.value for part in parts for member in part})
+    codes = enum.StrEnum(name, {value: value for value in members})  # type: ignore[misc]
+    codes.__doc__ = doc
+    return codes

@@ -16,6 +16,7 @@ not the nested path (which could be as long as the document).
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from typing import Any
@@ -79,3 +80,11 @@ def check(value: Any, at: str, *, max_depth: int = MAX_DEPTH) -> list[Problem]:
         elif isinstance(node, float) and not math.isfinite(node):
             found.setdefault("OUT_OF_RANGE", Problem("OUT_OF_RANGE", "Numbers must be finite.", at))
     return list(found.values())
+
+
+class JsonErrorCode(enum.StrEnum):
+    """What a stored JSON document may not hold (depth, number range, text)."""
+
+    TOO_DEEP = "TOO_DEEP"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    INVALID_TEXT = "INVALID_TEXT"

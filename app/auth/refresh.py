@@ -27,7 +27,12 @@ from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError
 from app.ids import new_id
+from app.operations import Operation
 from app.policies.enforcer import Authorizer
+
+# Signing out ends one's own sign-ins only: no permission to hold. The token itself never
+# reaches the audit digest.
+REVOKE_TOKEN = Operation("revokeToken", None, audit="auth.refresh.revoke", secret_fields=("refreshToken",))
 
 TOKEN_BYTES = 32
 # Longer than any token we issue (43 characters); anything longer is not one of ours.
@@ -189,7 +194,7 @@ async def revoke(session: AsyncSession, actor: Actor, *, token: str | None, ever
     await audit.record(
         session,
         actor,
-        "auth.refresh.revoke",
+        REVOKE_TOKEN.audit,
         "User",
         actor.id,
         request={"all": everything, "token": token is not None, "via": via},

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance.models import AuditEvent
+from app.operations import bound_input
 
 
 def canonical_json(value: Any) -> bytes:
@@ -36,8 +37,12 @@ async def record(
 ) -> None:
     """Write the event in the session's transaction: it commits (or not) with the change it describes.
 
-    A plain INSERT, not an ORM object: every mutation writes one, and nothing reads it back.
+    The input digest covers the whole validated input of the GraphQL operation running in this
+    unit of work (app/operations.py); `request` is the input of callers outside one (the token
+    endpoint, downloads, the CLI). A plain INSERT, not an ORM object: every mutation writes one,
+    and nothing reads it back.
     """
+    bound = bound_input(session)
     await session.execute(
         insert(AuditEvent).values(
             occurred_at=utcnow(),
@@ -47,7 +52,7 @@ async def record(
             entity_type=entity_type,
             entity_id=str(entity_id),
             project_id=project_id,
-            input_digest=digest(request),
+            input_digest=digest(bound if bound is not None else request),
             details=details or {},
         )
     )

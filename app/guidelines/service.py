@@ -22,11 +22,18 @@ from app.guidelines.diff import GuidelineDiff, diff
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineStatus, GuidelineVersion
 from app.ids import id_from_path
 from app.ingestion.models import Item
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.projects.service import active_schema, current_guideline, guideline_row
 from app.scopes import in_projects
 from app.taxonomy.schema_language import LabelSchema
+
+SAVE_GUIDELINE_DRAFT = Operation("saveGuidelineDraft", Permission("guideline", "write"), audit="guideline.draft")
+PUBLISH_GUIDELINE = Operation("publishGuideline", Permission("guideline", "write"), audit="guideline.publish")
+ACKNOWLEDGE_GUIDELINE = Operation(
+    "acknowledgeGuideline", Permission("guideline", "acknowledge"), audit="guideline.acknowledge"
+)
 
 MAX_BODY = guideline_content.MAX_BODY
 MAX_CHANGELOG = 10_000
@@ -58,7 +65,7 @@ async def save_draft(
     """
     # Locked on PostgreSQL: two first saves from two processes would both number a new draft.
     project = await find_project(session, actor, project_id, lock=True)
-    actor.require("guideline", "write", project.id)
+    SAVE_GUIDELINE_DRAFT.require(actor, project.id)
     draft = await _draft(session, project.id)
     base_body, base_content = await _base(session, project, draft, start_from)
     new_body = base_body if body is None else body
@@ -77,7 +84,7 @@ async def save_draft(
     await audit.record(
         session,
         actor,
-        "guideline.draft",
+        SAVE_GUIDELINE_DRAFT.audit,
         "GuidelineVersion",
         draft.id,
         project_id=project.id,
@@ -118,7 +125,7 @@ def _merged(base: dict[str, Any], given: Any) -> Any:
 async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, changelog: str) -> GuidelineVersion:
     """Put the draft in force. Its content is checked again: the schema may have changed since."""
     project = await find_project(session, actor, project_id, lock=True)
-    actor.require("guideline", "write", project.id)
+    PUBLISH_GUIDELINE.require(actor, project.id)
     draft = await _draft(session, project.id)
     if draft is None:
         raise DomainError.single("NO_DRAFT", "There is no draft to publish; save one first.", "projectId")
@@ -140,7 +147,7 @@ async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, ch
     await audit.record(
         session,
         actor,
-        "guideline.publish",
+        PUBLISH_GUIDELINE.audit,
         "GuidelineVersion",
         draft.id,
         project_id=project.id,
@@ -155,7 +162,7 @@ async def acknowledge(
 ) -> GuidelineAcknowledgement:
     """Record that the actor read the guideline in force. Acknowledging twice returns the first record."""
     project = await find_project(session, actor, project_id)
-    actor.require("guideline", "acknowledge", project.id)
+    ACKNOWLEDGE_GUIDELINE.require(actor, project.id)
     if project.guideline_version is None or version != project.guideline_version:
         in_force = project.guideline_version
         message = f"Version {in_force} is in force; acknowledge that one." if in_force else "No guideline is in force."
@@ -174,7 +181,7 @@ async def acknowledge(
     await audit.record(
         session,
         actor,
-        "guideline.acknowledge",
+        ACKNOWLEDGE_GUIDELINE.audit,
         "GuidelineVersion",
         row.id,
         project_id=project.id,

@@ -21,7 +21,10 @@ from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.ids import new_id
 from app.ingestion.models import Item, ItemStatus
+from app.operations import Operation, Permission
 from app.projects.reads import find_project
+
+IMPORT_ITEMS = Operation("importItems", Permission("item", "import"), audit="item.import")
 
 MAX_EXTERNAL_ID = 255
 MAX_ITEM_BYTES = 256 * 1024  # of data, and of metadata, as canonical JSON
@@ -50,7 +53,7 @@ async def import_items(
     session: AsyncSession, actor: Actor, project_id: uuid.UUID, rows: Sequence[NewItem], *, max_items: int
 ) -> ImportResult:
     project = await find_project(session, actor, project_id)
-    actor.require("item", "import", project.id)
+    IMPORT_ITEMS.require(actor, project.id)
     if not rows:
         raise DomainError.single("EMPTY_BATCH", "Send at least one item.", "items")
     if len(rows) > max_items:
@@ -69,7 +72,7 @@ async def import_items(
     await audit.record(
         session,
         actor,
-        "item.import",
+        IMPORT_ITEMS.audit,
         "Project",
         project.id,
         project_id=project.id,

@@ -13,23 +13,28 @@ from app.auth.models import IdentityKind, User
 from app.compliance import audit
 from app.db import after_commit
 from app.errors import DomainError
+from app.operations import Operation, Permission
 from app.policies.models import CasbinRule
 from app.policies.roles import Role, domain, user_subject
 from app.policies.watcher import announce_change
 from app.projects.models import Project
 from app.projects.reads import find_project
 
+# The same permission covers handing a role out and taking it back.
+GRANT_ROLE = Operation("grantRole", Permission("role:{role}", "grant"), audit="role.grant")
+REVOKE_ROLE = Operation("revokeRole", Permission("role:{role}", "grant"), audit="role.revoke")
+
 
 async def grant_role(
     session: AsyncSession, actor: Actor, user_id: uuid.UUID, role: Role, project_id: uuid.UUID | None
 ) -> User:
-    user = await _check(session, actor, user_id, role, project_id, "grant")
+    user = await _check(session, actor, user_id, role, project_id, GRANT_ROLE)
     if actor.authorizer.has_grant(user.id, role, project_id):
         raise DomainError.single("ALREADY_GRANTED", f"{user.username} already holds {role.value} here.", "role")
     session.add(
         CasbinRule(ptype="g", v0=user_subject(user.id), v1=role.subject, v2=domain(project_id), granted_by=actor.id)
     )
-    await _audit(session, actor, "role.grant", user, role, project_id)
+    await _audit(session, actor, GRANT_ROLE.audit, user, role, project_id)
     await session.flush()
     await announce_change(session)
     after_commit(session, lambda: actor.authorizer.apply_grant(user.id, role, project_id))
@@ -39,7 +44,7 @@ async def grant_role(
 async def revoke_role(
     session: AsyncSession, actor: Actor, user_id: uuid.UUID, role: Role, project_id: uuid.UUID | None
 ) -> User:
-    user = await _check(session, actor, user_id, role, project_id, "revoke")
+    user = await _check(session, actor, user_id, role, project_id, REVOKE_ROLE)
     removed = await session.execute(
         delete(CasbinRule).where(
             col(CasbinRule.ptype) == "g",
@@ -50,7 +55,7 @@ async def revoke_role(
     )
     if not removed.rowcount:  # type: ignore[attr-defined]
         raise DomainError.single("NOT_GRANTED", f"{user.username} does not hold {role.value} here.", "role")
-    await _audit(session, actor, "role.revoke", user, role, project_id)
+    await _audit(session, actor, REVOKE_ROLE.audit, user, role, project_id)
     await announce_change(session)
     after_commit(session, lambda: actor.authorizer.apply_revoke(user.id, role, project_id))
     return user
@@ -62,12 +67,12 @@ async def _check(
     user_id: uuid.UUID,
     role: Role,
     project_id: uuid.UUID | None,
-    verb: str,
+    operation: Operation,
 ) -> User:
     if project_id is not None:
         await find_project(session, actor, project_id)
-    # The same permission covers handing a role out and taking it back.
-    actor.require(role.subject, "grant", project_id)
+    operation.require(actor, project_id, role=role.value)
+    verb = "grant" if operation is GRANT_ROLE else "revoke"
     if user_id == actor.id:
         # Separation of duties: a payload code, like SELF_REVIEW and SELF_APPROVAL.
         raise DomainError.single("SELF_GRANT", f"You may not {verb} roles of your own.", "userId")

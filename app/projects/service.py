@@ -15,9 +15,12 @@ from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.guidelines import content as guideline_content
 from app.guidelines.models import GuidelineStatus, GuidelineVersion
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.taxonomy import schema_language
 from app.taxonomy.models import LabelSchemaVersion
+
+CREATE_PROJECT = Operation("createProject", Permission("project", "create"), audit="project.create")
 
 MAX_OVERLAP = 10
 MAX_DESCRIPTION = 10_000
@@ -37,7 +40,7 @@ class NewProject:
 
 
 async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -> Project:
-    actor.require("project", "create")
+    CREATE_PROJECT.require(actor)
     problems = _check(new)
     content: dict[str, Any] = {}
     if new.guideline_content is not None and not schema_language.lint(new.label_schema):
@@ -83,7 +86,7 @@ async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -
     await audit.record(
         session,
         actor,
-        "project.create",
+        CREATE_PROJECT.audit,
         "Project",
         project.id,
         project_id=project.id,

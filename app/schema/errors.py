@@ -1,14 +1,23 @@
-"""Public error shapes: payload UserErrors for expected failures, coded GraphQL errors for the rest."""
+"""Public error shapes: typed payload errors for expected failures, coded GraphQL errors for the rest.
+
+Every mutation payload lists `errors` of its area's type (WorkflowError, TaxonomyError, ...):
+each implements the `UserError` interface and carries a `code` from its area's enum
+(app/<area>/error_codes.py), so generated clients can switch on codes exhaustively.
+"""
 
 from __future__ import annotations
 
+import enum
+import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from app.errors import DomainError, Forbidden, Problem
+from app.errors import Forbidden, Problem
+
+logger = logging.getLogger("labelgraph.graphql")
 
 
 class PublicError(Exception):
@@ -30,16 +39,30 @@ def should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, PublicError | Forbidden | GraphQLError)
 
 
-@strawberry.type(description="An expected failure: nothing of the mutation was written.")
+@strawberry.interface(
+    description="An expected failure the caller can correct: nothing of the mutation was written. "
+    "Each area's error type adds `code`, a value of that area's error-code enum."
+)
 class UserError:
-    code: str = strawberry.field(description="Stable, machine-readable reason, e.g. NOT_FOUND.")
     field: str | None = strawberry.field(description="Dotted path of the input at fault, when one is.")
-    message: str
+    message: str = strawberry.field(description="For people; carries no data the reader may not see.")
+    # The area's code enum (the Python side of the `code` field).
+    codes: ClassVar[type[enum.StrEnum]]
 
 
-def problem_errors(problems: Iterable[Problem]) -> list[UserError]:
-    return [UserError(code=p.code, field=p.field, message=p.message) for p in problems]
+E = TypeVar("E", bound=UserError)
 
 
-def user_errors(exc: DomainError) -> list[UserError]:
-    return problem_errors(exc.problems)
+class UndeclaredErrorCode(Exception):
+    """A service raised a code its area's enum lacks: a bug (tests/schema/test_error_codes.py)."""
+
+
+def errors_of(error_type: type[E], problems: Iterable[Problem]) -> list[E]:
+    found = []
+    for problem in problems:
+        try:
+            code = error_type.codes(problem.code)
+        except ValueError:
+            raise UndeclaredErrorCode(f"{problem.code} is not a {error_type.codes.__name__}") from None
+        found.append(error_type(code=code, field=problem.field, message=problem.message))  # type: ignore[call-arg]
+    return found

@@ -13,16 +13,26 @@ from strawberry.scalars import JSON
 
 from app.errors import DomainError
 from app.guidelines import content as guideline_content
+from app.guidelines import error_codes as area_codes
 from app.guidelines import models, service
 from app.guidelines.diff import GuidelineDiff as Diff
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import PublicError, UserError, problem_errors
+from app.schema.errors import PublicError, UserError, errors_of
 from app.schema.identity import User, known_user, load_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import DiffChange
 from app.taxonomy.schema_language import LabelSchema
+
+GuidelineErrorCode = strawberry.enum(area_codes.GuidelineErrorCode, description=area_codes.GuidelineErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of a guideline mutation, or a problem of guideline content.")
+class GuidelineError(UserError):
+    codes = area_codes.GuidelineErrorCode
+    code: GuidelineErrorCode  # type: ignore[valid-type]
+
 
 GuidelineStatus = strawberry.enum(models.GuidelineStatus)
 
@@ -200,9 +210,9 @@ class GuidelineVersion(Node):
     @strawberry.field(
         description="What no longer fits the label schema in force (a class renamed since): time for a new version."
     )
-    async def schema_problems(self, info: Info) -> list[UserError]:
+    async def schema_problems(self, info: Info) -> list[GuidelineError]:
         checked = guideline_content.check(self._row.content, await self._schema_in_force(info))
-        return problem_errors(checked.problems)
+        return errors_of(GuidelineError, checked.problems)
 
     async def _schema_in_force(self, info: Info) -> LabelSchema:
         async with info.context.db() as session:
@@ -353,16 +363,16 @@ class AcknowledgeGuidelineInput:
 @strawberry.type
 class GuidelinePayload:
     guideline: GuidelineVersion | None
-    errors: list[UserError]
+    errors: list[GuidelineError]
 
 
 @strawberry.type
 class AcknowledgeGuidelinePayload:
     acknowledgement: GuidelineAcknowledgement | None
-    errors: list[UserError]
+    errors: list[GuidelineError]
 
 
-def _payload(result: models.GuidelineVersion | list[UserError]) -> GuidelinePayload:
+def _payload(result: models.GuidelineVersion | list[GuidelineError]) -> GuidelinePayload:
     if isinstance(result, list):
         return GuidelinePayload(guideline=None, errors=result)
     return GuidelinePayload(guideline=GuidelineVersion.of(result), errors=[])
@@ -385,7 +395,7 @@ class GuidelinesMutation:
                 session, actor, project_id, body=input.body, content=input.content, start_from=input.start_from
             )
 
-        return _payload(await run_mutation(info, act))
+        return _payload(await run_mutation(info, service.SAVE_GUIDELINE_DRAFT, input, act, GuidelineError))
 
     @strawberry.mutation(
         description="Put the draft in force with a changelog entry; annotators acknowledge it before claiming again."
@@ -394,7 +404,7 @@ class GuidelinesMutation:
         async def act(session: AsyncSession) -> models.GuidelineVersion:
             return await service.publish(session, info.context.actor, _project_id(input.project_id), input.changelog)
 
-        return _payload(await run_mutation(info, act))
+        return _payload(await run_mutation(info, service.PUBLISH_GUIDELINE, input, act, GuidelineError))
 
     @strawberry.mutation(description="Record that you read the guideline in force; claims wait for it.")
     async def acknowledge_guideline(
@@ -403,7 +413,7 @@ class GuidelinesMutation:
         async def act(session: AsyncSession) -> models.GuidelineAcknowledgement:
             return await service.acknowledge(session, info.context.actor, _project_id(input.project_id), input.version)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, service.ACKNOWLEDGE_GUIDELINE, input, act, GuidelineError)
         if isinstance(result, list):
             return AcknowledgeGuidelinePayload(acknowledgement=None, errors=result)
         return AcknowledgeGuidelinePayload(

@@ -10,15 +10,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import models
 from app.auth.reads import list_identities
+from app.policies import error_codes as area_codes
 from app.policies import roles
 from app.policies.roles import ORG, project_of
-from app.policies.service import grant_role, revoke_role
+from app.policies.service import GRANT_ROLE, REVOKE_ROLE, grant_role, revoke_role
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.workflow.models import AssignmentStatus as TaskStatus
+
+RoleErrorCode = strawberry.enum(area_codes.RoleErrorCode, description=area_codes.RoleErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of granting or revoking a role.")
+class RoleError(UserError):
+    codes = area_codes.RoleErrorCode
+    code: RoleErrorCode  # type: ignore[valid-type]
+
 
 if TYPE_CHECKING:
     from app.schema.workflow import Assignment
@@ -106,7 +116,7 @@ class RoleInput:
 @strawberry.type
 class RolePayload:
     user: User | None
-    errors: list[UserError]
+    errors: list[RoleError]
 
 
 async def _change_role(info: Info, input: RoleInput, revoke: bool) -> RolePayload:
@@ -116,7 +126,7 @@ async def _change_role(info: Info, input: RoleInput, revoke: bool) -> RolePayloa
         change = revoke_role if revoke else grant_role
         return await change(session, info.context.actor, user_id, input.role, project_id)
 
-    result = await run_mutation(info, act)
+    result = await run_mutation(info, REVOKE_ROLE if revoke else GRANT_ROLE, input, act, RoleError)
     if isinstance(result, list):
         return RolePayload(user=None, errors=result)
     return RolePayload(user=User.of(result), errors=[])

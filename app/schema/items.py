@@ -9,8 +9,9 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from app.ingestion import error_codes as area_codes
 from app.ingestion import models
-from app.ingestion.service import ImportResult, NewItem, import_items
+from app.ingestion.service import IMPORT_ITEMS, ImportResult, NewItem, import_items
 from app.projects import reads as project_reads
 from app.schema.context import Info
 from app.schema.errors import UserError
@@ -18,6 +19,15 @@ from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.workflow import FinalLabel, Label, Review
 from app.workflow import reads as workflow_reads
+
+IngestionErrorCode = strawberry.enum(area_codes.IngestionErrorCode, description=area_codes.IngestionErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of importing items; `field` names the row (items.N.field).")
+class IngestionError(UserError):
+    codes = area_codes.IngestionErrorCode
+    code: IngestionErrorCode  # type: ignore[valid-type]
+
 
 if TYPE_CHECKING:
     from app.schema.projects import Project
@@ -96,7 +106,7 @@ class ImportItemsInput:
 class ImportItemsPayload:
     imported_count: int
     project: Annotated[Project, strawberry.lazy("app.schema.projects")] | None
-    errors: list[UserError]
+    errors: list[IngestionError]
 
 
 @strawberry.type
@@ -112,7 +122,7 @@ class ItemsMutation:
             limit = info.context.runtime.settings.max_import_items
             return await import_items(session, info.context.actor, project_id, rows, max_items=limit)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, IMPORT_ITEMS, input, act, IngestionError)
         if isinstance(result, list):
             return ImportItemsPayload(imported_count=0, project=None, errors=result)
         async with info.context.db() as session:

@@ -1,30 +1,63 @@
-"""Running one mutation: its own write transaction, typed payload errors for what the caller can fix."""
+"""Running one mutation: the operation it is, its own write transaction with the whole validated
+input bound for its audit event, and typed payload errors for what the caller can fix."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.utils.str_converters import to_camel_case
 
 from app.errors import DomainError
+from app.operations import Operation, bind_input
 from app.schema.context import Info
-from app.schema.errors import PublicError, UserError, user_errors
+from app.schema.errors import E, PublicError, errors_of
 from app.schema.node import parse_global_id
 
 R = TypeVar("R")
 
 
-async def run_mutation(info: Info, action: Callable[[AsyncSession], Awaitable[R]]) -> R | list[UserError]:
-    """The action's result once committed, or the errors of a DomainError with nothing written."""
+async def run_mutation(
+    info: Info,
+    operation: Operation,
+    input: Any,
+    action: Callable[[AsyncSession], Awaitable[R]],
+    errors: type[E],
+) -> R | list[E]:
+    """The action's result once committed, or its area's errors for a DomainError, nothing written.
+
+    `operation` (declared by the service, app/operations.py) names the permission the service
+    checks and the audit action it records; `input` is the whole validated input, digested into
+    that audit event.
+    """
     try:
         async with info.context.writer() as session:
+            bind_input(session, operation, input_payload(input))
             result = await action(session)
     except DomainError as exc:
-        return user_errors(exc)
+        return errors_of(errors, exc.problems)
     await info.context.refresh()
     return result
+
+
+def input_payload(value: Any) -> Any:
+    """A strawberry input as plain JSON-able data, keyed as the client wrote it (camelCase)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a strawberry input
+        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {to_camel_case(str(k)): input_payload(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [input_payload(v) for v in value]
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is strawberry.UNSET:
+        return None
+    return value
 
 
 def input_id(value: str, expected: str, field: str) -> uuid.UUID:

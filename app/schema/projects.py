@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 
 from app.ingestion import reads as item_reads
 from app.ingestion.models import ItemStatus
+from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
 from app.schema import guidelines, taxonomy
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
@@ -20,6 +21,14 @@ from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
 from app.schema.node import Node, decode_id, global_id
 from app.schema.taxonomy import LabelSchemaVersion
+
+ProjectErrorCode = strawberry.enum(area_codes.ProjectErrorCode, description=area_codes.ProjectErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of creating a project.")
+class ProjectError(UserError):
+    codes = area_codes.ProjectErrorCode
+    code: ProjectErrorCode  # type: ignore[valid-type]
 
 
 @strawberry.type(description="How many items are in each state.")
@@ -130,7 +139,7 @@ class CreateProjectInput:
 @strawberry.type
 class CreateProjectPayload:
     project: Project | None
-    errors: list[UserError]
+    errors: list[ProjectError]
 
 
 @strawberry.type
@@ -167,7 +176,7 @@ class ProjectsMutation:
         async def act(session: AsyncSession) -> models.Project:
             return await service.create_project(session, info.context.actor, new)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, service.CREATE_PROJECT, input, act, ProjectError)
         if isinstance(result, list):
             return CreateProjectPayload(project=None, errors=result)
         return CreateProjectPayload(project=Project.of(result), errors=[])

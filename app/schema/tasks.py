@@ -7,10 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import UserError
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import decode_id
-from app.schema.workflow import Assignment
+from app.schema.workflow import Assignment, WorkflowError
 from app.workflow import models, tasks
 
 
@@ -40,7 +39,7 @@ class RenewLeaseInput:
 @strawberry.type
 class RenewLeasePayload:
     assignment: Assignment | None
-    errors: list[UserError]
+    errors: list[WorkflowError]
 
 
 @strawberry.input
@@ -52,7 +51,7 @@ class ReleaseTaskInput:
 @strawberry.type
 class ReleaseTaskPayload:
     assignment: Assignment | None
-    errors: list[UserError]
+    errors: list[WorkflowError]
 
 
 @strawberry.type
@@ -66,7 +65,7 @@ class TasksMutation:
             assignment_id = input_id(input.assignment_id, "Assignment", "assignmentId")
             return await tasks.renew_lease(session, info.context.actor, assignment_id)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, tasks.RENEW_LEASE, input, act, WorkflowError)
         if isinstance(result, list):
             return RenewLeasePayload(assignment=None, errors=result)
         return RenewLeasePayload(assignment=Assignment.of(result), errors=[])
@@ -80,7 +79,7 @@ class TasksMutation:
             assignment_id = input_id(input.assignment_id, "Assignment", "assignmentId")
             return await tasks.release_task(session, info.context.actor, assignment_id, input.reason)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, tasks.RELEASE_TASK, input, act, WorkflowError)
         if isinstance(result, list):
             return ReleaseTaskPayload(assignment=None, errors=result)
         return ReleaseTaskPayload(assignment=Assignment.of(result), errors=[])

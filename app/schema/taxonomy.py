@@ -12,16 +12,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from app.errors import DomainError
+from app.operations import Operation
 from app.schema.connections import Connection, connection, int_cursor, page_size, uuid_cursor
 from app.schema.context import Info
-from app.schema.errors import UserError, bad_input, problem_errors, user_errors
+from app.schema.errors import UserError, bad_input, errors_of
 from app.schema.identity import User, load_user
 from app.schema.label_schema import LabelField, LabelRule, label_fields, label_rules
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.taxonomy import diff, impact, models, service
+from app.taxonomy import error_codes as area_codes
 from app.taxonomy.mapping import SchemaMapping
 from app.workflow import reads as workflow_reads
+
+TaxonomyErrorCode = strawberry.enum(area_codes.TaxonomyErrorCode, description=area_codes.TaxonomyErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of a schema-change mutation, or a problem of a value under a schema.")
+class TaxonomyError(UserError):
+    codes = area_codes.TaxonomyErrorCode
+    code: TaxonomyErrorCode  # type: ignore[valid-type]
+
 
 ChangeStatus = strawberry.enum(models.ChangeStatus, description="Where a schema change request stands.")
 
@@ -94,7 +105,7 @@ class SchemaDiff:
 class ImpactExample:
     outcome: ImpactOutcome
     subject_id: strawberry.ID = strawberry.field(description="The Label, or for a final label its Item.")
-    problems: list[UserError] = strawberry.field(description="Why it would be invalid; empty otherwise.")
+    problems: list[TaxonomyError] = strawberry.field(description="Why it would be invalid; empty otherwise.")
     _example: strawberry.Private[impact.ImpactExample]
     _project_id: strawberry.Private[uuid.UUID]
 
@@ -128,7 +139,7 @@ class ImpactTally:
             ImpactExample(
                 outcome=ImpactOutcome(outcome),
                 subject_id=strawberry.ID(example.subject_id),
-                problems=problem_errors(example.problems),
+                problems=errors_of(TaxonomyError, example.problems),
                 _example=example,
                 _project_id=project_id,
             )
@@ -247,7 +258,9 @@ class CarriedValue:
     schema_version: int = strawberry.field(description="The version in force it is shown under.")
     value: JSON
     remapped: bool = strawberry.field(description="Whether approved mappings changed it.")
-    problems: list[UserError] = strawberry.field(description="Why it does not fit the version in force, if it doesn't.")
+    problems: list[TaxonomyError] = strawberry.field(
+        description="Why it does not fit the version in force, if it doesn't."
+    )
 
 
 async def carried_value(
@@ -267,7 +280,7 @@ async def carried_value(
         schema_version=chain.active.version,
         value=JSON(after),
         remapped=after != value,
-        problems=problem_errors(problems),
+        problems=errors_of(TaxonomyError, problems),
     )
 
 
@@ -303,11 +316,11 @@ class WithdrawSchemaChangeInput:
 @strawberry.type
 class SchemaChangePayload:
     request: SchemaChangeRequest | None
-    errors: list[UserError]
+    errors: list[TaxonomyError]
 
 
-async def _decide(info: Info, action: Any) -> SchemaChangePayload:
-    result = await run_mutation(info, action)
+async def _decide(info: Info, operation: Operation, input: Any, action: Any) -> SchemaChangePayload:
+    result = await run_mutation(info, operation, input, action, TaxonomyError)
     if isinstance(result, list):
         return SchemaChangePayload(request=None, errors=result)
     return SchemaChangePayload(request=SchemaChangeRequest.of(result), errors=[])
@@ -335,12 +348,12 @@ class TaxonomyMutation:
             async with info.context.db() as session:
                 assessment = await service.assess_proposal(session, actor, proposal)
         except DomainError as exc:
-            return SchemaChangePayload(request=None, errors=user_errors(exc))
+            return SchemaChangePayload(request=None, errors=errors_of(TaxonomyError, exc.problems))
 
         async def act(session: AsyncSession) -> models.SchemaChangeRequest:
             return await service.propose_schema_change(session, actor, proposal, assessment)
 
-        return await _decide(info, act)
+        return await _decide(info, service.PROPOSE_SCHEMA_CHANGE, input, act)
 
     @strawberry.mutation(description="Put a proposal in force. Admins other than the proposer.")
     async def approve_schema_change(self, info: Info, input: ApproveSchemaChangeInput) -> SchemaChangePayload | None:
@@ -348,7 +361,7 @@ class TaxonomyMutation:
             actor = info.context.actor
             return await service.approve_schema_change(session, actor, _request_id(input.request_id), input.note)
 
-        return await _decide(info, act)
+        return await _decide(info, service.APPROVE_SCHEMA_CHANGE, input, act)
 
     @strawberry.mutation(description="Turn a proposal down, saying why. Admins.")
     async def reject_schema_change(self, info: Info, input: RejectSchemaChangeInput) -> SchemaChangePayload | None:
@@ -356,14 +369,14 @@ class TaxonomyMutation:
             actor = info.context.actor
             return await service.reject_schema_change(session, actor, _request_id(input.request_id), input.reason)
 
-        return await _decide(info, act)
+        return await _decide(info, service.REJECT_SCHEMA_CHANGE, input, act)
 
     @strawberry.mutation(description="Take back one's own pending proposal.")
     async def withdraw_schema_change(self, info: Info, input: WithdrawSchemaChangeInput) -> SchemaChangePayload | None:
         async def act(session: AsyncSession) -> models.SchemaChangeRequest:
             return await service.withdraw_schema_change(session, info.context.actor, _request_id(input.request_id))
 
-        return await _decide(info, act)
+        return await _decide(info, service.WITHDRAW_SCHEMA_CHANGE, input, act)
 
 
 # Fields of Project, kept here with the types they return.

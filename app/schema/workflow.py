@@ -17,8 +17,18 @@ from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.taxonomy import CarriedValue, carried_value
+from app.workflow import error_codes as area_codes
 from app.workflow import labeling, models, queue, review, tasks
 from app.workflow import reads as workflow_reads
+
+WorkflowErrorCode = strawberry.enum(area_codes.WorkflowErrorCode, description=area_codes.WorkflowErrorCode.__doc__)
+
+
+@strawberry.type(description="A failure of a labeling-loop mutation (claim, submit, review, renew, release).")
+class WorkflowError(UserError):
+    codes = area_codes.WorkflowErrorCode
+    code: WorkflowErrorCode  # type: ignore[valid-type]
+
 
 if TYPE_CHECKING:
     from app.schema.items import Item
@@ -203,7 +213,7 @@ class ClaimNextTaskInput:
 class ClaimNextTaskPayload:
     assignment: Assignment | None
     resumed: bool = strawberry.field(description="True when this is the caller's still-leased task, handed back.")
-    errors: list[UserError]
+    errors: list[WorkflowError]
 
 
 @strawberry.input
@@ -217,7 +227,7 @@ class SubmitLabelInput:
 @strawberry.type
 class SubmitLabelPayload:
     label: Label | None
-    errors: list[UserError]
+    errors: list[WorkflowError]
 
 
 @strawberry.input
@@ -234,7 +244,7 @@ class ReviewLabelPayload:
     label: Label | None
     final_label: FinalLabel | None
     item: Annotated[Item, strawberry.lazy("app.schema.items")] | None
-    errors: list[UserError]
+    errors: list[WorkflowError]
 
 
 @strawberry.type
@@ -248,7 +258,7 @@ class WorkflowMutation:
             project_id = input_id(input.project_id, "Project", "projectId")
             return await queue.claim_next(session, info.context.actor, project_id)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, queue.CLAIM_NEXT_TASK, input, act, WorkflowError)
         if isinstance(result, list):
             return ClaimNextTaskPayload(assignment=None, resumed=False, errors=result)
         # The UI always asks for the item next; hand over the row the claim already read.
@@ -266,7 +276,7 @@ class WorkflowMutation:
             )
             return await labeling.submit_label(session, info.context.actor, new)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, labeling.SUBMIT_LABEL, input, act, WorkflowError)
         if isinstance(result, list):
             return SubmitLabelPayload(label=None, errors=result)
         return SubmitLabelPayload(label=Label.of(result), errors=[])
@@ -287,7 +297,7 @@ class WorkflowMutation:
             )
             return await review.review_label(session, info.context.actor, new)
 
-        result = await run_mutation(info, act)
+        result = await run_mutation(info, review.REVIEW_LABEL, input, act, WorkflowError)
         if isinstance(result, list):
             return ReviewLabelPayload(review=None, label=None, final_label=None, item=None, errors=result)
         return ReviewLabelPayload(

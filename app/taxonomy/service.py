@@ -20,6 +20,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.scopes import in_projects
@@ -30,6 +31,12 @@ from app.taxonomy.impact import ImpactReport, Tally
 from app.taxonomy.mapping import SchemaMapping, lint_mapping, parse_mapping
 from app.taxonomy.models import ChangeStatus, LabelSchemaVersion, SchemaChangeRequest
 from app.taxonomy.versions import VersionChain, version_chain
+
+PROPOSE_SCHEMA_CHANGE = Operation("proposeSchemaChange", Permission("schema", "propose"), audit="schema.propose")
+APPROVE_SCHEMA_CHANGE = Operation("approveSchemaChange", Permission("schema", "approve"), audit="schema.approve")
+REJECT_SCHEMA_CHANGE = Operation("rejectSchemaChange", Permission("schema", "approve"), audit="schema.reject")
+# Withdrawing is the proposer's own (NOT_PROPOSER for anyone else who may propose).
+WITHDRAW_SCHEMA_CHANGE = Operation("withdrawSchemaChange", Permission("schema", "propose"), audit="schema.withdraw")
 
 MAX_RATIONALE = 10_000
 
@@ -57,7 +64,7 @@ async def assess_proposal(session: AsyncSession, actor: Actor, proposal: Proposa
     """Lint, mapping, diff and the impact dry run. Reads only: it grows with the project, so it
     runs before the write transaction and never holds SQLite's write lock."""
     project = await find_project(session, actor, proposal.project_id)
-    actor.require("schema", "propose", project.id)
+    PROPOSE_SCHEMA_CHANGE.require(actor, project.id)
     problems = schema_language.lint(proposal.definition, "definition") + _check_note(proposal.rationale, "rationale")
     if problems:
         raise DomainError(problems)
@@ -81,7 +88,7 @@ async def propose_schema_change(
     session: AsyncSession, actor: Actor, proposal: Proposal, assessment: Assessment
 ) -> SchemaChangeRequest:
     project = await find_project(session, actor, proposal.project_id)
-    actor.require("schema", "propose", project.id)
+    PROPOSE_SCHEMA_CHANGE.require(actor, project.id)
     if project.schema_version != assessment.base_version:
         raise DomainError.single(
             "STALE_BASE", "Another version came into force while this was assessed; propose again.", "projectId"
@@ -102,7 +109,7 @@ async def propose_schema_change(
     await audit.record(
         session,
         actor,
-        "schema.propose",
+        PROPOSE_SCHEMA_CHANGE.audit,
         "SchemaChangeRequest",
         request.id,
         project_id=project.id,
@@ -122,7 +129,7 @@ async def propose_schema_change(
 async def approve_schema_change(
     session: AsyncSession, actor: Actor, request_id: uuid.UUID, note: str = ""
 ) -> SchemaChangeRequest:
-    request = await _pending(session, actor, request_id, "approve")
+    request = await _pending(session, actor, request_id, APPROVE_SCHEMA_CHANGE)
     if request.proposed_by == actor.id:
         # Separation of duties: a second pair of eyes on every change of what labels mean.
         raise DomainError.single("SELF_APPROVAL", "You may not approve your own proposal.", "requestId")
@@ -153,7 +160,7 @@ async def approve_schema_change(
     await audit.record(
         session,
         actor,
-        "schema.approve",
+        APPROVE_SCHEMA_CHANGE.audit,
         "SchemaChangeRequest",
         request.id,
         project_id=project.id,
@@ -166,7 +173,7 @@ async def approve_schema_change(
 async def reject_schema_change(
     session: AsyncSession, actor: Actor, request_id: uuid.UUID, reason: str
 ) -> SchemaChangeRequest:
-    request = await _pending(session, actor, request_id, "approve")
+    request = await _pending(session, actor, request_id, REJECT_SCHEMA_CHANGE)
     problems = _check_note(reason, "reason")
     if problems:
         raise DomainError(problems)
@@ -175,7 +182,7 @@ async def reject_schema_change(
     await audit.record(
         session,
         actor,
-        "schema.reject",
+        REJECT_SCHEMA_CHANGE.audit,
         "SchemaChangeRequest",
         request.id,
         project_id=request.project_id,
@@ -186,7 +193,7 @@ async def reject_schema_change(
 
 
 async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest:
-    request = await _pending(session, actor, request_id, "propose")
+    request = await _pending(session, actor, request_id, WITHDRAW_SCHEMA_CHANGE)
     if request.proposed_by != actor.id:
         raise DomainError.single("NOT_PROPOSER", "Only the proposer may withdraw a change request.", "requestId")
     _decide(request, actor, ChangeStatus.WITHDRAWN, "")
@@ -194,7 +201,7 @@ async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id
     await audit.record(
         session,
         actor,
-        "schema.withdraw",
+        WITHDRAW_SCHEMA_CHANGE.audit,
         "SchemaChangeRequest",
         request.id,
         project_id=request.project_id,
@@ -307,14 +314,19 @@ async def schema_diff(session: AsyncSession, actor: Actor, project: Project, old
     return diff(numbers[old].definition, numbers[new].definition, chain.mapping_between(old, new))
 
 
-async def _pending(session: AsyncSession, actor: Actor, request_id: uuid.UUID, action: str) -> SchemaChangeRequest:
-    stmt = select(SchemaChangeRequest).where(SchemaChangeRequest.id == request_id)
+async def _pending(
+    session: AsyncSession, actor: Actor, request_id: uuid.UUID, operation: Operation
+) -> SchemaChangeRequest:
+    stmt = select(SchemaChangeRequest).where(
+        col(SchemaChangeRequest.id) == request_id,
+        in_projects(actor, col(SchemaChangeRequest.project_id), "schema", "read"),
+    )
     if is_postgres(session):
         stmt = stmt.with_for_update()
     request = await session.scalar(stmt)
-    if request is None or not actor.can("schema", "read", request.project_id):
+    if request is None:
         raise DomainError.single("NOT_FOUND", "No such change request.", "requestId")
-    actor.require("schema", action, request.project_id)
+    operation.require(actor, request.project_id)
     if request.status is not ChangeStatus.PENDING:
         raise DomainError.single(
             "NOT_PENDING", f"This request was {request.status.value.lower()} already.", "requestId"

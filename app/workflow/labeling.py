@@ -17,11 +17,14 @@ from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
 from app.workflow.models import Assignment, AssignmentStatus, Label
 from app.workflow.reads import readable_assignments
+
+SUBMIT_LABEL = Operation("submitLabel", Permission("label", "create"), audit="label.submit")
 
 MAX_RATIONALE = 10_000
 MAX_TIME_SPENT_MS = 24 * 3600 * 1000
@@ -42,7 +45,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     assignment = await session.scalar(stmt)
     if assignment is None:
         raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
-    actor.require("label", "create", assignment.project_id)
+    SUBMIT_LABEL.require(actor, assignment.project_id)
     if assignment.annotator_id != actor.id:
         raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
     now = utcnow()
@@ -101,7 +104,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     await audit.record(
         session,
         actor,
-        "label.submit",
+        SUBMIT_LABEL.audit,
         "Label",
         label.id,
         project_id=project.id,

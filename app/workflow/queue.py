@@ -19,9 +19,12 @@ from app.db import is_postgres
 from app.errors import DomainError
 from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.workflow.models import Assignment, AssignmentStatus
+
+CLAIM_NEXT_TASK = Operation("claimNextTask", Permission("task", "claim"), audit="task.claim")
 
 LOCKED_RETRY_PAUSES_S = (0.005, 0.02, 0.05)
 # Counter updates run as plain SQL: nothing in the session needs their new values, and
@@ -46,7 +49,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     in flight both find no live task and each leases an item.
     """
     project = await find_project(session, actor, project_id)
-    actor.require("task", "claim", project.id)
+    CLAIM_NEXT_TASK.require(actor, project.id)
     await require_acknowledged(session, actor, project, "projectId")
     if is_postgres(session):
         await session.execute(
@@ -89,7 +92,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     await audit.record(
         session,
         actor,
-        "task.claim",
+        CLAIM_NEXT_TASK.audit,
         "Assignment",
         assignment.id,
         project_id=project.id,

@@ -17,6 +17,7 @@ from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.quality.agreement import agreement_with, majority
@@ -25,6 +26,8 @@ from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain
 from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
 from app.workflow.reads import get_label
+
+REVIEW_LABEL = Operation("reviewLabel", Permission("label", "review"), audit="label.review")
 
 MAX_COMMENT = 10_000
 
@@ -49,7 +52,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
     label = await get_label(session, actor, new.label_id)
     if label is None:
         raise DomainError.single("NOT_FOUND", "No such label.", "labelId")
-    actor.require("label", "review", label.project_id)
+    REVIEW_LABEL.require(actor, label.project_id)
     stmt = select(Item).where(Item.id == label.item_id)
     if is_postgres(session):
         stmt = stmt.with_for_update()
@@ -118,7 +121,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
     await audit.record(
         session,
         actor,
-        "label.review",
+        REVIEW_LABEL.audit,
         "Review",
         review.id,
         project_id=project.id,

@@ -23,10 +23,14 @@ from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError
 from app.ingestion.models import Item
+from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.workflow.models import Assignment, AssignmentStatus
 from app.workflow.queue import NO_SYNC
 from app.workflow.reads import readable_assignments
+
+RENEW_LEASE = Operation("renewLease", Permission("task", "claim"), audit="task.renew")
+RELEASE_TASK = Operation("releaseTask", Permission("task", "claim"), audit="task.release")
 
 # A task is held at most this long after its claim, renewals included: a lease cannot be kept
 # alive forever by a forgotten browser tab, and the item returns to the queue in the end.
@@ -85,7 +89,7 @@ async def list_my_tasks(
 async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
     """Extend the caller's running lease to the project's lease length from now, never past MAX_HOLD
     after the claim (RENEWAL_LIMIT once it is there)."""
-    assignment = await _own_live_assignment(session, actor, assignment_id)
+    assignment = await _own_live_assignment(session, actor, assignment_id, RENEW_LEASE)
     project = await session.get(Project, assignment.project_id)
     assert project is not None
     now = utcnow()
@@ -101,7 +105,7 @@ async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.U
     await audit.record(
         session,
         actor,
-        "task.renew",
+        RENEW_LEASE.audit,
         "Assignment",
         assignment.id,
         project_id=project.id,
@@ -120,7 +124,7 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
     """Hand the item back to the queue: another annotator may claim it at once, and the releasing
     one again once nothing else is waiting for it (app/workflow/queue.py)."""
     # The task first: on an id the caller cannot read even a bad reason answers NOT_FOUND.
-    assignment = await _own_live_assignment(session, actor, assignment_id)
+    assignment = await _own_live_assignment(session, actor, assignment_id, RELEASE_TASK)
     if len(reason) > MAX_REASON:
         raise DomainError.single("TOO_LONG", f"reason allows {MAX_REASON} characters.", "reason")
     now = utcnow()
@@ -134,7 +138,7 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
     await audit.record(
         session,
         actor,
-        "task.release",
+        RELEASE_TASK.audit,
         "Assignment",
         assignment.id,
         project_id=assignment.project_id,
@@ -145,7 +149,9 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
     return assignment
 
 
-async def _own_live_assignment(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
+async def _own_live_assignment(
+    session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, operation: Operation
+) -> Assignment:
     """The caller's assignment with a running lease, locked against a concurrent submit, renewal,
     release or sweep on PostgreSQL (SQLite writers are serialised already)."""
     stmt = readable_assignments(actor).where(col(Assignment.id) == assignment_id)
@@ -154,7 +160,7 @@ async def _own_live_assignment(session: AsyncSession, actor: Actor, assignment_i
     assignment = await session.scalar(stmt)
     if assignment is None:
         raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
-    actor.require("task", "claim", assignment.project_id)
+    operation.require(actor, assignment.project_id)
     if assignment.annotator_id != actor.id:
         raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
     status = effective_status(assignment, utcnow())

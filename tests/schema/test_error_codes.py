@@ -1,0 +1,151 @@
+"""Typed payload errors: every code a service can raise is a value of its area's enum in the SDL.
+
+A generated client (graphql-codegen) switches on `code` exhaustively, so a service that raises a
+code the enum lacks would hand it a value it cannot name. AREAS below is the reviewed answer to
+"which raising code reaches which area's payloads": the modules (or single functions) whose
+DomainError/Problem codes each area's mutations can answer. The scan reads the source, so a new
+code fails here until its area's enum has it.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectType
+from graphql import build_schema as schema_from_sdl
+
+import app.operations
+from app.auth.error_codes import TokenErrorCode
+from app.guidelines.error_codes import GuidelineErrorCode
+from app.ingestion.error_codes import IngestionErrorCode
+from app.policies.error_codes import RoleErrorCode
+from app.projects.error_codes import ProjectErrorCode
+from app.schema import build_schema
+from app.settings import Settings
+from app.taxonomy.error_codes import TaxonomyErrorCode
+from app.workflow.error_codes import WorkflowErrorCode
+
+APP = Path(__file__).resolve().parents[2] / "app"
+COMMON = ("schema/mutation.py", "projects/reads.py")
+STORED = (*COMMON, "json_bounds.py")  # operations that store JSON documents
+AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
+    ProjectErrorCode: (*STORED, "projects/service.py", "taxonomy/schema_language.py", "guidelines/content.py"),
+    IngestionErrorCode: (*STORED, "ingestion/service.py"),
+    WorkflowErrorCode: (
+        *STORED,
+        "workflow/queue.py",
+        "workflow/labeling.py",
+        "workflow/review.py",
+        "workflow/tasks.py",
+        "taxonomy/schema_language.py",
+        "guidelines/service.py:require_acknowledged",
+    ),
+    TaxonomyErrorCode: (
+        *STORED,
+        "taxonomy/service.py",
+        "taxonomy/mapping.py",
+        "taxonomy/schema_language.py",
+        "taxonomy/impact.py",
+    ),
+    # The acknowledgement gate is the claim's (WorkflowErrorCode), not a guideline mutation's.
+    GuidelineErrorCode: (*STORED, "guidelines/service.py:!require_acknowledged", "guidelines/content.py"),
+    RoleErrorCode: (*COMMON, "policies/service.py"),
+    TokenErrorCode: (*COMMON, "auth/refresh.py"),
+}
+
+
+def raised_codes(source: str) -> set[str]:
+    """The literal codes of every Problem(...) and DomainError.single(...) in a module, in one of
+    its functions ("path:name"), or in all of it but one function ("path:!name")."""
+    path, _, function = source.partition(":")
+    tree = ast.parse((APP / path).read_text())
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+    roots: list[ast.AST] = [tree]
+    if function.startswith("!"):
+        assert function[1:] in functions, f"{source}: no such function"
+        roots = [n for n in tree.body if n is not functions[function[1:]]]
+    elif function:
+        assert function in functions, f"{source}: no such function"
+        roots = [functions[function]]
+    codes = set()
+    for root in roots:
+        for node in ast.walk(root):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in ("Problem", "single"):
+                first = node.args[0]
+                if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                    codes.add(first.value)
+    return codes
+
+
+@pytest.mark.parametrize("area", AREAS, ids=[a.__name__ for a in AREAS])
+def test_every_code_an_area_can_raise_is_in_its_enum(area: type[enum.StrEnum]) -> None:
+    declared = {member.value for member in area}
+    for source in AREAS[area]:
+        missing = raised_codes(source) - declared
+        assert missing == set(), f"{source} raises {sorted(missing)}, which {area.__name__} lacks"
+
+
+def test_every_module_that_raises_codes_is_in_an_area() -> None:
+    covered = {source.partition(":")[0] for sources in AREAS.values() for source in sources}
+    raising = {str(path.relative_to(APP)) for path in APP.rglob("*.py") if raised_codes(str(path.relative_to(APP)))}
+    # auth/service.py raises only for the CLI (creating identities), which prints the message.
+    assert raising - covered == {"auth/service.py"}
+
+
+def sdl_schema():  # type: ignore[no-untyped-def]
+    return schema_from_sdl(build_schema(Settings()).as_str())
+
+
+def test_every_mutation_payload_lists_typed_errors_of_the_user_error_interface() -> None:
+    schema = sdl_schema()
+    assert schema.mutation_type is not None
+    interface = schema.get_type("UserError")
+    for name, field in schema.mutation_type.fields.items():
+        payload = field.type
+        assert isinstance(payload, GraphQLObjectType), f"{name}: a refusal must null only the payload"
+        errors = payload.fields["errors"].type
+        assert isinstance(errors, GraphQLNonNull), name
+        assert isinstance(errors.of_type, GraphQLList), name
+        item = errors.of_type.of_type
+        assert isinstance(item, GraphQLNonNull), name
+        assert isinstance(item.of_type, GraphQLObjectType), name
+        error_type = item.of_type
+        assert interface in error_type.interfaces, f"{name}: {error_type.name} does not implement UserError"
+        code = error_type.fields["code"].type
+        assert isinstance(code, GraphQLNonNull), name
+        assert isinstance(code.of_type, GraphQLEnumType), name
+        assert code.of_type.name == f"{error_type.name}Code", name
+
+
+def test_the_sdl_enums_are_the_areas_enums() -> None:
+    schema = sdl_schema()
+    for area in AREAS:
+        sdl_enum = schema.get_type(area.__name__)
+        assert isinstance(sdl_enum, GraphQLEnumType), area.__name__
+        assert set(sdl_enum.values) == {member.value for member in area}
+
+
+def test_every_mutation_declares_its_operation() -> None:
+    """Each mutation's permission and audit action are declared once (app/operations.py)."""
+    schema = sdl_schema()
+    assert schema.mutation_type is not None
+    declared = {}
+    for path in APP.rglob("*.py"):
+        module = ".".join(path.relative_to(APP.parent).with_suffix("").parts)
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            call = node.value if isinstance(node, ast.Assign) else None
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "Operation":
+                name = call.args[0]
+                assert isinstance(name, ast.Constant)
+                assert name.value not in declared, f"{name.value} declared twice"
+                declared[name.value] = module
+    assert set(declared) == set(schema.mutation_type.fields), "a mutation without its Operation, or the reverse"
+    assert app.operations.Operation.__module__ == "app.operations"
