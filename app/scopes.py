@@ -7,9 +7,12 @@ not see, so an object it cannot read and one that does not exist give the same a
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth.actor import Actor
 
@@ -22,3 +25,13 @@ def in_projects(actor: Actor, column: Any, obj: str, act: str) -> ColumnElement[
     if not projects:
         return false()
     return column.in_(sorted(projects, key=uuid.UUID.__str__))  # type: ignore[no-any-return]
+
+
+M = TypeVar("M")
+
+
+async def rows_where_in(
+    session: AsyncSession, base: SelectOfScalar[M], column: Any, keys: Sequence[Any], *, order_by: Any
+) -> Sequence[M]:
+    """The rows of a (scoped) statement whose `column` is one of `keys`: one batch of a DataLoader."""
+    return (await session.scalars(base.where(column.in_(keys)).order_by(order_by))).all()

@@ -23,6 +23,12 @@ def user_visible(actor: Actor) -> ColumnElement[bool]:
     return true() if _reads_users(actor) else col(User.id) == actor.id
 
 
+def referenced_users() -> SelectOfScalar[User]:
+    """People a readable row points at (its author, reviewer, decider, actor): shown with that
+    row, so readable wherever the row is; looking a user up by id is `get_user`."""
+    return select(User)
+
+
 def readable_users(actor: Actor) -> SelectOfScalar[User]:
     return select(User).where(user_visible(actor))
 

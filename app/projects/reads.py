@@ -12,8 +12,10 @@ from sqlmodel.sql.expression import SelectOfScalar
 from app.auth.actor import Actor
 from app.db import is_postgres
 from app.errors import DomainError
+from app.guidelines.models import GuidelineVersion
 from app.projects.models import Project
 from app.scopes import in_projects
+from app.taxonomy.models import LabelSchemaVersion
 
 
 def readable_projects(actor: Actor) -> SelectOfScalar[Project]:
@@ -40,6 +42,16 @@ async def find_project(
     if project is None:
         raise DomainError.single("NOT_FOUND", "No such project.", field)
     return project
+
+
+def cited_schema_versions() -> SelectOfScalar[LabelSchemaVersion]:
+    """Label-schema versions a readable label, review or decision was made under."""
+    return select(LabelSchemaVersion)
+
+
+def cited_guideline_versions() -> SelectOfScalar[GuidelineVersion]:
+    """Guideline versions a readable label or decision was made under (only their numbers are shown)."""
+    return select(GuidelineVersion)
 
 
 async def list_projects(

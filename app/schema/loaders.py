@@ -10,16 +10,19 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 from strawberry.dataloader import DataLoader
 
+from app.auth import reads as user_reads
 from app.auth.models import User
 from app.guidelines.models import GuidelineVersion
 from app.ingestion import reads as item_reads
 from app.ingestion.models import Item
+from app.projects import reads as project_reads
+from app.scopes import rows_where_in
 from app.taxonomy.models import LabelSchemaVersion
 from app.workflow import reads as workflow_reads
 from app.workflow.models import FinalLabel, Label, Review
@@ -33,26 +36,54 @@ BATCH = 500
 
 
 class Loaders:
+    """Each loader is built on first use: a mutation that primes one (the claim's item) must not
+    pay for building every scoped statement."""
+
     def __init__(self, ctx: Context) -> None:
         self._ctx = ctx
-        actor = ctx.actor
-        self.user = self._one(select(User), User.id)
-        self.schema_version = self._one(select(LabelSchemaVersion), LabelSchemaVersion.id)
-        self.guideline_version = self._one(select(GuidelineVersion), GuidelineVersion.id)
-        self.item = self._one(item_reads.readable_items(actor), Item.id)
-        self.review = self._one(workflow_reads.readable_reviews(actor), Review.id)
-        self.final_label = self._one(workflow_reads.readable_final_labels(actor), FinalLabel.item_id)
-        self.label_of_assignment = self._one(workflow_reads.readable_labels(actor), Label.assignment_id)
-        self.labels_of_item = self._many(workflow_reads.readable_labels(actor), Label.item_id)
-        self.reviews_of_item = self._many(workflow_reads.readable_reviews(actor), Review.item_id)
+
+    @cached_property
+    def user(self) -> DataLoader[uuid.UUID, User | None]:
+        return self._one(user_reads.referenced_users(), User.id)
+
+    @cached_property
+    def schema_version(self) -> DataLoader[uuid.UUID, LabelSchemaVersion | None]:
+        return self._one(project_reads.cited_schema_versions(), LabelSchemaVersion.id)
+
+    @cached_property
+    def guideline_version(self) -> DataLoader[uuid.UUID, GuidelineVersion | None]:
+        return self._one(project_reads.cited_guideline_versions(), GuidelineVersion.id)
+
+    @cached_property
+    def item(self) -> DataLoader[uuid.UUID, Item | None]:
+        return self._one(item_reads.readable_items(self._ctx.actor), Item.id)
+
+    @cached_property
+    def review(self) -> DataLoader[uuid.UUID, Review | None]:
+        return self._one(workflow_reads.readable_reviews(self._ctx.actor), Review.id)
+
+    @cached_property
+    def final_label(self) -> DataLoader[uuid.UUID, FinalLabel | None]:
+        return self._one(workflow_reads.readable_final_labels(self._ctx.actor), FinalLabel.item_id)
+
+    @cached_property
+    def label_of_assignment(self) -> DataLoader[uuid.UUID, Label | None]:
+        return self._one(workflow_reads.readable_labels(self._ctx.actor), Label.assignment_id)
+
+    @cached_property
+    def labels_of_item(self) -> DataLoader[uuid.UUID, list[Label]]:
+        return self._many(workflow_reads.readable_labels(self._ctx.actor), Label.item_id)
+
+    @cached_property
+    def reviews_of_item(self) -> DataLoader[uuid.UUID, list[Review]]:
+        return self._many(workflow_reads.readable_reviews(self._ctx.actor), Review.item_id)
 
     def _fetch(self, base: SelectOfScalar[M], column: Any) -> Callable[[Sequence[uuid.UUID]], Awaitable[Sequence[M]]]:
         model = column.class_
 
         async def fetch(keys: Sequence[uuid.UUID]) -> Sequence[M]:
             async with self._ctx.db() as session:
-                stmt = base.where(column.in_(keys)).order_by(model.id)
-                return (await session.scalars(stmt)).all()
+                return await rows_where_in(session, base, column, keys, order_by=model.id)
 
         return fetch
 
