@@ -64,7 +64,7 @@ def decode_body(data: str | bytes) -> dict[str, Any]:
 
 def body_problem(text: str, body: Any) -> str | None:
     """What breaks the bounds in a body decoded from ``text``, or None. Walks without recursion."""
-    if _too_deep(body):
+    if _too_deep(text):
         return f"The request body nests deeper than {MAX_BODY_DEPTH} levels."
     # A decoded string holds a NUL or a surrogate only if the text held one or spelled one as
     # an escape: the walk runs only when one may be there.
@@ -85,15 +85,23 @@ def body_problem(text: str, body: Any) -> str | None:
     return None
 
 
-def _too_deep(body: Any) -> bool:
-    """Whether objects and lists nest more than MAX_BODY_DEPTH levels: one level at a time."""
-    level: list[Any] = [body]
+# In text already decoded as JSON: its strings, and whatever is not a bracket once they are gone.
+_STRINGS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"\{\}|\[\]")
+
+
+def _too_deep(text: str) -> bool:
+    """Whether objects and lists in `text` (valid JSON) nest more than MAX_BODY_DEPTH levels.
+
+    Read off the text, not the decoded value: drop the strings, keep the brackets, then peel the
+    innermost pairs one level per pass (a pass only removes pairs that were already empty, so the
+    passes count the depth). Each step runs in the regex engine; walking the decoded value of a
+    10,000-item import in Python cost ~130 ms.
+    """
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))
     for _ in range(MAX_BODY_DEPTH):
-        below: list[Any] = []
-        for node in level:
-            children = node.values() if type(node) is dict else node
-            below.extend([c for c in children if type(c) is dict or type(c) is list])
-        if not below:
+        if not brackets:
             return False
-        level = below
-    return True
+        brackets = _INNERMOST.sub("", brackets)
+    return bool(brackets)

@@ -111,14 +111,16 @@ def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[st
         elif abs(priority) > MAX_PRIORITY:
             problems.append(Problem("OUT_OF_RANGE", "priority must lie within -1e9..1e9.", f"{at}.priority"))
         # Bounds first: an over-deep document must not reach the (recursive) JSON encoder.
-        bounded = json_bounds.check(row.data, f"{at}.data") + json_bounds.check(meta, f"{at}.metadata")
+        bounded = json_bounds.check(row.data, f"{at}.data")
+        if meta:
+            bounded += json_bounds.check(meta, f"{at}.metadata")
         if bounded:
             problems.extend(bounded)
             continue
         canonical = json.dumps(row.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         if len(canonical) > MAX_ITEM_BYTES:
             problems.append(Problem("TOO_LARGE", f"data is over {MAX_ITEM_BYTES} bytes.", f"{at}.data"))
-        if len(json.dumps(meta, separators=(",", ":"), ensure_ascii=False)) > MAX_ITEM_BYTES:
+        if meta and len(json.dumps(meta, separators=(",", ":"), ensure_ascii=False)) > MAX_ITEM_BYTES:
             problems.append(Problem("TOO_LARGE", f"metadata is over {MAX_ITEM_BYTES} bytes.", f"{at}.metadata"))
         if len(problems) == before:
             values.append(

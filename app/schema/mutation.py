@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -46,18 +47,26 @@ async def run_mutation(
 
 
 def input_payload(value: Any) -> Any:
-    """A strawberry input as plain JSON-able data, keyed as the client wrote it (camelCase)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # a strawberry input
-        value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-    if isinstance(value, dict):
-        return {to_camel_case(str(k)): input_payload(v) for k, v in value.items()}
+    """A strawberry input as plain JSON-able data, keyed as the client wrote it (camelCase).
+
+    Only input fields are renamed: JSON values (item data, label values) are passed on as they
+    came, keys and all.
+    """
     if isinstance(value, list | tuple):
         return [input_payload(v) for v in value]
     if isinstance(value, enum.Enum):
         return value.value
     if value is strawberry.UNSET:
         return None
-    return value
+    names = _input_fields(type(value)) if dataclasses.is_dataclass(value) and not isinstance(value, type) else None
+    if names is None:
+        return value
+    return {camel: input_payload(getattr(value, name)) for name, camel in names}
+
+
+@functools.cache
+def _input_fields(input_type: type) -> tuple[tuple[str, str], ...]:
+    return tuple((f.name, to_camel_case(f.name)) for f in dataclasses.fields(input_type))
 
 
 def input_id(value: str, expected: str, field: str) -> uuid.UUID:

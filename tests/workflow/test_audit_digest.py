@@ -86,3 +86,18 @@ async def test_a_revoked_token_never_reaches_the_digest(api: Api) -> None:
     assert (
         first == second == digest({"operation": "revokeToken", "input": {"refreshToken": "<redacted>", "all": False}})
     )
+
+
+IMPORT = """
+mutation Import($input: ImportItemsInput!) { importItems(input: $input) { importedCount errors { code } } }
+"""
+
+
+async def test_json_values_keep_their_own_keys_in_the_digest(api: Api) -> None:
+    """Only input field names are the API's (camelCase); item data is digested as it was sent."""
+    row = {"externalId": "snake-1", "data": {"snake_key": "v", "text": "t"}, "metadata": {"source_id": 7}}
+    imported = await api.data(IMPORT, {"input": {"projectId": project_a(api), "items": [row]}}, as_="pm")
+    assert imported["importItems"] == {"importedCount": 1, "errors": []}
+
+    whole = {"projectId": project_a(api), "items": [{**row, "priority": 0.0}]}
+    assert await digests(api, "item.import") == [digest({"operation": "importItems", "input": whole})]
