@@ -14,15 +14,14 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
-from app.workflow.models import Assignment, AssignmentStatus, Label
-from app.workflow.reads import readable_assignments
+from app.workflow.models import AssignmentStatus, Label
+from app.workflow.reads import find_own_task
 
 SUBMIT_LABEL = Operation("submitLabel", Permission("label", "create"), audit="label.submit")
 
@@ -39,15 +38,7 @@ class NewLabel:
 
 
 async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> Label:
-    stmt = readable_assignments(actor).where(col(Assignment.id) == new.assignment_id)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    assignment = await session.scalar(stmt)
-    if assignment is None:
-        raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
-    SUBMIT_LABEL.require(actor, assignment.project_id)
-    if assignment.annotator_id != actor.id:
-        raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
+    assignment = await find_own_task(session, actor, new.assignment_id, SUBMIT_LABEL)
     now = utcnow()
     if assignment.status is AssignmentStatus.SUBMITTED:
         raise DomainError.single("ALREADY_SUBMITTED", "This assignment already has its label.", "assignmentId")

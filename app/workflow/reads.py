@@ -17,7 +17,9 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth.actor import Actor
-from app.errors import Forbidden
+from app.db import is_postgres
+from app.errors import DomainError, Forbidden
+from app.operations import Operation
 from app.scopes import in_projects
 from app.workflow.models import Assignment, FinalLabel, Label, Review
 
@@ -85,6 +87,27 @@ def require_task_label(actor: Actor, assignment: Assignment) -> None:
     """The label of a task one may see but did not do needs the right to read labels."""
     if assignment.annotator_id != actor.id:
         actor.require("label", "read", assignment.project_id)
+
+
+async def find_own_task(
+    session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, operation: Operation
+) -> Assignment:
+    """The task an operation on one's own task names, locked for the transaction on PostgreSQL
+    (against a concurrent submit, renewal, release or sweep; SQLite writers are serialised).
+
+    Unreadable is NOT_FOUND; readable without the operation's permission is FORBIDDEN; someone
+    else's (readable to those who may read items) is NOT_ASSIGNEE.
+    """
+    stmt = readable_assignments(actor).where(col(Assignment.id) == assignment_id)
+    if is_postgres(session):
+        stmt = stmt.with_for_update()
+    assignment = await session.scalar(stmt)
+    if assignment is None:
+        raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
+    operation.require(actor, assignment.project_id)
+    if assignment.annotator_id != actor.id:
+        raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
+    return assignment
 
 
 async def get_assignment(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID) -> Assignment | None:

@@ -20,14 +20,13 @@ from sqlmodel import col, select
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import is_postgres
 from app.errors import DomainError
 from app.ingestion.models import Item
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.workflow.models import Assignment, AssignmentStatus
 from app.workflow.queue import NO_SYNC
-from app.workflow.reads import readable_assignments
+from app.workflow.reads import find_own_task
 
 RENEW_LEASE = Operation("renewLease", Permission("task", "claim"), audit="task.renew")
 RELEASE_TASK = Operation("releaseTask", Permission("task", "claim"), audit="task.release")
@@ -152,17 +151,8 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
 async def _own_live_assignment(
     session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, operation: Operation
 ) -> Assignment:
-    """The caller's assignment with a running lease, locked against a concurrent submit, renewal,
-    release or sweep on PostgreSQL (SQLite writers are serialised already)."""
-    stmt = readable_assignments(actor).where(col(Assignment.id) == assignment_id)
-    if is_postgres(session):
-        stmt = stmt.with_for_update()
-    assignment = await session.scalar(stmt)
-    if assignment is None:
-        raise DomainError.single("NOT_FOUND", "No such assignment.", "assignmentId")
-    operation.require(actor, assignment.project_id)
-    if assignment.annotator_id != actor.id:
-        raise DomainError.single("NOT_ASSIGNEE", "This task is leased to someone else.", "assignmentId")
+    """The caller's assignment with a running lease, locked (see find_own_task)."""
+    assignment = await find_own_task(session, actor, assignment_id, operation)
     status = effective_status(assignment, utcnow())
     if status is AssignmentStatus.SUBMITTED:
         raise DomainError.single("ALREADY_SUBMITTED", "This task already has its label.", "assignmentId")
