@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auth.actor import Actor
 from app.clock import utcnow
@@ -211,14 +212,14 @@ async def withdraw_schema_change(session: AsyncSession, actor: Actor, request_id
     return request
 
 
+def readable_requests(actor: Actor) -> SelectOfScalar[SchemaChangeRequest]:
+    """Change requests where the actor may read schema history."""
+    return select(SchemaChangeRequest).where(in_projects(actor, col(SchemaChangeRequest.project_id), "schema", "read"))
+
+
 async def get_request(session: AsyncSession, actor: Actor, request_id: uuid.UUID) -> SchemaChangeRequest | None:
     """A change request, or None when it does not exist or the actor may not read schema history there."""
-    return await session.scalar(
-        select(SchemaChangeRequest).where(
-            col(SchemaChangeRequest.id) == request_id,
-            in_projects(actor, col(SchemaChangeRequest.project_id), "schema", "read"),
-        )
-    )
+    return await session.scalar(readable_requests(actor).where(col(SchemaChangeRequest.id) == request_id))
 
 
 async def list_requests(
@@ -317,10 +318,7 @@ async def schema_diff(session: AsyncSession, actor: Actor, project: Project, old
 async def _pending(
     session: AsyncSession, actor: Actor, request_id: uuid.UUID, operation: Operation
 ) -> SchemaChangeRequest:
-    stmt = select(SchemaChangeRequest).where(
-        col(SchemaChangeRequest.id) == request_id,
-        in_projects(actor, col(SchemaChangeRequest.project_id), "schema", "read"),
-    )
+    stmt = readable_requests(actor).where(col(SchemaChangeRequest.id) == request_id)
     if is_postgres(session):
         stmt = stmt.with_for_update()
     request = await session.scalar(stmt)

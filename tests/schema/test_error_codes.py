@@ -40,6 +40,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/labeling.py",
         "workflow/review.py",
         "workflow/tasks.py",
+        "workflow/reads.py",
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
     ),
