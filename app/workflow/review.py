@@ -20,7 +20,7 @@ from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
-from app.quality.agreement import agreement_with, majority
+from app.quality.consensus import agreement_with, majority
 from app.taxonomy import schema_language
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain

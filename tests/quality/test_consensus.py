@@ -1,4 +1,4 @@
-"""Majority consensus and agreement over independent labels (app/quality/agreement.py).
+"""Majority consensus and agreement over independent labels (app/quality/consensus.py).
 
 Covers strict majorities, ties, fields some labels leave out, order-insensitive multi-choice
 values, and properties that hold for any set of labels.
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.quality.agreement import agreement_with, majority
+from app.quality.consensus import agreement_with, majority
 
 PROPERTY = settings(database=None, deadline=None, max_examples=200)
 
