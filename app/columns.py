@@ -14,10 +14,12 @@ def json_field(*, nullable: bool = False, default: Any = None) -> Any:
     return Field(default=default, sa_column=Column(column_type, nullable=nullable))
 
 
-def enum_field(enum_type: type[enum.StrEnum], *, default: Any = None, index: bool = False) -> Any:
+def enum_field(
+    enum_type: type[enum.StrEnum], *, default: Any = None, index: bool = False, nullable: bool = False
+) -> Any:
     """A VARCHAR holding the member's value: adding a member later needs no ALTER TYPE."""
     column_type = Enum(enum_type, native_enum=False, length=32, values_callable=_values)
-    return Field(default=default, sa_column=Column(column_type, nullable=False, index=index))
+    return Field(default=default, sa_column=Column(column_type, nullable=nullable, index=index))
 
 
 def _values(enum_type: type[enum.Enum]) -> list[str]:

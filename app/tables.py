@@ -8,13 +8,15 @@ from app.ingestion.models import Item
 from app.policies.models import CasbinRule
 from app.projects.models import Project
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
-from app.workflow.models import Assignment, FinalLabel, Label, Review
+from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, Review
 
 __all__ = [
     "Assignment",
     "AuditEvent",
     "CasbinRule",
-    "FinalLabel",
+    "Decision",
+    "DecisionLabel",
+    "Escalation",
     "GuidelineAcknowledgement",
     "GuidelineVersion",
     "Item",

@@ -26,7 +26,7 @@ from app.projects.models import Project
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.models import LabelSchemaVersion
 from app.taxonomy.versions import version_chain
-from app.workflow.models import FinalLabel, Label, Review
+from app.workflow.models import Decision, Label, Review
 
 BATCH = 500
 
@@ -48,14 +48,14 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
     after: uuid.UUID | None = None
     while True:
         stmt = (
-            select(FinalLabel, Item)
-            .join(Item, Item.id == FinalLabel.item_id)  # type: ignore[arg-type]
-            .where(FinalLabel.project_id == project_id)
-            .order_by(col(FinalLabel.item_id))
+            select(Decision, Item)
+            .join(Item, Item.id == Decision.item_id)  # type: ignore[arg-type]
+            .where(Decision.project_id == project_id, col(Decision.superseded_at).is_(None))
+            .order_by(col(Decision.item_id))
             .limit(BATCH)
         )
         if after is not None:
-            stmt = stmt.where(col(FinalLabel.item_id) > after)
+            stmt = stmt.where(col(Decision.item_id) > after)
         rows = (await session.execute(stmt)).all()
         if not rows:
             return
@@ -68,17 +68,29 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
             labels[label.item_id].append(label)
         reviews = {
             r.id: r
-            for r in await session.scalars(select(Review).where(col(Review.id).in_([f.review_id for f, _ in rows])))
+            for r in await session.scalars(
+                select(Review).where(col(Review.id).in_([f.review_id for f, _ in rows if f.review_id]))
+            )
         }
         users: dict[uuid.UUID, str] = {}
         if reader.labels:
-            user_ids = {lb.author_id for group in labels.values() for lb in group} | {f.decided_by for f, _ in rows}
+            user_ids = {lb.author_id for group in labels.values() for lb in group} | {
+                f.decided_by for f, _ in rows if f.decided_by
+            }
             found = await session.scalars(select(User).where(col(User.id).in_(user_ids)))
             users = {u.id: u.username for u in found}
         chunk = [
             json.dumps(
                 {
-                    **_line(final, item, labels[item.id], reviews.get(final.review_id), users, versions, reader),
+                    **_line(
+                        final,
+                        item,
+                        labels[item.id],
+                        reviews.get(final.review_id) if final.review_id else None,
+                        users,
+                        versions,
+                        reader,
+                    ),
                     # The decision in the terms of the schema in force, for training on today's classes.
                     "active_schema_version": chain.active.version,
                     "active_value": remap_through(final.value, chain.steps_from(final.schema_version_id)),
@@ -91,7 +103,7 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
 
 
 def _line(
-    final: FinalLabel,
+    final: Decision,
     item: Item,
     labels: list[Label],
     review: Review | None,
@@ -114,7 +126,7 @@ PROVENANCE = ("id", "schema_version", "guideline_version")
 
 
 def _full_line(
-    final: FinalLabel,
+    final: Decision,
     item: Item,
     labels: list[Label],
     review: Review | None,
@@ -129,10 +141,14 @@ def _full_line(
         "metadata": item.meta,
         "value": final.value,
         "method": final.method.value,
+        # The decision in force: its version (earlier ones were superseded), what proposed it, how sure.
+        "decision_version": final.version,
+        "aggregation": final.aggregation.value if final.aggregation else None,
+        "confidence": final.confidence,
         "agreement": final.agreement,
         "schema_version": versions.get(final.schema_version_id),
         "guideline_version": versions.get(final.guideline_version_id) if final.guideline_version_id else None,
-        "decided_by": users.get(final.decided_by),
+        "decided_by": users.get(final.decided_by) if final.decided_by else None,
         "decided_at": final.decided_at.isoformat(),
         "review": None
         if review is None

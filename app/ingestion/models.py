@@ -16,9 +16,12 @@ from app.ids import new_id
 
 
 class ItemStatus(enum.StrEnum):
-    QUEUED = "QUEUED"  # needs more labels
-    IN_REVIEW = "IN_REVIEW"  # has its overlap of labels, awaits a reviewer
-    FINAL = "FINAL"
+    """Where an item is in its lifecycle; app/workflow/lifecycle.py holds the moves between them."""
+
+    QUEUED = "QUEUED"  # collecting labels: labels_required more
+    IN_REVIEW = "IN_REVIEW"  # has its labels and a proposal; awaits a reviewer
+    ESCALATED = "ESCALATED"  # still unresolved at the project's maxOverlap; awaits an expert
+    FINAL = "FINAL"  # a decision is in force
 
 
 class Item(SQLModel, table=True):
@@ -41,9 +44,16 @@ class Item(SQLModel, table=True):
     # decides from the row it locks.
     label_count: int = Field(default=0)
     active_claims: int = Field(default=0)
+    # Labels the item still needs before it can be decided (live leases included): the project's
+    # overlap at import, one more each time the aggregation is not confident enough.
+    labels_required: int = Field(default=1)
+    # After a reviewer's rejection: the annotator whose label it was gets the rework first. A user
+    # id without a foreign key: a routing hint, cleared by the next label (SQLite adds no FK columns).
+    rework_for: uuid.UUID | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
 
 
 # The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).
 Index("ix_item_queue", col(Item.project_id), col(Item.status), col(Item.priority).desc(), col(Item.id))
+Index("ix_item_rework", col(Item.rework_for), col(Item.project_id))

@@ -66,7 +66,13 @@ async def import_items(
 
     now = utcnow()
     for value in values:
-        value.update(id=new_id(), project_id=project.id, status=ItemStatus.QUEUED, created_at=now)
+        value.update(
+            id=new_id(),
+            project_id=project.id,
+            status=ItemStatus.QUEUED,
+            labels_required=project.overlap,
+            created_at=now,
+        )
     # Core, not ORM: 10,000 rows skip the unit of work and its per-row bookkeeping.
     await session.execute(insert(Item.__table__), values)  # type: ignore[attr-defined]
     await audit.record(

@@ -8,15 +8,29 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
+from app.columns import enum_field
 from app.ids import new_id
+from app.workflow.models import AggregationMethod
 
 
 class Project(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     name: str = Field(max_length=200, unique=True)
     description: str = Field(default="")
-    # How many distinct annotators label each item.
+    # The quality policy (app/workflow/policy.py). How many distinct annotators label each item
+    # to start with, and at most (dynamic overlap adds one at a time while confidence is low).
     overlap: int = Field(default=1)
+    max_overlap: int = Field(default=1)
+    aggregation: AggregationMethod = enum_field(AggregationMethod, default=AggregationMethod.MAJORITY)
+    # An item whose aggregated confidence reaches this is decided; below it, it needs another label.
+    accept_confidence: float = Field(default=0.0)
+    # Share of decided items a reviewer sees (a seeded sample), plus every one decided under
+    # review_below_confidence; the rest are decided by the aggregation alone.
+    review_rate: float = Field(default=1.0)
+    review_below_confidence: float = Field(default=0.0)
+    review_seed: int = Field(default=0)
+    # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
+    refresh_every: int = Field(default=200)
     lease_seconds: int = Field(default=600)
     # Version numbers of the label schema and guideline in force.
     schema_version: int = Field(default=1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -61,6 +62,9 @@ async def create_project(session: AsyncSession, actor: Actor, new: NewProject) -
         name=new.name.strip(),
         description=new.description,
         overlap=new.overlap,
+        max_overlap=new.overlap,
+        # Seeds the review sample (app/workflow/policy.py): fixed per project, different across projects.
+        review_seed=secrets.randbelow(2**31),
         lease_seconds=new.lease_seconds,
         created_by=actor.id,
     )

@@ -58,3 +58,65 @@ def agreement_with(values: Sequence[Mapping[str, Any]], final: Mapping[str, Any]
     target = {name: _key(final.get(name)) for name in fields}
     per_field = [sum(_key(v.get(name)) == target[name] for v in values) / len(values) for name in fields]
     return sum(per_field) / len(per_field)
+
+
+@dataclass(frozen=True)
+class FieldProposal:
+    value: Any  # the proposed value of the field (None: the field stays empty)
+    confidence: float  # the proposal's share of the vote (majority) or posterior
+    votes: dict[str, float]  # canonical value (JSON) -> its share of the vote or its posterior
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What an aggregation proposes for one item: a value per field and how sure it is."""
+
+    value: dict[str, Any]
+    fields: dict[str, FieldProposal]
+    method: str
+
+    @property
+    def confidence(self) -> float:
+        """The least confident field's confidence: an item is only as settled as its weakest field."""
+        return min((f.confidence for f in self.fields.values()), default=1.0)
+
+    def detail(self) -> dict[str, Any]:
+        return {
+            name: {"value": f.value, "confidence": f.confidence, "votes": f.votes} for name, f in self.fields.items()
+        }
+
+
+def smallest_first(key: str) -> tuple[int, Any]:
+    """Order of canonical values for tie-breaking: numbers as numbers, then strings, then the rest."""
+    value = json.loads(key)
+    if isinstance(value, bool):
+        return (3, key)
+    if isinstance(value, int | float):
+        return (0, value)
+    if isinstance(value, str):
+        return (1, value)
+    return (2, key)
+
+
+def vote(shares: Mapping[str, float]) -> tuple[str, float]:
+    """The winning canonical value and its share; ties go to the smallest value (smallest_first)."""
+    total = sum(shares.values())
+    best = min(shares, key=lambda key: (-shares[key], smallest_first(key)))
+    return best, (shares[best] / total if total > 0 else 0.0)
+
+
+def propose_majority(values: Sequence[Mapping[str, Any]]) -> Proposal:
+    """Plurality vote per field over the labels' values (a missing field counts as null).
+
+    The most frequent value wins even without a strict majority; ties go to the smallest value
+    (numbers before strings, each in their natural order). Confidence is the winner's share.
+    """
+    fields: dict[str, FieldProposal] = {}
+    for name in sorted({name for v in values for name in v}):
+        counts = Counter(_key(v.get(name)) for v in values)
+        best, share = vote(counts)
+        total = sum(counts.values())
+        fields[name] = FieldProposal(
+            json.loads(best), share, {key: n / total for key, n in sorted(counts.items(), key=lambda kv: kv[0])}
+        )
+    return Proposal({k: f.value for k, f in fields.items() if f.value is not None}, fields, "MAJORITY")

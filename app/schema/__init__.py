@@ -28,6 +28,7 @@ from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
+from app.schema.quality import QualityMutation
 from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
@@ -90,6 +91,7 @@ Mutation = merge_types(
         ItemsMutation,
         WorkflowMutation,
         TasksMutation,
+        QualityMutation,
         TaxonomyMutation,
         GuidelinesMutation,
         IdentityMutation,

@@ -17,7 +17,7 @@ from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
-from app.schema.workflow import FinalLabel, Label, Review
+from app.schema.workflow import Decision, Label, Review
 from app.workflow import reads as workflow_reads
 
 IngestionErrorCode = strawberry.enum(area_codes.IngestionErrorCode, description=area_codes.IngestionErrorCode.__doc__)
@@ -44,7 +44,11 @@ class Item(Node):
     priority: float
     status: ItemStatus  # type: ignore[valid-type]
     created_at: datetime
-    finalized_at: datetime | None
+    finalized_at: datetime | None = strawberry.field(description="When the decision in force was made.")
+    labels_required: int = strawberry.field(
+        description="Labels the item still needs before it is settled (live tasks included); dynamic overlap "
+        "raises it when the aggregation is not confident enough."
+    )
     _row: strawberry.Private[models.Item]
 
     @classmethod
@@ -59,6 +63,7 @@ class Item(Node):
             status=row.status,
             created_at=row.created_at,
             finalized_at=row.finalized_at,
+            labels_required=row.labels_required,
             _row=row,
         )
 
@@ -81,9 +86,17 @@ class Item(Node):
     @strawberry.field(
         description="The decision; null until there is one, or for those who read neither items nor labels."
     )
-    async def final_label(self, info: Info) -> FinalLabel | None:
+    async def final_label(self, info: Info) -> Decision | None:
         row = await info.context.loaders.final_label.load(self._row.id)
-        return FinalLabel.of(row) if row else None
+        return Decision.of(row) if row else None
+
+    @strawberry.field(
+        description="Every decision on the item, oldest first: the last is the finalLabel, the earlier ones were "
+        "superseded (an audit, an expert, a re-aggregation). Empty for those who read neither items nor labels."
+    )
+    async def decisions(self, info: Info) -> list[Decision]:
+        rows = await info.context.loaders.decisions_of_item.load(self._row.id)
+        return [Decision.of(row) for row in sorted(rows, key=lambda row: row.version)]
 
 
 @strawberry.input

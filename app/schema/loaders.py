@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 from strawberry.dataloader import DataLoader
 
@@ -25,7 +26,7 @@ from app.projects import reads as project_reads
 from app.scopes import rows_where_in
 from app.taxonomy.models import LabelSchemaVersion
 from app.workflow import reads as workflow_reads
-from app.workflow.models import FinalLabel, Label, Review
+from app.workflow.models import Decision, DecisionLabel, Label, Review
 
 if TYPE_CHECKING:
     from app.schema.context import Context
@@ -63,8 +64,29 @@ class Loaders:
         return self._one(workflow_reads.readable_reviews(self._ctx.actor), Review.id)
 
     @cached_property
-    def final_label(self) -> DataLoader[uuid.UUID, FinalLabel | None]:
-        return self._one(workflow_reads.readable_final_labels(self._ctx.actor), FinalLabel.item_id)
+    def final_label(self) -> DataLoader[uuid.UUID, Decision | None]:
+        base = workflow_reads.readable_decisions(self._ctx.actor).where(workflow_reads.in_force())
+        return self._one(base, Decision.item_id)
+
+    @cached_property
+    def decisions_of_item(self) -> DataLoader[uuid.UUID, list[Decision]]:
+        return self._many(workflow_reads.readable_decisions(self._ctx.actor), Decision.item_id)
+
+    @cached_property
+    def labels_of_decision(self) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
+        """The ids of the labels behind decisions the caller already holds (so no scope of its own)."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
+            grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+            async with self._ctx.db() as session:
+                rows = await rows_where_in(
+                    session, select(DecisionLabel), DecisionLabel.decision_id, keys, order_by=DecisionLabel.label_id
+                )
+            for row in rows:
+                grouped[row.decision_id].append(row.label_id)
+            return [grouped.get(k, []) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
 
     @cached_property
     def label_of_assignment(self) -> DataLoader[uuid.UUID, Label | None]:

@@ -20,6 +20,7 @@ from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
 from app.schema.node import Node, decode_id, global_id
+from app.schema.quality import QualityPolicy
 from app.schema.taxonomy import LabelSchemaVersion
 
 ProjectErrorCode = strawberry.enum(area_codes.ProjectErrorCode, description=area_codes.ProjectErrorCode.__doc__)
@@ -35,6 +36,7 @@ class ProjectError(UserError):
 class ItemCounts:
     queued: int
     in_review: int
+    escalated: int
     final: int
     total: int
 
@@ -59,6 +61,10 @@ class Project(Node):
             created_at=row.created_at,
             row=row,
         )
+
+    @strawberry.field(description="How the project's items get decided (app/workflow/policy.py).")
+    def quality_policy(self) -> QualityPolicy:
+        return QualityPolicy.of(self.row)
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:
@@ -96,6 +102,7 @@ class Project(Node):
         return ItemCounts(
             queued=counts[ItemStatus.QUEUED],
             in_review=counts[ItemStatus.IN_REVIEW],
+            escalated=counts[ItemStatus.ESCALATED],
             final=counts[ItemStatus.FINAL],
             total=sum(counts.values()),
         )

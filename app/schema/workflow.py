@@ -1,8 +1,7 @@
-"""Tasks, labels, reviews and final labels: the labeling loop."""
+"""Tasks, labels, reviews and decisions: the labeling loop."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,8 +36,16 @@ AssignmentStatus = strawberry.enum(models.AssignmentStatus)
 LabelStatus = strawberry.enum(models.LabelStatus)
 Verdict = strawberry.enum(models.Verdict)
 ReviewStage = strawberry.enum(models.ReviewStage)
-FinalMethod = strawberry.enum(
-    models.FinalMethod, description="How the final label was decided (consensus, adjudication, correction)."
+DecisionMethod = strawberry.enum(
+    models.DecisionMethod,
+    description="How a decision was made: a reviewer accepting agreeing labels (CONSENSUS_ACCEPTED) or one of "
+    "disagreeing ones (ADJUDICATED), a reviewer's correction, the aggregation alone (AGGREGATED), an expert "
+    "settling an escalation (EXPERT_RESOLVED).",
+)
+AggregationMethod = strawberry.enum(
+    models.AggregationMethod,
+    description="How labels are aggregated into a proposal: plurality vote, vote weighted by annotator "
+    "reliability, or Dawid-Skene (per-annotator confusion matrices estimated by EM).",
 )
 
 
@@ -117,38 +124,69 @@ class Review(Node):
         return await known_user(info, self._row.reviewer_id)
 
 
-@strawberry.type(description="The decided label of an item, with how and from what it was decided.")
-class FinalLabel:
+@strawberry.type(
+    description="One decision on an item's value, with how, by whom or what, how sure and from which labels. "
+    "A later decision supersedes it (supersededAt); the one in force is the item's finalLabel."
+)
+class Decision:
+    version: int = strawberry.field(description="1 for the first decision on the item, then 2, 3, ...")
     value: JSON
-    method: FinalMethod  # type: ignore[valid-type]
+    method: DecisionMethod  # type: ignore[valid-type]
+    aggregation: AggregationMethod | None = strawberry.field(  # type: ignore[valid-type]
+        description="The aggregation that decided (method AGGREGATED); null for a human's decision."
+    )
+    confidence: float = strawberry.field(
+        description="The aggregation's confidence in the value (0..1); 1 for a reviewer's or expert's own decision."
+    )
     agreement: float = strawberry.field(description="Share of the counted labels that match the value (0..1).")
+    detail: JSON = strawberry.field(
+        description="Per field: the aggregation's proposal, its confidence and the votes or posterior behind it."
+    )
+    rationale: str = strawberry.field(description="The reviewer's comment or the expert's rationale.")
     decided_at: datetime
-    _row: strawberry.Private[models.FinalLabel]
+    superseded_at: datetime | None = strawberry.field(description="When a later decision replaced this one.")
+    _row: strawberry.Private[models.Decision]
 
     @classmethod
-    def of(cls, row: models.FinalLabel) -> FinalLabel:
+    def of(cls, row: models.Decision) -> Decision:
         return cls(
+            version=row.version,
             value=JSON(row.value),
             method=row.method,
+            aggregation=row.aggregation,
+            confidence=row.confidence,
             agreement=row.agreement,
+            detail=JSON(row.detail),
+            rationale=row.rationale,
             decided_at=row.decided_at,
+            superseded_at=row.superseded_at,
             _row=row,
         )
 
-    @strawberry.field(description="Null for those who may not read labels: they see decisions, not people.")
+    @strawberry.field(description="Whether this is the decision in force (the item's finalLabel).")
+    def in_force(self) -> bool:
+        return self._row.superseded_at is None
+
+    @strawberry.field(
+        description="The person who decided; null when the aggregation decided, and for those who may not read "
+        "labels: they see decisions, not people."
+    )
     async def decided_by(self, info: Info) -> User | None:
-        if not workflow_reads.shows_people(info.context.actor, self._row.project_id):
+        if self._row.decided_by is None or not workflow_reads.shows_people(info.context.actor, self._row.project_id):
             return None
         return await known_user(info, self._row.decided_by)
 
-    @strawberry.field(description="The review that decided it; null for those who may not read labels.")
+    @strawberry.field(description="The review that decided it; null without one or for those who may not read labels.")
     async def review(self, info: Info) -> Review | None:
+        if self._row.review_id is None:
+            return None
         row = await info.context.loaders.review.load(self._row.review_id)
         return Review.of(row) if row else None
 
     @strawberry.field(description="The labels the decision was made from.")
-    def source_label_ids(self) -> list[strawberry.ID]:
-        return [global_id("Label", uuid.UUID(v)) for v in self._row.source_label_ids]
+    async def source_label_ids(self, info: Info) -> list[strawberry.ID]:
+        ids = await info.context.loaders.labels_of_decision.load(self._row.id)
+        return [global_id("Label", v) for v in ids]
 
     @strawberry.field
     async def schema_version(self, info: Info) -> int:
@@ -203,6 +241,23 @@ class Assignment(Node):
         row = await info.context.loaders.label_of_assignment.load(self._row.id)
         return Label.of(row) if row else None
 
+    @strawberry.field(
+        description="For rework: the reviews that rejected the assignee's earlier labels on this item, oldest "
+        "first, with the reviewer's comment. Empty on a fresh item, and for anyone but the assignee."
+    )
+    async def feedback(self, info: Info) -> list[Review]:
+        annotator = self._row.annotator_id
+        if info.context.actor.id != annotator:
+            return []
+        labels = await info.context.loaders.labels_of_item.load(self._row.item_id)
+        rejected = {
+            row.id for row in labels if row.author_id == annotator and row.status is models.LabelStatus.REJECTED
+        }
+        if not rejected:
+            return []
+        reviews = await info.context.loaders.reviews_of_item.load(self._row.item_id)
+        return [Review.of(r) for r in reviews if r.label_id in rejected and r.verdict is models.Verdict.REJECT]
+
 
 @strawberry.input
 class ClaimNextTaskInput:
@@ -242,7 +297,7 @@ class ReviewLabelInput:
 class ReviewLabelPayload:
     review: Review | None
     label: Label | None
-    final_label: FinalLabel | None
+    final_label: Decision | None
     item: Annotated[Item, strawberry.lazy("app.schema.items")] | None
     errors: list[WorkflowError]
 
@@ -303,7 +358,7 @@ class WorkflowMutation:
         return ReviewLabelPayload(
             review=Review.of(result.review),
             label=Label.of(result.label),
-            final_label=FinalLabel.of(result.final) if result.final else None,
+            final_label=Decision.of(result.final) if result.final else None,
             item=Item.of(result.item),
             errors=[],
         )

@@ -15,7 +15,7 @@ from app.taxonomy import schema_language
 from app.taxonomy.impact import ImpactReport, Tally, TallyBuilder
 from app.taxonomy.mapping import SchemaMapping
 from app.taxonomy.versions import VersionChain
-from app.workflow.models import FinalLabel, Label
+from app.workflow.models import Decision, Label
 
 BATCH = 1_000
 
@@ -30,14 +30,14 @@ async def dry_run(
     last: list[tuple[SchemaMapping, schema_language.LabelSchema]] = [(mapping, proposed)]
     steps = {v.id: chain.steps_from(v.id) + last for v in chain.versions}
     labels = await _tally(session, project_id, Label, "Label", steps, proposed.reads_item)
-    finals = await _tally(session, project_id, FinalLabel, "Item", steps, proposed.reads_item)
+    finals = await _tally(session, project_id, Decision, "Item", steps, proposed.reads_item)
     return ImpactReport(labels=labels, final_labels=finals)
 
 
 async def _tally(
     session: AsyncSession,
     project_id: uuid.UUID,
-    model: type[Label] | type[FinalLabel],
+    model: type[Label] | type[Decision],
     subject: str,
     steps: dict[uuid.UUID, list[tuple[SchemaMapping, schema_language.LabelSchema]]],
     reads_item: bool,
@@ -51,6 +51,8 @@ async def _tally(
     after: uuid.UUID | None = None
     while True:
         stmt = select(*columns).where(model.project_id == project_id).order_by(col(model.id)).limit(BATCH)
+        if model is Decision:  # the final labels: decisions in force
+            stmt = stmt.where(col(Decision.superseded_at).is_(None))
         if reads_item:
             stmt = stmt.join(Item, col(Item.id) == model.item_id)
         if after is not None:

@@ -16,6 +16,7 @@ class TaskCode(enum.StrEnum):
 
     ALREADY_FINAL = "ALREADY_FINAL"
     ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
+    INVALID_TRANSITION = "INVALID_TRANSITION"  # the item's lifecycle refuses the move (app/workflow/lifecycle.py)
     LEASE_EXPIRED = "LEASE_EXPIRED"
     NOT_ACTIVE = "NOT_ACTIVE"
     NOT_ASSIGNEE = "NOT_ASSIGNEE"

@@ -6,20 +6,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
-from app.ingestion.models import Item, ItemStatus
+from app.ingestion.models import Item
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
+from app.workflow import decisions, lifecycle
+from app.workflow.lifecycle import Move
 from app.workflow.models import AssignmentStatus, Label
 from app.workflow.reads import find_own_task
 
@@ -80,18 +81,12 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     session.add(label)
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = now
-    # The label now holds the slot its lease held; with the overlap reached the item awaits review.
-    reached = col(Item.label_count) + 1 >= project.overlap
-    await session.execute(
-        update(Item)
-        .where(col(Item.id) == assignment.item_id)
-        .values(
-            label_count=col(Item.label_count) + 1,
-            active_claims=col(Item.active_claims) - 1,
-            status=case((reached, ItemStatus.IN_REVIEW), else_=col(Item.status)),
-        )
-        .execution_options(synchronize_session=False)
-    )
+    # The label takes the slot its lease held; with the last one in, the item is settled.
+    state = await lifecycle.move(session, assignment.item_id, Move.LABEL)
+    outcome = None
+    if state.labels_required == 0:
+        await session.flush()
+        outcome = (await decisions.settle(session, project, assignment.item_id)).outcome.value
     await audit.record(
         session,
         actor,
@@ -100,7 +95,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         label.id,
         project_id=project.id,
         request={"assignmentId": str(new.assignment_id), "value": new.value, "rationale": new.rationale},
-        details={"item": str(assignment.item_id), "schemaVersion": schema.version},
+        details={"item": str(assignment.item_id), "schemaVersion": schema.version, "outcome": outcome},
     )
     await session.flush()
     return label

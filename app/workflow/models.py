@@ -1,4 +1,4 @@
-"""Assignments (tasks), human labels, reviews and the final label of an item."""
+"""Assignments (tasks), human labels, reviews, the versioned decisions on an item and escalations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -40,10 +40,18 @@ class Verdict(enum.StrEnum):
     CORRECT = "CORRECT"
 
 
-class FinalMethod(enum.StrEnum):
+class DecisionMethod(enum.StrEnum):
     CONSENSUS_ACCEPTED = "CONSENSUS_ACCEPTED"  # the labels agreed and a reviewer accepted
     ADJUDICATED = "ADJUDICATED"  # the labels disagreed; a reviewer accepted one of them
     CORRECTED = "CORRECTED"  # a reviewer replaced the value
+    AGGREGATED = "AGGREGATED"  # the project's aggregation decided it, confident enough, unreviewed
+    EXPERT_RESOLVED = "EXPERT_RESOLVED"  # an expert settled an escalated disagreement
+
+
+class AggregationMethod(enum.StrEnum):
+    MAJORITY = "MAJORITY"
+    WEIGHTED = "WEIGHTED"
+    DAWID_SKENE = "DAWID_SKENE"
 
 
 class Assignment(SQLModel, table=True):
@@ -97,19 +105,68 @@ class Review(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class FinalLabel(SQLModel, table=True):
-    __tablename__ = "final_label"
+class Decision(SQLModel, table=True):
+    """One decision on an item's final value. A new decision supersedes the one in force, which
+    stays readable: an item's decisions, oldest first, are its version history."""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "version"),
+        # At most one decision in force per item.
+        Index(
+            "uq_decision_in_force",
+            "item_id",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     project_id: uuid.UUID = Field(foreign_key="project.id", index=True)
-    item_id: uuid.UUID = Field(foreign_key="item.id", unique=True)
+    item_id: uuid.UUID = Field(foreign_key="item.id")
+    version: int
     value: dict[str, Any] = json_field()
-    method: FinalMethod = enum_field(FinalMethod)
-    # Share of the counted labels that agree with the final value, per field, averaged.
+    method: DecisionMethod = enum_field(DecisionMethod)
+    # The aggregation that proposed the value (null for a reviewer's correction or an expert's value).
+    aggregation: AggregationMethod | None = enum_field(AggregationMethod, nullable=True)
+    # How sure the deciding method was (the aggregated confidence; 1.0 for a human's own value).
+    confidence: float
+    # Share of the counted labels that agree with the value, per field, averaged.
     agreement: float
-    source_label_ids: list[str] = json_field(default=[])
-    review_id: uuid.UUID = Field(foreign_key="review.id")
+    # Per field: the method's proposal, its confidence and the vote or posterior behind it.
+    detail: dict[str, Any] = json_field(default={})
+    rationale: str = Field(default="")
+    review_id: uuid.UUID | None = Field(default=None, foreign_key="review.id")
     schema_version_id: uuid.UUID = Field(foreign_key="label_schema_version.id")
     guideline_version_id: uuid.UUID | None = Field(default=None, foreign_key="guideline_version.id")
-    decided_by: uuid.UUID = Field(foreign_key="user.id")
+    # The person who decided; null when the aggregation decided on its own.
+    decided_by: uuid.UUID | None = Field(default=None, foreign_key="user.id")
     decided_at: datetime = Field(default_factory=utcnow)
+    superseded_at: datetime | None = None
+
+
+class DecisionLabel(SQLModel, table=True):
+    """The labels a decision was made from."""
+
+    __tablename__ = "decision_label"
+
+    decision_id: uuid.UUID = Field(foreign_key="decision.id", primary_key=True)
+    label_id: uuid.UUID = Field(foreign_key="label.id", primary_key=True, index=True)
+
+
+class Escalation(SQLModel, table=True):
+    """An item whose labels stayed unresolved at the project's maxOverlap, waiting for an expert."""
+
+    __table_args__ = (Index("ix_escalation_queue", "project_id", "resolved_at", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    item_id: uuid.UUID = Field(foreign_key="item.id", index=True)
+    reason: str
+    # The aggregation's best guess when it gave up, for the expert to weigh.
+    confidence: float
+    created_at: datetime = Field(default_factory=utcnow)
+    claimed_by: uuid.UUID | None = Field(default=None, foreign_key="user.id")
+    lease_expires_at: datetime | None = None
+    resolved_at: datetime | None = None
+    decision_id: uuid.UUID | None = Field(default=None, foreign_key="decision.id")

@@ -1,4 +1,4 @@
-"""Handing out tasks: the next item by priority then age, never past the project's overlap."""
+"""Handing out tasks: the next item by priority then age, never more leases than the labels it still needs."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
+from app.workflow import lifecycle
+from app.workflow.lifecycle import Move
 from app.workflow.models import Assignment, AssignmentStatus
 
 CLAIM_NEXT_TASK = Operation("claimNextTask", Permission("task", "claim"), audit="task.claim")
@@ -85,10 +87,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         lease_expires_at=now + timedelta(seconds=project.lease_seconds),
     )
     session.add(assignment)
-    await session.execute(
-        update(Item).where(col(Item.id) == item.id).values(active_claims=col(Item.active_claims) + 1),
-        execution_options=NO_SYNC,
-    )
+    await lifecycle.move(session, item.id, Move.CLAIM)
     await audit.record(
         session,
         actor,
@@ -105,7 +104,19 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
 
 async def _find_item(session: AsyncSession, project: Project, annotator_id: uuid.UUID) -> Item | None:
     """Items the annotator never held come first; an item it released (releaseTask) comes back to it
-    only once nothing else waits for it, so releasing is a way to skip, not a way to lose an item."""
+    only once nothing else waits for it, so releasing is a way to skip, not a way to lose an item.
+    Before all of them: an item a reviewer sent back from this annotator's label (rework)."""
+    rework = select(Item).where(
+        Item.rework_for == annotator_id,
+        Item.project_id == project.id,
+        Item.status == ItemStatus.QUEUED,
+        Item.active_claims < Item.labels_required,
+    )
+    if is_postgres(session):
+        rework = rework.with_for_update(skip_locked=True)
+    found = await session.scalar(rework.limit(1).execution_options(populate_existing=True))
+    if found is not None:
+        return found
     for skip_released in (True, False):
         item = await _next_item(session, project, annotator_id, skip_released=skip_released)
         if item is None and is_postgres(session):
@@ -146,7 +157,7 @@ async def _next_item(
         .where(
             Item.project_id == project.id,
             Item.status == ItemStatus.QUEUED,
-            Item.label_count + Item.active_claims < project.overlap,
+            Item.active_claims < Item.labels_required,
             ~already_mine,
         )
         .order_by(col(Item.priority).desc(), col(Item.id))
@@ -172,8 +183,5 @@ async def expire_leases(session: AsyncSession, project_id: uuid.UUID, now: datet
     )
     per_item = Counter(lapsed.all())
     for item_id, n in per_item.items():
-        await session.execute(
-            update(Item).where(col(Item.id) == item_id).values(active_claims=col(Item.active_claims) - n),
-            execution_options=NO_SYNC,
-        )
+        await lifecycle.move(session, item_id, Move.LET_GO, n=n)
     return sum(per_item.values())

@@ -3,7 +3,8 @@
 - An assignment: one's own, or any in a project where one may read items.
 - A label: one's own; any where one may read labels; and, for annotators, others' labels on an
   item only once they have labeled it themselves (judgments stay independent until then).
-- A review: where its label is readable. A final label: where one may read items or labels.
+- A review: where its label is readable. A decision (every version; the one in force is the final
+  label): where one may read items or labels.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from app.db import is_postgres
 from app.errors import DomainError, Forbidden
 from app.operations import Operation
 from app.scopes import in_projects
-from app.workflow.models import Assignment, FinalLabel, Label, Review
+from app.workflow.models import Assignment, Decision, Label, Review
 
 
 def assignment_visible(actor: Actor) -> ColumnElement[bool]:
@@ -56,13 +57,18 @@ def readable_reviews(actor: Actor) -> SelectOfScalar[Review]:
     return select(Review).join(Label, col(Label.id) == col(Review.label_id)).where(label_visible(actor))
 
 
-def readable_final_labels(actor: Actor) -> SelectOfScalar[FinalLabel]:
-    return select(FinalLabel).where(
+def readable_decisions(actor: Actor) -> SelectOfScalar[Decision]:
+    """Every version of items' decisions; `.where(in_force())` keeps the final labels."""
+    return select(Decision).where(
         or_(
-            in_projects(actor, col(FinalLabel.project_id), "item", "read"),
-            in_projects(actor, col(FinalLabel.project_id), "label", "read"),
+            in_projects(actor, col(Decision.project_id), "item", "read"),
+            in_projects(actor, col(Decision.project_id), "label", "read"),
         )
     )
+
+
+def in_force() -> ColumnElement[bool]:
+    return col(Decision.superseded_at).is_(None)
 
 
 def require_label_list(actor: Actor, project_id: uuid.UUID) -> None:

@@ -1,5 +1,5 @@
-"""Reviewing a label: accept, correct, or reject back to the queue. Accept and correct decide
-the item's final label."""
+"""Reviewing a label: accept, correct, or reject it back to the queue (rework for its author).
+Accept and correct decide the item (a decision version, app/workflow/decisions.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 
 from app import json_bounds
 from app.auth.actor import Actor
@@ -19,12 +19,12 @@ from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
-from app.projects.service import active_schema, current_guideline
+from app.projects.service import active_schema
 from app.quality.consensus import agreement_with, majority
 from app.taxonomy import schema_language
-from app.taxonomy.mapping import remap_through
-from app.taxonomy.versions import version_chain
-from app.workflow.models import FinalLabel, FinalMethod, Label, LabelStatus, Review, Verdict
+from app.workflow import decisions, lifecycle, policy
+from app.workflow.lifecycle import Move
+from app.workflow.models import Decision, DecisionMethod, Label, LabelStatus, Review, Verdict
 from app.workflow.reads import get_label
 
 REVIEW_LABEL = Operation("reviewLabel", Permission("label", "review"), audit="label.review")
@@ -45,7 +45,7 @@ class ReviewOutcome:
     review: Review
     label: Label
     item: Item
-    final: FinalLabel | None
+    final: Decision | None
 
 
 async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> ReviewOutcome:
@@ -58,11 +58,7 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
         stmt = stmt.with_for_update()
     item = await session.scalar(stmt)
     assert item is not None
-    counted = list(
-        await session.scalars(
-            select(Label).where(Label.item_id == item.id, Label.status == LabelStatus.SUBMITTED).order_by(col(Label.id))
-        )
-    )
+    counted = await decisions.counted_labels(session, item.id)
     _check(new, label, item, counted, actor)
 
     project = await session.get(Project, label.project_id)
@@ -88,36 +84,33 @@ async def review_label(session: AsyncSession, actor: Actor, new: NewReview) -> R
         created_at=now,
     )
     session.add(review)
-    await session.flush()  # the final label points at the review
+    await session.flush()  # the decision points at the review
     final = None
     if new.verdict is Verdict.REJECT:
+        # Back to the queue for one more label; its author gets the rework first, with this comment.
         label.status = LabelStatus.REJECTED
-        item.label_count -= 1
-        item.status = ItemStatus.QUEUED
+        await session.flush()
+        await lifecycle.move(session, item.id, Move.REJECT, rework_for=label.author_id)
     else:
         # Labels made before a schema change are judged in the terms of the version in force.
-        chain = await version_chain(session, project)
-        values = {other.id: remap_through(other.value, chain.steps_from(other.schema_version_id)) for other in counted}
-        value, method = _decide(new, values[label.id], list(values.values()))
+        values = await decisions.current_values(session, project, counted)
+        accepted = values[next(i for i, other in enumerate(counted) if other.id == label.id)]
+        value, method = _decide(new, accepted, values)
         label.status = LabelStatus.ACCEPTED if new.verdict is Verdict.ACCEPT else LabelStatus.CORRECTED
-        guideline = await current_guideline(session, project)
-        final = FinalLabel(
-            project_id=project.id,
-            item_id=item.id,
+        final = await decisions.record(
+            session,
+            project,
+            item.id,
             value=value,
             method=method,
-            agreement=agreement_with(list(values.values()), value),
-            source_label_ids=[str(other.id) for other in counted],
+            confidence=1.0,
+            labels=counted,
+            values=values,
+            proposal=await policy.propose(session, project, counted, values),
             review_id=review.id,
-            schema_version_id=schema.id,
-            guideline_version_id=guideline.id if guideline else None,
             decided_by=actor.id,
-            decided_at=now,
+            rationale=new.comment,
         )
-        session.add(final)
-        item.status = ItemStatus.FINAL
-        item.finalized_at = now
-    await session.flush()
     await audit.record(
         session,
         actor,
@@ -166,9 +159,9 @@ def _check(new: NewReview, label: Label, item: Item, counted: list[Label], actor
 
 def _decide(
     new: NewReview, accepted: dict[str, Any], counted: list[dict[str, Any]]
-) -> tuple[dict[str, Any], FinalMethod]:
+) -> tuple[dict[str, Any], DecisionMethod]:
     if new.verdict is Verdict.CORRECT:
-        return dict(new.corrected_value), FinalMethod.CORRECTED
+        return dict(new.corrected_value), DecisionMethod.CORRECTED
     consensus = majority(counted)
     agrees = consensus.value is not None and agreement_with([accepted], consensus.value) == 1.0
-    return accepted, FinalMethod.CONSENSUS_ACCEPTED if agrees else FinalMethod.ADJUDICATED
+    return accepted, DecisionMethod.CONSENSUS_ACCEPTED if agrees else DecisionMethod.ADJUDICATED

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -21,11 +21,11 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError
-from app.ingestion.models import Item
 from app.operations import Operation, Permission
 from app.projects.models import Project
+from app.workflow import lifecycle
+from app.workflow.lifecycle import Move
 from app.workflow.models import Assignment, AssignmentStatus
-from app.workflow.queue import NO_SYNC
 from app.workflow.reads import find_own_task
 
 RENEW_LEASE = Operation("renewLease", Permission("task", "claim"), audit="task.renew")
@@ -130,10 +130,7 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
     assignment.status = AssignmentStatus.RELEASED
     # The lease ended now; for a released task leaseExpiresAt reads as when it was handed back.
     assignment.lease_expires_at = now
-    await session.execute(
-        update(Item).where(col(Item.id) == assignment.item_id).values(active_claims=col(Item.active_claims) - 1),
-        execution_options=NO_SYNC,
-    )
+    await lifecycle.move(session, assignment.item_id, Move.LET_GO)
     await audit.record(
         session,
         actor,

@@ -137,6 +137,9 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
     "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
     "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    # The quality program: its policy is the project's managers' and admins'.
+    "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
     # (client_credentials), so theirs is EMPTY: nothing to end.
     "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
@@ -262,6 +265,11 @@ def check_create(data: dict[str, Any], scene: Scene) -> Outcome:
 def check_import(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "importItems")
     return refused or allow(result["importedCount"] == 1, result)
+
+
+def check_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateQualityPolicy")
+    return refused or allow(result["project"]["qualityPolicy"] == {"reviewRate": 0.5}, result)
 
 
 def check_claim(data: dict[str, Any], scene: Scene) -> Outcome:
@@ -461,6 +469,23 @@ OPERATIONS: dict[str, Operation] = {
         """,
         lambda s: {"input": {"name": "Project C", "labelSchema": SCHEMA}},
         check_create,
+        writes=True,
+    ),
+    "project.qualityPolicy": Operation(
+        project_query("qualityPolicy { overlap maxOverlap method reviewRate }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(
+            d["project"]["qualityPolicy"] == {"overlap": 1, "maxOverlap": 1, "method": "MAJORITY", "reviewRate": 1.0}, d
+        ),
+    ),
+    "updateQualityPolicy": Operation(
+        """
+        mutation Policy($input: UpdateQualityPolicyInput!) {
+          updateQualityPolicy(input: $input) { project { qualityPolicy { reviewRate } } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "reviewRate": 0.5}},
+        check_policy,
         writes=True,
     ),
     "importItems": Operation(

@@ -126,6 +126,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "body": "# B"}},
         ),
     ),
+    "updateQualityPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateQualityPolicy", "UpdateQualityPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "reviewRate": 0.5}},
+        ),
+    ),
     "publishGuideline": (
         "Project",
         Case(

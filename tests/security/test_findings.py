@@ -491,6 +491,7 @@ async def test_an_ml_service_export_has_final_values_and_provenance_ids_but_no_p
     corrected = lines["item-1"]
     assert set(corrected) == {
         "item_id", "external_id", "content_hash", "data", "metadata", "value", "method", "agreement",
+        "decision_version", "aggregation", "confidence",
         "schema_version", "guideline_version", "decided_at", "review", "labels", "active_schema_version",
         "active_value",
     }  # fmt: skip

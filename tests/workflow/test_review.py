@@ -139,10 +139,19 @@ async def test_a_rejection_needs_a_comment(api: Api, comment: str) -> None:
     assert await item_counts(api, project) == {"queued": 0, "inReview": 1, "final": 0, "total": 1}
 
 
-async def test_a_rejection_sends_the_item_to_another_annotator(api: Api) -> None:
+FEEDBACK = """
+query Feedback($id: ID!) {
+  node(id: $id) { ... on Assignment { feedback { verdict comment } item { externalId } } }
+}
+"""
+
+
+async def test_a_rejection_sends_the_item_back_to_its_author_with_the_comment(api: Api) -> None:
     project = project_a(api)
     await imported(api, project, rows(1))
     rejected = await labeled(api, project, POSITIVE, as_="ann1")
+    # Waiting too, and ahead of item-1 by priority: the rework still comes first.
+    await imported(api, project, rows(1, prefix="urgent", priority=5.0))
 
     payload = await review(api, rejected["id"], "REJECT", comment="Delivery is the topic here.")
 
@@ -151,16 +160,31 @@ async def test_a_rejection_sends_the_item_to_another_annotator(api: Api) -> None
     assert payload["item"]["status"] == "QUEUED"
     assert payload["finalLabel"] is None
     assert payload["review"]["comment"] == "Delivery is the topic here."
-    # The author never gets the item again; someone else does.
-    assert codes(await claim(api, project, as_="ann1")) == [("QUEUE_EMPTY", "projectId")]
-    second = await labeled(api, project, {"sentiment": "neg", "topics": ["delivery"]}, as_="ann2")
-    assert codes(await claim(api, project, as_="ann1")) == [("QUEUE_EMPTY", "projectId")]
-
+    # The rework comes first to its author, with the reviewer's comment on the task.
+    rework = (await claim(api, project, as_="ann1"))["assignment"]
+    seen = (await api.gql(FEEDBACK, {"id": rework["id"]}, as_="ann1"))["data"]["node"]
+    assert seen["item"]["externalId"] == "item-0"
+    assert seen["feedback"] == [{"verdict": "REJECT", "comment": "Delivery is the topic here."}]
+    # Nobody else reads it there, not even another annotator of the project.
+    assert (await api.gql(FEEDBACK, {"id": rework["id"]}, as_="pm"))["data"]["node"]["feedback"] == []
+    second = (await submit(api, rework["id"], {"sentiment": "neg", "topics": ["delivery"]}, as_="ann1"))["label"]
     final = (await review(api, second["id"], "ACCEPT"))["finalLabel"]
 
     # Only the label that still counts is evidence for the decision.
     assert final["sourceLabelIds"] == [second["id"]]
     assert final["method"] == "CONSENSUS_ACCEPTED"
+
+
+async def test_a_rework_its_author_leaves_goes_to_someone_else(api: Api) -> None:
+    project = project_a(api)
+    await imported(api, project, rows(1))
+    rejected = await labeled(api, project, POSITIVE, as_="ann1")
+    await review(api, rejected["id"], "REJECT", comment="Delivery is the topic here.")
+
+    second = await labeled(api, project, {"sentiment": "neg", "topics": ["delivery"]}, as_="ann2")
+
+    assert second["status"] == "SUBMITTED"
+    assert codes(await claim(api, project, as_="ann1")) == [("QUEUE_EMPTY", "projectId")]
 
 
 async def test_reviewing_a_label_on_an_item_one_labeled_is_self_review(api: Api) -> None:

@@ -1,0 +1,164 @@
+"""The item lifecycle: its states, the moves between them, and the one function that makes a move.
+
+    QUEUED --claim / let go / label / need more--> QUEUED
+    QUEUED --send to review--> IN_REVIEW --reject--> QUEUED
+    QUEUED --escalate--> ESCALATED
+    QUEUED | IN_REVIEW | ESCALATED --decide--> FINAL --redecide--> FINAL
+
+An item in QUEUED collects labels: `labels_required` counts those it still needs, live leases
+included, so a claim is possible while `active_claims < labels_required`. Once it reaches 0 the
+item is settled (app/workflow/decisions.py): decided, sent to review, given one more label
+(dynamic overlap: `need more`) or escalated to an expert. Every service moves items through
+`move`, one UPDATE that checks the state and the guard in the database and refuses any other
+move with INVALID_TRANSITION, so two requests racing on one item cannot both move it.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+from sqlmodel import col, select
+
+from app.clock import utcnow
+from app.errors import DomainError
+from app.ingestion.models import Item, ItemStatus
+
+
+class Move(enum.StrEnum):
+    CLAIM = "claim"  # an annotator leases the item
+    LET_GO = "let go"  # a lease ends without a label (released or lapsed)
+    LABEL = "label"  # a leased label arrives
+    NEED_MORE = "need more"  # the labels in are not conclusive: ask for one more
+    SEND_TO_REVIEW = "send to review"
+    ESCALATE = "escalate"
+    DECIDE = "decide"
+    REJECT = "reject"  # a reviewer sends the item back for rework
+    REDECIDE = "redecide"  # a later decision supersedes the one in force
+
+
+Q, R, E, F = ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED, ItemStatus.FINAL
+
+# (state, move) -> state. Every pair not listed is refused.
+TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
+    (Q, Move.CLAIM): Q,
+    (Q, Move.LET_GO): Q,
+    (Q, Move.LABEL): Q,
+    (Q, Move.NEED_MORE): Q,
+    (Q, Move.SEND_TO_REVIEW): R,
+    (Q, Move.ESCALATE): E,
+    (Q, Move.DECIDE): F,
+    (R, Move.DECIDE): F,
+    (R, Move.REJECT): Q,
+    (E, Move.DECIDE): F,
+    (F, Move.REDECIDE): F,
+}
+
+_labels_in = col(Item.labels_required) == 0
+# What must hold of the counters besides the state (a settling move needs every label in).
+GUARDS: Mapping[Move, ColumnElement[bool]] = {
+    Move.CLAIM: col(Item.active_claims) < col(Item.labels_required),
+    Move.LET_GO: col(Item.active_claims) > 0,
+    Move.LABEL: (col(Item.active_claims) > 0) & (col(Item.labels_required) > 0),
+    Move.NEED_MORE: _labels_in,
+    Move.SEND_TO_REVIEW: _labels_in,
+    Move.ESCALATE: _labels_in,
+    Move.DECIDE: case((col(Item.status) == Q, _labels_in), else_=true()),
+}
+
+REFUSAL = {
+    Move.CLAIM: "has all the labels it needs leased or in",
+    Move.LET_GO: "has no live lease",
+    Move.LABEL: "needs no further label",
+}
+
+
+RETURNED: tuple[Any, ...] = (
+    col(Item.status),
+    col(Item.label_count),
+    col(Item.labels_required),
+    col(Item.active_claims),
+    col(Item.finalized_at),
+)
+
+
+@dataclass(frozen=True)
+class ItemState:
+    id: uuid.UUID
+    status: ItemStatus
+    label_count: int
+    labels_required: int
+    active_claims: int
+
+
+def _counters(move: Move, n: int, rework_for: uuid.UUID | None) -> dict[str, Any]:
+    claims, labels, required = col(Item.active_claims), col(Item.label_count), col(Item.labels_required)
+    if move is Move.CLAIM:
+        return {"active_claims": claims + n}
+    if move is Move.LET_GO:
+        return {"active_claims": claims - n}
+    if move is Move.LABEL:
+        return {
+            "active_claims": claims - 1,
+            "label_count": labels + 1,
+            "labels_required": required - 1,
+            "rework_for": None,
+        }
+    if move is Move.NEED_MORE:
+        return {"labels_required": required + n}
+    if move is Move.REJECT:
+        return {"label_count": labels - 1, "labels_required": required + 1, "rework_for": rework_for}
+    if move in (Move.DECIDE, Move.REDECIDE):
+        return {"finalized_at": utcnow()}
+    return {}
+
+
+async def move(
+    session: AsyncSession, item_id: uuid.UUID, step: Move, *, n: int = 1, rework_for: uuid.UUID | None = None
+) -> ItemState:
+    """Make one move on the item, or raise DomainError INVALID_TRANSITION (nothing written).
+
+    `n` applies to CLAIM, LET_GO and NEED_MORE (several leases or labels at once); `rework_for`
+    to REJECT (who gets the rework first). An Item already loaded in the session sees the change.
+    """
+    arrows = {state: target for (state, m), target in TRANSITIONS.items() if m is step}
+    status = col(Item.status)
+    stmt = (
+        update(Item)
+        .where(col(Item.id) == item_id, status.in_(list(arrows)), GUARDS.get(step, true()))
+        .values(
+            status=case(*((status == state, target) for state, target in arrows.items()), else_=status),
+            **_counters(step, n, rework_for),
+        )
+        .returning(*RETURNED)
+        .execution_options(synchronize_session=False)
+    )
+    row = (await session.execute(stmt)).one_or_none()
+    if row is None:
+        current = await session.scalar(select(Item.status).where(col(Item.id) == item_id))
+        raise DomainError.single(
+            "INVALID_TRANSITION", _refusal(step, ItemStatus(current) if current else None), "itemId"
+        )
+    state = ItemState(item_id, ItemStatus(row[0]), row[1], row[2], row[3])
+    loaded = session.sync_session.identity_map.get(identity_key(Item, item_id))
+    if loaded is not None:
+        for column, value in zip(RETURNED, row, strict=True):
+            set_committed_value(loaded, column.key, value)
+        if step in (Move.LABEL, Move.REJECT):
+            set_committed_value(loaded, "rework_for", rework_for)
+    return state
+
+
+def _refusal(step: Move, current: ItemStatus | None) -> str:
+    if current is None:
+        return "No such item."
+    if (current, step) in TRANSITIONS:
+        return f"This item {REFUSAL.get(step, 'is still collecting its labels')}."
+    return f"An item that is {current.value} cannot {step.value}."

@@ -1,0 +1,151 @@
+"""A project's quality policy: how many labels an item gets, how they are aggregated, when the
+aggregation may decide alone, what a reviewer sees and when an expert takes over.
+
+    overlap            labels every item gets to start with (k)
+    maxOverlap         at most this many (k_max): dynamic overlap adds one at a time
+    method             MAJORITY, WEIGHTED (annotator reliability) or DAWID_SKENE
+    acceptConfidence   an item whose aggregated confidence reaches it is decided; below it, it
+                       gets another label, and at k_max it is escalated to an expert
+    reviewRate         share of decided items sent to a reviewer (a sample seeded per project)
+    reviewBelowConfidence  every item decided under this confidence is reviewed as well
+
+The defaults (k = k_max, acceptConfidence 0, reviewRate 1) are the classic loop: k labels, then a
+reviewer decides every item. Set by a project_manager or admin (updateQualityPolicy), audited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import uuid
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.actor import Actor
+from app.compliance import audit
+from app.errors import DomainError, Problem
+from app.operations import Operation, Permission
+from app.projects.models import Project
+from app.projects.reads import find_project
+from app.projects.service import MAX_OVERLAP
+from app.quality.consensus import Proposal, propose_majority
+from app.workflow.models import AggregationMethod, Label
+
+UPDATE_QUALITY_POLICY = Operation("updateQualityPolicy", Permission("quality", "configure"), audit="quality.policy")
+
+MAX_REFRESH_EVERY = 1_000_000
+
+
+@dataclass(frozen=True)
+class QualityPolicy:
+    overlap: int
+    max_overlap: int
+    method: AggregationMethod
+    accept_confidence: float
+    review_rate: float
+    review_below_confidence: float
+    refresh_every: int
+
+
+def of(project: Project) -> QualityPolicy:
+    return QualityPolicy(
+        overlap=project.overlap,
+        max_overlap=project.max_overlap,
+        method=project.aggregation,
+        accept_confidence=project.accept_confidence,
+        review_rate=project.review_rate,
+        review_below_confidence=project.review_below_confidence,
+        refresh_every=project.refresh_every,
+    )
+
+
+def sampled_for_review(project: Project, item_id: uuid.UUID) -> bool:
+    """Whether the item falls in the project's review sample: a uniform draw in [0, 1) fixed by the
+    project's seed and the item's id, so the same item always gets the same answer."""
+    if project.review_rate >= 1.0:
+        return True
+    digest = hashlib.blake2b(f"{project.review_seed}:{item_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < project.review_rate
+
+
+async def propose(
+    session: AsyncSession, project: Project, labels: list[Label], values: list[dict[str, Any]]
+) -> Proposal:
+    """The project's aggregation over one item's labels (values already in the schema in force)."""
+    return propose_majority(values)
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    project_id: uuid.UUID
+    overlap: int | None = None
+    max_overlap: int | None = None
+    method: AggregationMethod | None = None
+    accept_confidence: float | None = None
+    review_rate: float | None = None
+    review_below_confidence: float | None = None
+    refresh_every: int | None = None
+
+
+async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChange) -> Project:
+    """Change the fields given; the rest keep their values. Items already queued keep the labels
+    they were asked for; the new overlap applies to items imported from now on, the other settings
+    to every item settled from now on."""
+    project = await find_project(session, actor, change.project_id, lock=True)
+    UPDATE_QUALITY_POLICY.require(actor, project.id)
+    before = of(project)
+    given = {f.name: getattr(change, f.name) for f in fields(change) if f.name != "project_id"}
+    given = {name: value for name, value in given.items() if value is not None}
+    after = replace(before, **given)
+    problems = _check(after)
+    if problems:
+        raise DomainError(problems)
+    project.overlap = after.overlap
+    project.max_overlap = after.max_overlap
+    project.aggregation = after.method
+    project.accept_confidence = after.accept_confidence
+    project.review_rate = after.review_rate
+    project.review_below_confidence = after.review_below_confidence
+    project.refresh_every = after.refresh_every
+    changed = {name: _plain(getattr(after, name)) for name in given if getattr(before, name) != getattr(after, name)}
+    await audit.record(
+        session,
+        actor,
+        UPDATE_QUALITY_POLICY.audit,
+        "Project",
+        project.id,
+        project_id=project.id,
+        request={"projectId": str(project.id), **{name: _plain(v) for name, v in given.items()}},
+        details={"changed": changed, "before": {name: _plain(getattr(before, name)) for name in changed}},
+    )
+    await session.flush()
+    return project
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, AggregationMethod) else value
+
+
+def _check(p: QualityPolicy) -> list[Problem]:
+    problems: list[Problem] = []
+    if not 1 <= p.overlap <= MAX_OVERLAP:
+        problems.append(Problem("OUT_OF_RANGE", f"overlap must lie within 1..{MAX_OVERLAP}.", "overlap"))
+    if not 1 <= p.max_overlap <= MAX_OVERLAP:
+        problems.append(Problem("OUT_OF_RANGE", f"maxOverlap must lie within 1..{MAX_OVERLAP}.", "maxOverlap"))
+    elif p.max_overlap < p.overlap:
+        problems.append(Problem("OUT_OF_RANGE", "maxOverlap must be at least overlap.", "maxOverlap"))
+    for name, field in (
+        ("accept_confidence", "acceptConfidence"),
+        ("review_rate", "reviewRate"),
+        ("review_below_confidence", "reviewBelowConfidence"),
+    ):
+        value = getattr(p, name)
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            problems.append(Problem("OUT_OF_RANGE", f"{field} must lie within 0..1.", field))
+    if not 1 <= p.refresh_every <= MAX_REFRESH_EVERY:
+        problems.append(
+            Problem("OUT_OF_RANGE", f"refreshEvery must lie within 1..{MAX_REFRESH_EVERY}.", "refreshEvery")
+        )
+    return problems
