@@ -3,18 +3,22 @@ what it measures (projectQuality)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.scalars import JSON
 
 from app.projects import models as project_models
 from app.schema.context import Info
+from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
-from app.schema.workflow import AggregationMethod, WorkflowError
-from app.workflow import policy
+from app.schema.workflow import AggregationMethod, Decision, WorkflowError
+from app.workflow import escalations, models, policy
 
 if TYPE_CHECKING:
+    from app.schema.items import Item
     from app.schema.projects import Project
 
 
@@ -71,8 +75,102 @@ class UpdateQualityPolicyPayload:
     errors: list[WorkflowError]
 
 
+@strawberry.type(description="An item whose labels stayed unresolved at maxOverlap, waiting for an expert.")
+class Escalation:
+    reason: str
+    confidence: float = strawberry.field(description="The aggregation's confidence when it gave up.")
+    created_at: datetime
+    lease_expires_at: datetime | None = strawberry.field(description="Until when the claiming expert holds it.")
+    resolved_at: datetime | None
+    _row: strawberry.Private[models.Escalation]
+
+    @classmethod
+    def of(cls, row: models.Escalation) -> Escalation:
+        return cls(
+            reason=row.reason,
+            confidence=row.confidence,
+            created_at=row.created_at,
+            lease_expires_at=row.lease_expires_at,
+            resolved_at=row.resolved_at,
+            _row=row,
+        )
+
+    @strawberry.field
+    async def item(self, info: Info) -> Annotated[Item, strawberry.lazy("app.schema.items")] | None:
+        from app.schema.items import Item
+
+        row = await info.context.loaders.item.load(self._row.item_id)
+        return Item.of(row) if row else None
+
+    @strawberry.field
+    async def claimed_by(self, info: Info) -> User | None:
+        return await known_user(info, self._row.claimed_by) if self._row.claimed_by else None
+
+
+@strawberry.input
+class ClaimNextEscalationInput:
+    project_id: strawberry.ID
+
+
+@strawberry.type
+class ClaimNextEscalationPayload:
+    escalation: Escalation | None
+    resumed: bool = strawberry.field(description="True when this is the caller's still-leased escalation.")
+    errors: list[WorkflowError]
+
+
+@strawberry.input
+class ResolveEscalationInput:
+    item_id: strawberry.ID
+    value: JSON = strawberry.field(description="The expert's value, checked against the label schema in force.")
+    rationale: str = strawberry.field(description="Why: required, and kept as the decision's evidence.")
+
+
+@strawberry.type
+class ResolveEscalationPayload:
+    decision: Decision | None
+    item: Annotated[Item, strawberry.lazy("app.schema.items")] | None
+    errors: list[WorkflowError]
+
+
 @strawberry.type
 class QualityMutation:
+    @strawberry.mutation(
+        description="Experts: lease the oldest open escalation of the project that you did not label yourself; "
+        "returns your live one if you have one."
+    )
+    async def claim_next_escalation(
+        self, info: Info, input: ClaimNextEscalationInput
+    ) -> ClaimNextEscalationPayload | None:
+        async def act(session: AsyncSession) -> escalations.EscalationClaim:
+            project_id = input_id(input.project_id, "Project", "projectId")
+            return await escalations.claim_next(session, info.context.actor, project_id)
+
+        result = await run_mutation(info, escalations.CLAIM_NEXT_ESCALATION, input, act, WorkflowError)
+        if isinstance(result, list):
+            return ClaimNextEscalationPayload(escalation=None, resumed=False, errors=result)
+        return ClaimNextEscalationPayload(
+            escalation=Escalation.of(result.escalation), resumed=result.resumed, errors=[]
+        )
+
+    @strawberry.mutation(
+        description="Experts: decide an escalated item with your value and rationale (EXPERT_RESOLVED). Not on "
+        "an item you labeled (SELF_REVIEW) or one another expert holds (NOT_ASSIGNEE)."
+    )
+    async def resolve_escalation(self, info: Info, input: ResolveEscalationInput) -> ResolveEscalationPayload | None:
+        from app.schema.items import Item
+
+        async def act(session: AsyncSession) -> escalations.Resolved:
+            new = escalations.Resolution(
+                item_id=input_id(input.item_id, "Item", "itemId"), value=input.value, rationale=input.rationale
+            )
+            return await escalations.resolve(session, info.context.actor, new)
+
+        result = await run_mutation(info, escalations.RESOLVE_ESCALATION, input, act, WorkflowError)
+        if isinstance(result, list):
+            return ResolveEscalationPayload(decision=None, item=None, errors=result)
+        return ResolveEscalationPayload(decision=Decision.of(result.decision), item=Item.of(result.item), errors=[])
+
     @strawberry.mutation(
         description="Change a project's quality policy (project managers and admins); audited with the values "
         "before and after. The new overlap applies to items imported from now on, the rest to every item settled "

@@ -44,6 +44,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/lifecycle.py",
         "workflow/decisions.py",
         "workflow/policy.py",
+        "workflow/escalations.py",
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
     ),

@@ -28,13 +28,18 @@ from typing import Any
 import pytest
 from graphql import FieldNode, OperationDefinitionNode, parse
 from graphql import build_schema as schema_from_sdl
+from sqlmodel import select
 from starlette.routing import Route
 
 from app.auth.models import IdentityKind
+from app.ingestion.models import Item
 from app.main import create_app
 from app.policies.roles import Role
 from app.schema import build_schema
 from app.settings import Settings
+from app.workflow import lifecycle
+from app.workflow.lifecycle import Move
+from app.workflow.models import Escalation
 from tests.conftest import CAST, PASSWORD, SCHEMA, Api, gid
 from tests.security import (
     CLAIM,
@@ -140,6 +145,9 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # The quality program: its policy is the project's managers' and admins'.
     "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    # The expert queue is the experts' alone; resolving needs the item readable first.
+    "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
+    "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
     # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
     # (client_credentials), so theirs is EMPTY: nothing to end.
     "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
@@ -166,6 +174,7 @@ class Scene:
     change_request: str  # pm's pending proposal: "neu" renamed "neutral"
     guideline: str  # version 1, in force; pm has a draft of version 2
     own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
+    escalated_item: str = ""  # a-4, escalated by the escalation rows' setup
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
 
 
@@ -374,7 +383,54 @@ async def claim_own_task(api: Api, scene: Scene) -> None:
     scene.own_task = claim["claimNextTask"]["assignment"]["id"]
 
 
+async def escalate_a4(api: Api, scene: Scene) -> None:
+    """a-4 escalated as settling would leave it (no label needed: the queue only cares about the row)."""
+    async with api.runtime.sessions() as session:
+        item = await session.scalar(
+            select(Item).where(Item.project_id == api.world.project_a, Item.external_id == "a-4")
+        )
+        assert item is not None
+        item.labels_required = 0
+        await session.flush()
+        await lifecycle.move(session, item.id, Move.ESCALATE)
+        session.add(Escalation(project_id=item.project_id, item_id=item.id, reason="split", confidence=0.5))
+        await session.commit()
+        scene.escalated_item = gid("Item", item.id)
+
+
+def check_escalation_claim(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "claimNextEscalation")
+    return refused or allow(result["escalation"]["item"]["id"] == scene.escalated_item, result)
+
+
+def check_resolution(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "resolveEscalation")
+    return refused or allow(result["decision"]["method"] == "EXPERT_RESOLVED", result)
+
+
 OPERATIONS: dict[str, Operation] = {
+    "claimNextEscalation": Operation(
+        """
+        mutation Claim($input: ClaimNextEscalationInput!) {
+          claimNextEscalation(input: $input) { escalation { item { id } } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project}},
+        check_escalation_claim,
+        writes=True,
+        setup=escalate_a4,
+    ),
+    "resolveEscalation": Operation(
+        """
+        mutation Resolve($input: ResolveEscalationInput!) {
+          resolveEscalation(input: $input) { decision { method } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"itemId": s.escalated_item, "value": {"sentiment": "neu"}, "rationale": "Flat tone."}},
+        check_resolution,
+        writes=True,
+        setup=escalate_a4,
+    ),
     "viewer": Operation(
         "query { viewer { username } }",
         lambda s: {},

@@ -134,6 +134,22 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "reviewRate": 0.5}},
         ),
     ),
+    "resolveEscalation": (
+        "Item",
+        Case(
+            "expert",
+            mutation("resolveEscalation", "ResolveEscalationInput", "decision { version }"),
+            lambda id_: {"input": {"itemId": id_, "value": {"sentiment": "pos"}, "rationale": "x"}},
+        ),
+    ),
+    "claimNextEscalation": (
+        "Project",
+        Case(
+            "expert",
+            mutation("claimNextEscalation", "ClaimNextEscalationInput", "resumed"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
     "publishGuideline": (
         "Project",
         Case(

@@ -1,0 +1,258 @@
+"""The consensus policy through the API: dynamic overlap, escalation to an expert, review
+sampling, and the policy's own validation and audit trail."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tests.conftest import Api
+from tests.workflow.flow import (
+    audit_events,
+    claim,
+    codes,
+    create_project,
+    grant,
+    imported,
+    labeled,
+    rows,
+)
+
+UPDATE_POLICY = """
+mutation Policy($input: UpdateQualityPolicyInput!) {
+  updateQualityPolicy(input: $input) {
+    project { qualityPolicy { overlap maxOverlap method acceptConfidence reviewRate reviewBelowConfidence } }
+    errors { code field message }
+  }
+}
+"""
+
+ITEMS = """
+query Items($id: ID!) {
+  project(id: $id) {
+    itemCounts { queued inReview escalated final total }
+    items(first: 100) {
+      nodes {
+        externalId status labelsRequired
+        finalLabel { value method aggregation confidence decidedBy { username } rationale sourceLabelIds }
+        decisions { version method supersededAt inForce }
+      }
+    }
+  }
+}
+"""
+
+CLAIM_ESCALATION = """
+mutation Claim($input: ClaimNextEscalationInput!) {
+  claimNextEscalation(input: $input) {
+    resumed
+    escalation { reason confidence claimedBy { username } item { id externalId } }
+    errors { code field message }
+  }
+}
+"""
+
+RESOLVE = """
+mutation Resolve($input: ResolveEscalationInput!) {
+  resolveEscalation(input: $input) {
+    decision { version value method confidence rationale decidedBy { username } sourceLabelIds }
+    item { status }
+    errors { code field message }
+  }
+}
+"""
+
+
+async def set_policy(api: Api, project: str, as_: str = "pm", **fields: Any) -> dict[str, Any]:
+    data = await api.data(UPDATE_POLICY, {"input": {"projectId": project, **fields}}, as_=as_)
+    payload: dict[str, Any] = data["updateQualityPolicy"]
+    return payload
+
+
+async def items(api: Api, project: str) -> dict[str, dict[str, Any]]:
+    data = await api.data(ITEMS, {"id": project}, as_="pm")
+    return {node["externalId"]: node for node in data["project"]["items"]["nodes"]} | {
+        "counts": data["project"]["itemCounts"]
+    }
+
+
+def sentiment(value: str) -> dict[str, str]:
+    return {"sentiment": value}
+
+
+async def test_dynamic_overlap_asks_for_more_only_when_unsure_and_escalates_at_the_cap(api: Api) -> None:
+    project = await create_project(api, "Dynamic overlap", overlap=2)
+    policy = await set_policy(api, project, maxOverlap=3, acceptConfidence=0.6, reviewRate=0.0)
+    assert policy["errors"] == []
+    await imported(api, project, rows(3))
+
+    # ann1 labels every item pos; ann2 agrees on item-0 only.
+    for _ in range(3):
+        await labeled(api, project, sentiment("pos"), as_="ann1")
+    for value in ("pos", "neg", "neg"):
+        await labeled(api, project, sentiment(value), as_="ann2")
+
+    seen = await items(api, project)
+    # Two agreeing labels: confidence 1.0 >= 0.6, decided by the aggregation, no review.
+    assert seen["item-0"]["status"] == "FINAL"
+    assert seen["item-0"]["finalLabel"]["method"] == "AGGREGATED"
+    assert seen["item-0"]["finalLabel"]["aggregation"] == "MAJORITY"
+    assert seen["item-0"]["finalLabel"]["confidence"] == 1.0
+    assert seen["item-0"]["finalLabel"]["decidedBy"] is None
+    assert len(seen["item-0"]["finalLabel"]["sourceLabelIds"]) == 2
+    # A 1-1 split: 0.5 < 0.6, so one more label is asked for, no more.
+    for name in ("item-1", "item-2"):
+        assert (seen[name]["status"], seen[name]["labelsRequired"], seen[name]["finalLabel"]) == ("QUEUED", 1, None)
+
+    await labeled(api, project, sentiment("pos"), as_="ann3")  # item-1: pos, neg, pos
+    await labeled(api, project, sentiment("neu"), as_="ann3")  # item-2: pos, neg, neu
+    # Nothing is left to label: no item takes a fourth label.
+    assert codes(await claim(api, project, as_="ann3")) == [("QUEUE_EMPTY", "projectId")]
+
+    seen = await items(api, project)
+    assert seen["item-1"]["status"] == "FINAL"
+    assert seen["item-1"]["finalLabel"]["value"] == {"sentiment": "pos"}
+    assert math.isclose(seen["item-1"]["finalLabel"]["confidence"], 2 / 3)
+    # Three different answers at maxOverlap 3: escalated.
+    assert (seen["item-2"]["status"], seen["item-2"]["labelsRequired"]) == ("ESCALATED", 0)
+    assert seen["counts"] == {"queued": 0, "inReview": 0, "escalated": 1, "final": 2, "total": 3}
+    outcomes = [e["details"]["outcome"] for e in await audit_events(api, "label.submit", project)]
+    assert sorted(o for o in outcomes if o) == ["DECIDED", "DECIDED", "ESCALATED", "MORE_LABELS", "MORE_LABELS"]
+
+
+async def escalated_item(api: Api) -> tuple[str, str]:
+    project = await create_project(api, "Escalations", overlap=2)
+    await set_policy(api, project, maxOverlap=2, acceptConfidence=0.9, reviewRate=0.0)
+    await grant(api, "expert", "EXPERT", project)
+    await imported(api, project, rows(1))
+    await labeled(api, project, sentiment("pos"), as_="ann1")
+    await labeled(api, project, sentiment("neg"), as_="ann2")
+    return project, (await items(api, project))["item-0"]["status"]
+
+
+async def test_an_expert_resolves_an_escalation_with_a_rationale_that_becomes_the_evidence(api: Api) -> None:
+    project, status = await escalated_item(api)
+    assert status == "ESCALATED"
+
+    claimed = (await api.data(CLAIM_ESCALATION, {"input": {"projectId": project}}, as_="expert"))["claimNextEscalation"]
+    assert claimed["errors"] == []
+    assert claimed["escalation"]["claimedBy"] == {"username": "expert"}
+    assert math.isclose(claimed["escalation"]["confidence"], 0.5)
+    again = (await api.data(CLAIM_ESCALATION, {"input": {"projectId": project}}, as_="expert"))["claimNextEscalation"]
+    assert again["resumed"] is True
+    item_id = claimed["escalation"]["item"]["id"]
+
+    missing_rationale = (
+        await api.data(
+            RESOLVE, {"input": {"itemId": item_id, "value": sentiment("neg"), "rationale": " "}}, as_="expert"
+        )
+    )["resolveEscalation"]
+    assert [(e["code"], e["field"]) for e in missing_rationale["errors"]] == [("REQUIRED", "rationale")]
+    bad_value = (
+        await api.data(
+            RESOLVE, {"input": {"itemId": item_id, "value": sentiment("meh"), "rationale": "x"}}, as_="expert"
+        )
+    )["resolveEscalation"]
+    assert [e["field"] for e in bad_value["errors"]] == ["value.sentiment"]
+    assert bad_value["decision"] is None
+
+    rationale = "Sarcasm: the praise is ironic, so the sentiment is negative."
+    done = (
+        await api.data(
+            RESOLVE, {"input": {"itemId": item_id, "value": sentiment("neg"), "rationale": rationale}}, as_="expert"
+        )
+    )["resolveEscalation"]
+
+    assert done["errors"] == []
+    assert done["item"] == {"status": "FINAL"}
+    decision = done["decision"]
+    assert (decision["method"], decision["value"], decision["rationale"]) == (
+        "EXPERT_RESOLVED",
+        sentiment("neg"),
+        rationale,
+    )
+    assert decision["decidedBy"] == {"username": "expert"}
+    assert len(decision["sourceLabelIds"]) == 2
+    # Resolved once: a second resolution finds nothing to resolve.
+    twice = (
+        await api.data(
+            RESOLVE, {"input": {"itemId": item_id, "value": sentiment("pos"), "rationale": "x"}}, as_="expert"
+        )
+    )["resolveEscalation"]
+    assert [e["code"] for e in twice["errors"]] == ["NOT_ESCALATED"]
+    events = await audit_events(api, "escalation.resolve", project)
+    assert [e["actor"]["username"] for e in events] == ["expert"]
+    nothing_left = (await api.data(CLAIM_ESCALATION, {"input": {"projectId": project}}, as_="expert"))[
+        "claimNextEscalation"
+    ]
+    assert [e["code"] for e in nothing_left["errors"]] == ["QUEUE_EMPTY"]
+
+
+async def test_an_expert_who_labeled_the_item_may_not_resolve_it(api: Api) -> None:
+    project, _ = await escalated_item(api)
+    await grant(api, "ann1", "EXPERT", project)
+    # The queue skips what one labeled; resolving it directly is a separation-of-duty conflict.
+    skipped = (await api.data(CLAIM_ESCALATION, {"input": {"projectId": project}}, as_="ann1"))["claimNextEscalation"]
+    assert [e["code"] for e in skipped["errors"]] == ["QUEUE_EMPTY"]
+    claimed = (await api.data(CLAIM_ESCALATION, {"input": {"projectId": project}}, as_="expert"))["claimNextEscalation"]
+    item_id = claimed["escalation"]["item"]["id"]
+    own = (
+        await api.data(RESOLVE, {"input": {"itemId": item_id, "value": sentiment("pos"), "rationale": "x"}}, as_="ann1")
+    )["resolveEscalation"]
+    assert [e["code"] for e in own["errors"]] == ["SELF_REVIEW"]
+
+
+async def test_review_sampling_follows_the_rate_and_the_confidence_floor(api: Api) -> None:
+    project = await create_project(api, "Sampling", overlap=1)
+    n = 400
+    await set_policy(api, project, reviewRate=0.25)
+    await imported(api, project, rows(n))
+    for _ in range(n):
+        await labeled(api, project, sentiment("pos"), as_="ann1")
+
+    counts = (await items(api, project))["counts"]
+    # Binomial(400, 0.25): mean 100, sd 8.66; the seeded draw must land within 4 sd.
+    assert counts["inReview"] + counts["final"] == n
+    assert abs(counts["inReview"] - n * 0.25) <= 4 * math.sqrt(n * 0.25 * 0.75)
+    assert counts["inReview"] not in (0, n)
+
+
+async def test_items_under_the_review_floor_are_all_reviewed(api: Api) -> None:
+    project = await create_project(api, "Floor", overlap=2)
+    await set_policy(api, project, reviewRate=0.0, reviewBelowConfidence=0.75)
+    await imported(api, project, rows(2))
+    await labeled(api, project, sentiment("pos"), as_="ann1")
+    await labeled(api, project, sentiment("pos"), as_="ann1")
+    await labeled(api, project, sentiment("pos"), as_="ann2")  # item-0 agrees: 1.0
+    await labeled(api, project, sentiment("neg"), as_="ann2")  # item-1 splits: 0.5
+
+    seen = await items(api, project)
+    assert (seen["item-0"]["status"], seen["item-1"]["status"]) == ("FINAL", "IN_REVIEW")
+
+
+async def test_the_policy_is_checked_audited_and_reserved_to_managers(api: Api) -> None:
+    project = await create_project(api, "Policy", overlap=2)
+
+    bad = await set_policy(api, project, maxOverlap=1, reviewRate=1.5, acceptConfidence=-0.1)
+    assert sorted((e["code"], e["field"]) for e in bad["errors"]) == [
+        ("OUT_OF_RANGE", "acceptConfidence"),
+        ("OUT_OF_RANGE", "maxOverlap"),
+        ("OUT_OF_RANGE", "reviewRate"),
+    ]
+    assert bad["project"] is None
+    refused = await api.gql(UPDATE_POLICY, {"input": {"projectId": project, "reviewRate": 0.5}}, as_="ann1")
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+    good = await set_policy(api, project, maxOverlap=4, method="DAWID_SKENE", reviewRate=0.1)
+    assert good["project"]["qualityPolicy"] == {
+        "overlap": 2,
+        "maxOverlap": 4,
+        "method": "DAWID_SKENE",
+        "acceptConfidence": 0.0,
+        "reviewRate": 0.1,
+        "reviewBelowConfidence": 0.0,
+    }
+    [event] = await audit_events(api, "quality.policy", project)
+    assert event["actor"] == {"username": "pm"}
+    assert event["details"]["changed"] == {"max_overlap": 4, "method": "DAWID_SKENE", "review_rate": 0.1}
+    assert event["details"]["before"] == {"max_overlap": 2, "method": "MAJORITY", "review_rate": 1.0}
