@@ -303,14 +303,14 @@ def test_alpha_without_pairable_items_or_variation_is_none() -> None:
     assert krippendorff_alpha(Ratings.from_rows([("a", "u1", "x"), ("b", "u2", "y")])) is None
     same = Ratings.from_rows([("a", "u1", "x"), ("a", "u2", "x"), ("b", "u1", "y")], classes=["z"])
     for level in ("nominal", "ordinal"):
-        assert krippendorff_alpha(same, level) is None  # type: ignore[arg-type]
+        assert krippendorff_alpha(same, level) is None
 
 
 def test_interval_levels_need_numeric_classes() -> None:
     ratings = Ratings.from_rows([("a", "u1", "x"), ("a", "u2", "y")])
     for level in ("interval", "ratio"):
         with pytest.raises(ValueError, match="numeric"):
-            krippendorff_alpha(ratings, level)  # type: ignore[arg-type]
+            krippendorff_alpha(ratings, level)
     with pytest.raises(ValueError, match="level"):
         krippendorff_alpha(ratings, "cardinal")  # type: ignore[arg-type]
 
