@@ -3,7 +3,7 @@ Krippendorff's statistics, per class and per annotator pair.
 
 Every function takes a `Ratings` (one row per label: item, annotator, class index) and reads each
 label as one judgment. Cohen's kappa and the per-pair figures compare annotators item by item, so
-they need at least one label per (item, annotator): a second one is a ValueError there.
+they need at most one label per (item, annotator): a second one is a ValueError there.
 
 The chance-corrected statistics (the kappas and alpha) are undefined when the labels they look at
 show no variation, i.e. the expected disagreement is 0 (everybody used one and the same class).
@@ -25,6 +25,8 @@ from app.quality.ratings import FloatArray, IntArray, Ratings, class_order
 
 Weights = Literal["none", "linear", "quadratic"]
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
+WEIGHTS: tuple[Weights, ...] = ("none", "linear", "quadratic")
+LEVELS: tuple[Level, ...] = ("nominal", "ordinal", "interval", "ratio")
 
 
 @dataclass(frozen=True)
@@ -76,25 +78,23 @@ def _coincidences(cells: _Cells) -> FloatArray:
     return np.asarray(products, dtype=np.float64) - np.diag(np.bincount(cells.klass, scaled, c.shape[1]))
 
 
-def _distances(level: Level, r: Ratings, pairable_per_class: FloatArray) -> FloatArray:
+def _distances(level: Level, numeric: FloatArray | None, pairable_per_class: FloatArray) -> FloatArray:
     """The squared distance between every two classes at the level (0 on the diagonal)."""
-    k = r.n_classes
     if level == "nominal":
-        return 1.0 - np.eye(k)
+        return 1.0 - np.eye(pairable_per_class.size)
     if level == "ordinal":
         # Krippendorff's ordinal distance between ranks c <= k is (sum_{g=c..k} n_g - (n_c + n_k) / 2)^2,
         # which is (mid_k - mid_c)^2 with mid_g = (n_0 + ... + n_g) - n_g / 2 (the class's middle rank).
         mid = np.cumsum(pairable_per_class) - pairable_per_class / 2.0
         return np.asarray(np.subtract.outer(mid, mid) ** 2, dtype=np.float64)
-    if level in ("interval", "ratio"):
-        v = r.numeric_classes()
-        diff = np.subtract.outer(v, v)
-        if level == "interval":
-            return np.asarray(diff**2, dtype=np.float64)
-        total = np.add.outer(v, v)
-        ratio = np.divide(diff, total, out=np.zeros_like(diff), where=total != 0)
-        return np.asarray(ratio**2, dtype=np.float64)
-    raise ValueError(f"unknown level of measurement: {level!r}")
+    if numeric is None:
+        raise ValueError(f"the {level} level needs the classes as numbers")
+    diff = np.subtract.outer(numeric, numeric)
+    if level == "interval":
+        return np.asarray(diff**2, dtype=np.float64)
+    total = np.add.outer(numeric, numeric)
+    ratio = np.divide(diff, total, out=np.zeros_like(diff), where=total != 0)
+    return np.asarray(ratio**2, dtype=np.float64)
 
 
 def krippendorff_alpha(r: Ratings, level: Level = "nominal") -> float | None:
@@ -107,14 +107,18 @@ def krippendorff_alpha(r: Ratings, level: Level = "nominal") -> float | None:
 
     Returns a value <= 1 (1 is perfect agreement, 0 what chance gives, below 0 systematic disagreement),
     or None when no item has two labels or the pairable labels use a single class (D_e = 0).
+    ValueError for an unknown level.
     """
+    if level not in LEVELS:
+        raise ValueError(f"unknown level of measurement: {level!r}")
+    numeric = r.numeric_classes() if level in ("interval", "ratio") else None
     cells = _cells(r.item, r.value, r.n_items, r.n_classes)
     o = _coincidences(cells)
     per_class = o.sum(axis=0)
     n = float(per_class.sum())
     if n <= 1:
         return None
-    d = _distances(level, r, per_class)
+    d = _distances(level, numeric, per_class)
     expected = float(per_class @ d @ per_class)
     if expected <= 0.0:
         return None
@@ -170,10 +174,8 @@ def _kappa(confusion: FloatArray, weights: Weights) -> float | None:
         w = (distance > 0).astype(np.float64)
     elif weights == "linear":
         w = distance
-    elif weights == "quadratic":
-        w = distance**2
     else:
-        raise ValueError(f"unknown weights: {weights!r}")
+        w = distance**2
     total = confusion.sum()
     expected = np.outer(confusion.sum(axis=1), confusion.sum(axis=0)) / total
     expected_disagreement = float((w * expected).sum())
@@ -190,8 +192,11 @@ def cohen_kappa(r: Ratings, weights: Weights = "none") -> float | None:
 
     Returns a value <= 1, or None when there are not exactly two annotators, they share no item, or
     on the shared items both gave one and the same class only (expected disagreement 0; the observed
-    disagreement is then 0 too, and kappa is 0/0). ValueError when an annotator labeled an item twice.
+    disagreement is then 0 too, and kappa is 0/0). ValueError for unknown weights or when an annotator
+    labeled an item twice.
     """
+    if weights not in WEIGHTS:
+        raise ValueError(f"unknown weights: {weights!r}")
     if r.n_annotators != 2:
         return None
     _one_per_item_and_annotator(r)

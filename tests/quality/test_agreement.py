@@ -163,10 +163,11 @@ def test_cohen_kappa_refuses_two_labels_by_one_annotator_on_an_item() -> None:
         cohen_kappa(Ratings.from_rows(rows))
 
 
-def test_cohen_kappa_refuses_unknown_weights() -> None:
+def test_cohen_kappa_refuses_unknown_weights_whatever_the_data() -> None:
     rows = [("a", "A", "x"), ("a", "B", "y"), ("b", "A", "y"), ("b", "B", "y")]
-    with pytest.raises(ValueError, match="weights"):
-        cohen_kappa(Ratings.from_rows(rows), weights="cubic")  # type: ignore[arg-type]
+    for ratings in (Ratings.from_rows(rows), Ratings.from_rows([])):
+        with pytest.raises(ValueError, match="weights"):
+            cohen_kappa(ratings, weights="cubic")  # type: ignore[arg-type]
 
 
 @PROPERTY
@@ -306,13 +307,15 @@ def test_alpha_without_pairable_items_or_variation_is_none() -> None:
         assert krippendorff_alpha(same, level) is None
 
 
-def test_interval_levels_need_numeric_classes() -> None:
-    ratings = Ratings.from_rows([("a", "u1", "x"), ("a", "u2", "y")])
-    for level in ("interval", "ratio"):
-        with pytest.raises(ValueError, match="numeric"):
-            krippendorff_alpha(ratings, level)
-    with pytest.raises(ValueError, match="level"):
-        krippendorff_alpha(ratings, "cardinal")  # type: ignore[arg-type]
+def test_interval_levels_need_numeric_classes_even_without_pairable_items() -> None:
+    pairable = Ratings.from_rows([("a", "u1", "x"), ("a", "u2", "y")])
+    unpairable = Ratings.from_rows([("a", "u1", "x"), ("b", "u2", "y")])
+    for ratings in (pairable, unpairable):
+        for level in ("interval", "ratio"):
+            with pytest.raises(ValueError, match="numeric"):
+                krippendorff_alpha(ratings, level)
+        with pytest.raises(ValueError, match="level"):
+            krippendorff_alpha(ratings, "cardinal")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("level", LEVELS)
