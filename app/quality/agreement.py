@@ -49,11 +49,15 @@ class _Cells:
     per_item: FloatArray  # per item: how many labels it got (m_u)
 
 
-def _cells(item: IntArray, value: IntArray, n_items: int, n_classes: int) -> _Cells:
+def _cells(
+    item: IntArray, value: IntArray, n_items: int, n_classes: int, *, per_item: FloatArray | None = None
+) -> _Cells:
+    """The cells of (item, value) pairs; `per_item` defaults to the number of pairs on each item."""
     counts = sparse.csr_array((np.ones(item.size), (item, value)), shape=(n_items, n_classes))
     counts.sum_duplicates()
     rows = np.repeat(np.arange(n_items, dtype=np.intp), np.diff(counts.indptr))
-    per_item = np.bincount(item, minlength=n_items).astype(np.float64)
+    if per_item is None:
+        per_item = np.bincount(item, minlength=n_items).astype(np.float64)
     return _Cells(counts, rows, counts.indices.astype(np.intp), counts.data.astype(np.float64), per_item)
 
 
@@ -159,12 +163,6 @@ def fleiss_kappa(r: Ratings) -> float | None:
     return (agreement - chance) / (1.0 - chance)
 
 
-def _one_per_item_and_annotator(r: Ratings) -> None:
-    keys = r.annotator.astype(np.int64) * max(r.n_items, 1) + r.item
-    if np.unique(keys).size != keys.size:
-        raise ValueError("an annotator has more than one label on an item")
-
-
 def _kappa(confusion: FloatArray, weights: Weights) -> float | None:
     """1 - sum(w * observed) / sum(w * expected) from a K x K table of joint counts."""
     k = confusion.shape[0]
@@ -199,7 +197,8 @@ def cohen_kappa(r: Ratings, weights: Weights = "none") -> float | None:
         raise ValueError(f"unknown weights: {weights!r}")
     if r.n_annotators != 2:
         return None
-    _one_per_item_and_annotator(r)
+    if r.n_labels and np.bincount(r.annotator * r.n_items + r.item, minlength=2 * r.n_items).max() > 1:
+        raise ValueError("an annotator has more than one label on an item")
     given = np.full((2, r.n_items), -1, dtype=np.intp)
     given[r.annotator, r.item] = r.value
     both = (given >= 0).all(axis=0)
@@ -320,7 +319,7 @@ def multi_choice_agreement(
     picks = [(row_item[i], class_at[v]) for i, t in enumerate(triples) for v in set(t[2])]
     pick_item = np.fromiter((p[0] for p in picks), np.intp, len(picks))
     pick_class = np.fromiter((p[1] for p in picks), np.intp, len(picks))
-    cells = _cells(pick_item, pick_class, len(item_at), len(all_classes))
+    # An item's labels are its rows (annotators), whatever each picked.
     per_item = np.bincount(row_item, minlength=len(item_at)).astype(np.float64)
-    cells = _Cells(cells.counts, cells.item, cells.klass, cells.count, per_item)
+    cells = _cells(pick_item, pick_class, len(item_at), len(all_classes), per_item=per_item)
     return dict(zip(all_classes, _one_vs_rest_alpha(cells, len(all_classes)), strict=True))
