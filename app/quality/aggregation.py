@@ -258,6 +258,10 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
     uniform confusion and prior, 0 iterations, converged. `max_iter=0` returns the initial posterior
     with the M-step on it, not converged. ValueError for items without classes, a negative
     `max_iter`, or an `init` whose posterior is not items x classes.
+
+    Caveat (the model's, not the code's): with little overlap, e.g. annotators seen on one item
+    each, the likelihood can prefer merging classes, so even a unanimous item may get another
+    class; with every annotator on every item, unanimous labels stay.
     """
     _check_classes(r)
     if max_iter < 0:
