@@ -86,6 +86,7 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession], *, write: boo
     """One transaction: committed when the block ends cleanly, rolled back otherwise."""
     async with _write_lock(sessions) if write else nullcontext(), sessions() as session:
         await session.connection(execution_options=WRITE if write else None)
+        session.info[SESSIONS] = sessions  # for work a change schedules after it commits
         try:
             yield session
         except BaseException:
@@ -94,6 +95,9 @@ async def unit_of_work(sessions: async_sessionmaker[AsyncSession], *, write: boo
         await session.commit()
         for callback in session.info.pop(AFTER_COMMIT, []):
             callback()
+
+
+SESSIONS = "labelgraph.sessions"
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

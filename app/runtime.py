@@ -58,6 +58,9 @@ class Runtime:
             self.authorizer.replace_grants(await grants_in_db(session))
 
     async def stop(self) -> None:
+        from app.workflow import estimates
+
+        await estimates.drain()
         if self.watcher is not None:
             await self.watcher.stop()
         await self.engine.dispose()

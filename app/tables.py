@@ -8,7 +8,7 @@ from app.ingestion.models import Item
 from app.policies.models import CasbinRule
 from app.projects.models import Project
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
-from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, Review
+from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, QualityModel, Review
 
 __all__ = [
     "Assignment",
@@ -23,6 +23,7 @@ __all__ = [
     "Label",
     "LabelSchemaVersion",
     "Project",
+    "QualityModel",
     "RefreshToken",
     "Review",
     "SchemaChangeRequest",

@@ -1,4 +1,5 @@
-"""Majority consensus over independent labels. Pure: no I/O, nothing of ours imported."""
+"""Proposals over one item's labels: plurality vote, or the project's weighted / Dawid-Skene
+estimates applied to the item. Pure: no I/O; of ours only app.quality."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+
+from app.quality.aggregation import item_posterior, weighted_vote
+from app.quality.ratings import FloatArray, IntArray, Ratings
 
 
 @dataclass(frozen=True)
@@ -120,3 +126,64 @@ def propose_majority(values: Sequence[Mapping[str, Any]]) -> Proposal:
             json.loads(best), share, {key: n / total for key, n in sorted(counts.items(), key=lambda kv: kv[0])}
         )
     return Proposal({k: f.value for k, f in fields.items() if f.value is not None}, fields, "MAJORITY")
+
+
+@dataclass(frozen=True)
+class FieldModel:
+    """What a project has learnt about its annotators on one field (app/workflow/estimates.py)."""
+
+    classes: tuple[str, ...]  # canonical values, in the order of the prior and the confusion rows
+    prior: FloatArray
+    accuracy: Mapping[str, float]  # annotator -> estimated accuracy (WEIGHTED)
+    confusion: Mapping[str, FloatArray]  # annotator -> K x K, row = true class (DAWID_SKENE)
+
+
+def propose_modelled(
+    labels: Sequence[tuple[str, Mapping[str, Any]]], models: Mapping[str, FieldModel], method: str
+) -> Proposal:
+    """WEIGHTED or DAWID_SKENE over one item's (annotator, value) labels, with the project's current
+    estimates. A field without an estimate, or with a value the estimate never saw, is decided by
+    plurality vote instead (so a new class or a field added later still gets a proposal). An
+    annotator the estimate does not know counts with the average of the known ones."""
+    plain = propose_majority([value for _, value in labels])
+    fields: dict[str, FieldProposal] = {}
+    for name, fallback in plain.fields.items():
+        model = models.get(name)
+        keys = [_key(value.get(name)) for _, value in labels]
+        index = {key: i for i, key in enumerate(model.classes)} if model else {}
+        if model is None or not index or any(key not in index for key in keys):
+            fields[name] = fallback
+            continue
+        observed = np.fromiter((index[key] for key in keys), dtype=np.intp, count=len(keys))
+        authors = [author for author, _ in labels]
+        if method == "DAWID_SKENE":
+            posterior = _ds_posterior(model, authors, observed)
+        else:
+            posterior = _weighted_posterior(model, authors, observed)
+        shares = {key: float(posterior[i]) for i, key in enumerate(model.classes) if posterior[i] > 0}
+        best, share = vote(shares)
+        fields[name] = FieldProposal(json.loads(best), share, shares)
+    return Proposal({k: f.value for k, f in fields.items() if f.value is not None}, fields, method)
+
+
+def _ds_posterior(model: FieldModel, authors: Sequence[str], observed: IntArray) -> FloatArray:
+    known = list(model.confusion.values())
+    mean = np.mean(known, axis=0) if known else np.full((len(model.classes),) * 2, 1 / len(model.classes))
+    confusion = np.stack([model.confusion.get(author, mean) for author in authors])
+    return item_posterior(np.arange(len(authors), dtype=np.intp), observed, confusion, model.prior)
+
+
+def _weighted_posterior(model: FieldModel, authors: Sequence[str], observed: IntArray) -> FloatArray:
+    known = list(model.accuracy.values())
+    default = float(np.mean(known)) if known else 1 / len(model.classes)
+    reliability = np.asarray([model.accuracy.get(author, default) for author in authors], dtype=np.float64)
+    ratings = Ratings(
+        item=np.zeros(len(authors), dtype=np.intp),
+        annotator=np.arange(len(authors), dtype=np.intp),
+        value=observed,
+        item_ids=(0,),
+        annotator_ids=tuple(range(len(authors))),
+        classes=model.classes,
+    )
+    posterior: FloatArray = weighted_vote(ratings, reliability).posterior[0]
+    return posterior

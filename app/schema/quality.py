@@ -15,7 +15,7 @@ from app.schema.context import Info
 from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.workflow import AggregationMethod, Decision, WorkflowError
-from app.workflow import escalations, models, policy
+from app.workflow import escalations, estimates, models, policy
 
 if TYPE_CHECKING:
     from app.schema.items import Item
@@ -133,8 +133,47 @@ class ResolveEscalationPayload:
     errors: list[WorkflowError]
 
 
+@strawberry.input
+class RefreshQualityInput:
+    project_id: strawberry.ID
+
+
+@strawberry.type
+class RefreshQualityPayload:
+    project: Annotated[Project, strawberry.lazy("app.schema.projects")] | None
+    fields: int = strawberry.field(description="Label fields estimated.")
+    labels_used: int = strawberry.field(description="Counted labels the estimate was made from.")
+    redecided: int = strawberry.field(
+        description="Items the aggregation had decided whose value changed: each got a new decision version."
+    )
+    errors: list[WorkflowError]
+
+
 @strawberry.type
 class QualityMutation:
+    @strawberry.mutation(
+        description="Re-estimate the annotators now (WEIGHTED, DAWID_SKENE; a no-op under MAJORITY) and re-decide "
+        "the items the aggregation decided whose value the new estimate changes. Also runs by itself after every "
+        "refreshEvery new labels. Project managers and admins."
+    )
+    async def refresh_quality(self, info: Info, input: RefreshQualityInput) -> RefreshQualityPayload | None:
+        from app.schema.projects import Project
+
+        async def act(session: AsyncSession) -> estimates.Refreshed:
+            project_id = input_id(input.project_id, "Project", "projectId")
+            return await estimates.refresh_quality(session, info.context.actor, project_id)
+
+        result = await run_mutation(info, estimates.REFRESH_QUALITY, input, act, WorkflowError)
+        if isinstance(result, list):
+            return RefreshQualityPayload(project=None, fields=0, labels_used=0, redecided=0, errors=result)
+        return RefreshQualityPayload(
+            project=Project.of(result.project),
+            fields=result.fields,
+            labels_used=result.labels_used,
+            redecided=result.redecided,
+            errors=[],
+        )
+
     @strawberry.mutation(
         description="Experts: lease the oldest open escalation of the project that you did not label yourself; "
         "returns your live one if you have one."

@@ -19,7 +19,7 @@ from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.taxonomy import schema_language
-from app.workflow import decisions, lifecycle
+from app.workflow import decisions, estimates, lifecycle
 from app.workflow.lifecycle import Move
 from app.workflow.models import AssignmentStatus, Label
 from app.workflow.reads import find_own_task
@@ -83,6 +83,7 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     assignment.submitted_at = now
     # The label takes the slot its lease held; with the last one in, the item is settled.
     state = await lifecycle.move(session, assignment.item_id, Move.LABEL)
+    estimates.count_label(session, project)
     outcome = None
     if state.labels_required == 0:
         await session.flush()

@@ -170,3 +170,23 @@ class Escalation(SQLModel, table=True):
     lease_expires_at: datetime | None = None
     resolved_at: datetime | None = None
     decision_id: uuid.UUID | None = Field(default=None, foreign_key="decision.id")
+
+
+class QualityModel(SQLModel, table=True):
+    """A project's latest estimate of its annotators, per label field: what WEIGHTED and
+    DAWID_SKENE aggregate with between full re-estimates (app/workflow/estimates.py)."""
+
+    __tablename__ = "quality_model"
+
+    project_id: uuid.UUID = Field(foreign_key="project.id", primary_key=True)
+    field: str = Field(primary_key=True, max_length=200)
+    method: AggregationMethod = enum_field(AggregationMethod)
+    # The field's values as canonical JSON, in class order; prior and confusion rows follow it.
+    classes: list[str] = json_field(default=[])
+    prior: list[float] = json_field(default=[])
+    # annotator id -> {"accuracy": float, "labels": int, "confusion": K x K (DAWID_SKENE only)}
+    annotators: dict[str, Any] = json_field(default={})
+    labels_used: int = Field(default=0)
+    iterations: int = Field(default=0)
+    converged: bool = Field(default=True)
+    estimated_at: datetime = Field(default_factory=utcnow)

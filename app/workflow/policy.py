@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import math
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -30,7 +31,7 @@ from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.projects.service import MAX_OVERLAP
-from app.quality.consensus import Proposal, propose_majority
+from app.quality.consensus import FieldModel, Proposal, propose_majority, propose_modelled
 from app.workflow.models import AggregationMethod, Label
 
 UPDATE_QUALITY_POLICY = Operation("updateQualityPolicy", Permission("quality", "configure"), audit="quality.policy")
@@ -74,7 +75,21 @@ async def propose(
     session: AsyncSession, project: Project, labels: list[Label], values: list[dict[str, Any]]
 ) -> Proposal:
     """The project's aggregation over one item's labels (values already in the schema in force)."""
-    return propose_majority(values)
+    if project.aggregation is AggregationMethod.MAJORITY:
+        return propose_majority(values)
+    from app.workflow import estimates  # estimates re-decides through decisions, which settles through here
+
+    return propose_with(project, labels, values, await estimates.load(session, project))
+
+
+def propose_with(
+    project: Project, labels: list[Label], values: list[dict[str, Any]], models: Mapping[str, FieldModel]
+) -> Proposal:
+    """As `propose`, with the estimates given. Until the first estimate exists, plurality vote."""
+    if project.aggregation is AggregationMethod.MAJORITY or not models:
+        return propose_majority(values)
+    pairs = [(str(label.author_id), value) for label, value in zip(labels, values, strict=True)]
+    return propose_modelled(pairs, models, project.aggregation.value)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/decisions.py",
         "workflow/policy.py",
         "workflow/escalations.py",
+        "workflow/estimates.py",
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
     ),

@@ -145,6 +145,7 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # The quality program: its policy is the project's managers' and admins'.
     "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # The expert queue is the experts' alone; resolving needs the item readable first.
     "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
     "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
@@ -398,6 +399,11 @@ async def escalate_a4(api: Api, scene: Scene) -> None:
         scene.escalated_item = gid("Item", item.id)
 
 
+def check_refresh(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "refreshQuality")
+    return refused or allow((result["fields"], result["redecided"]) == (0, 0), result)  # MAJORITY: nothing to fit
+
+
 def check_escalation_claim(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "claimNextEscalation")
     return refused or allow(result["escalation"]["item"]["id"] == scene.escalated_item, result)
@@ -409,6 +415,16 @@ def check_resolution(data: dict[str, Any], scene: Scene) -> Outcome:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "refreshQuality": Operation(
+        """
+        mutation Refresh($input: RefreshQualityInput!) {
+          refreshQuality(input: $input) { fields redecided errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project}},
+        check_refresh,
+        writes=True,
+    ),
     "claimNextEscalation": Operation(
         """
         mutation Claim($input: ClaimNextEscalationInput!) {

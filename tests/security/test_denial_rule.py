@@ -142,6 +142,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"itemId": id_, "value": {"sentiment": "pos"}, "rationale": "x"}},
         ),
     ),
+    "refreshQuality": (
+        "Project",
+        Case(
+            "pm",
+            mutation("refreshQuality", "RefreshQualityInput", "fields"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
     "claimNextEscalation": (
         "Project",
         Case(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from app.workflow import estimates
 from tests.conftest import Api
 from tests.workflow.flow import (
     audit_events,
@@ -256,3 +257,63 @@ async def test_the_policy_is_checked_audited_and_reserved_to_managers(api: Api) 
     assert event["actor"] == {"username": "pm"}
     assert event["details"]["changed"] == {"max_overlap": 4, "method": "DAWID_SKENE", "review_rate": 0.1}
     assert event["details"]["before"] == {"max_overlap": 2, "method": "MAJORITY", "review_rate": 1.0}
+
+
+REFRESH = """
+mutation Refresh($input: RefreshQualityInput!) {
+  refreshQuality(input: $input) { fields labelsUsed redecided errors { code field message } }
+}
+"""
+
+
+async def test_a_re_estimate_that_changes_a_decision_adds_a_version_and_keeps_the_old_one(api: Api) -> None:
+    """ann1 and ann2 agree on everything they share; ann3 answers neg whatever ann1 says. Before
+    any estimate, each 1-1 split between ann1 and ann3 goes to the smallest label (neg); once
+    Dawid-Skene has seen that ann3 says neg regardless and ann1 agrees with ann2, ann1's pos wins."""
+    project = await create_project(api, "Re-estimate", overlap=2)
+    await set_policy(api, project, method="DAWID_SKENE", reviewRate=0.0, refreshEvery=1000)
+    truth = ["pos", "neu", "pos", "neu", "pos", "neg", "pos", "neu"]
+    await imported(api, project, rows(len(truth)))
+    for value in truth:
+        await labeled(api, project, sentiment(value), as_="ann1")
+    for value in truth[:6]:
+        await labeled(api, project, sentiment(value), as_="ann2")
+    for _ in truth[6:]:
+        await labeled(api, project, sentiment("neg"), as_="ann3")
+
+    before = await items(api, project)
+    assert before["item-6"]["finalLabel"]["value"] == sentiment("neg")  # pos vs neg: the tie's smallest
+
+    refreshed = (await api.data(REFRESH, {"input": {"projectId": project}}, as_="pm"))["refreshQuality"]
+    assert refreshed["errors"] == []
+    assert (refreshed["fields"], refreshed["labelsUsed"]) == (1, 16)
+    after = await items(api, project)
+
+    assert refreshed["redecided"] >= 1
+    assert after["item-6"]["finalLabel"]["value"] == sentiment("pos")
+    versions = after["item-6"]["decisions"]
+    assert [(d["version"], d["inForce"]) for d in versions] == [(1, False), (2, True)]
+    assert versions[0]["supersededAt"] is not None
+    # What ann1 and ann2 agreed on stands.
+    assert [d["version"] for d in after["item-0"]["decisions"]] == [1]
+
+
+async def test_the_re_estimate_runs_by_itself_after_refresh_every_labels(api: Api) -> None:
+    project = await create_project(api, "Background", overlap=2)
+    await set_policy(api, project, method="DAWID_SKENE", reviewRate=0.0, refreshEvery=16)
+    truth = ["pos", "neu", "pos", "neu", "pos", "neg", "pos", "neu"]
+    await imported(api, project, rows(len(truth)))
+    for value in truth:
+        await labeled(api, project, sentiment(value), as_="ann1")
+    for value in truth[:6]:
+        await labeled(api, project, sentiment(value), as_="ann2")
+    await labeled(api, project, sentiment("neg"), as_="ann3")
+    await estimates.drain()
+    assert (await items(api, project))["item-6"]["finalLabel"]["value"] == sentiment("neg")  # 15 labels: not yet
+
+    await labeled(api, project, sentiment("neg"), as_="ann3")  # the 16th
+    await estimates.drain()
+
+    after = await items(api, project)
+    assert after["item-6"]["finalLabel"]["value"] == sentiment("pos")
+    assert len(after["item-6"]["decisions"]) == 2
