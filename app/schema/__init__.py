@@ -28,7 +28,7 @@ from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
-from app.schema.quality import QualityMutation
+from app.schema.quality import QualityMutation, QualityQuery
 from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
@@ -83,7 +83,7 @@ class NodeQuery:
             return await _node(session, info.context.actor, type_name, pk)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery))
+Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, QualityQuery))
 Mutation = merge_types(
     "Mutation",
     (

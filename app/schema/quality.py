@@ -3,6 +3,7 @@ what it measures (projectQuality)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -11,11 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from app.projects import models as project_models
+from app.projects import reads as project_reads
+from app.quality.report import Figures
 from app.schema.context import Info
 from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
+from app.schema.node import decode_id
 from app.schema.workflow import AggregationMethod, Decision, WorkflowError
-from app.workflow import escalations, estimates, models, policy
+from app.workflow import escalations, estimates, models, policy, quality_report
 
 if TYPE_CHECKING:
     from app.schema.items import Item
@@ -237,3 +241,139 @@ class QualityMutation:
         if isinstance(result, list):
             return UpdateQualityPolicyPayload(project=None, errors=result)
         return UpdateQualityPolicyPayload(project=Project.of(result), errors=[])
+
+
+@strawberry.type(description="Agreement and annotators' accuracy on one class of a field.")
+class ClassQuality:
+    value: str = strawberry.field(description='The class as canonical JSON (e.g. "\\"pos\\"" or "3").')
+    agreement: float | None = strawberry.field(description="Krippendorff's alpha of this class against the rest.")
+    precision: float = strawberry.field(description="Of the labels giving this class, the share the final label has.")
+    recall: float = strawberry.field(description="Of the labels on items finally of this class, the share giving it.")
+    f1: float
+    support: int = strawberry.field(description="Labels on items whose final label is this class.")
+
+
+@strawberry.type(description="Agreement on one field, measured as its kind calls for, and the error pattern.")
+class FieldQuality:
+    name: str
+    kind: str
+    statistic: str = strawberry.field(
+        description="krippendorff_alpha_nominal (choices, taxonomy), _ordinal (ratings), _interval (numbers), "
+        "krippendorff_alpha_binary_per_class (multi-choice, mean over classes), mean_pairwise_span_f1_overlap, "
+        "mean_pairwise_box_f1_iou_0.5, pairwise_exact (text)."
+    )
+    agreement: float | None = strawberry.field(description="The statistic; null when there is nothing to pair.")
+    pairwise_agreement: float | None = strawberry.field(description="Agreeing pairs / all pairs of labels on an item.")
+    classes: list[ClassQuality]
+    confusion_classes: list[str] = strawberry.field(description="Row and column order of `confusion`.")
+    confusion: JSON = strawberry.field(
+        description="Counts: rows the final label's class, columns the class an annotator gave (the per-label error "
+        "patterns)."
+    )
+
+
+@strawberry.type
+class AnnotatorQuality:
+    labels: int
+    accuracy: float | None = strawberry.field(
+        description="Share of its labels on decided items matching the final label."
+    )
+    agreement: float | None = strawberry.field(description="Share of its pairs with other annotators that agree.")
+    median_time_ms: float | None
+    _annotator: strawberry.Private[str]
+
+    @strawberry.field
+    async def annotator(self, info: Info) -> User | None:
+        return await known_user(info, uuid.UUID(self._annotator))
+
+
+@strawberry.type(description="The figures over one set of labels (the whole period or one segment).")
+class QualityFigures:
+    labels: int
+    items: int
+    fields: list[FieldQuality]
+    annotators: list[AnnotatorQuality]
+
+    @classmethod
+    def of(cls, f: Figures) -> QualityFigures:
+        return cls(
+            labels=f.labels,
+            items=f.items,
+            fields=[
+                FieldQuality(
+                    name=x.name,
+                    kind=x.kind,
+                    statistic=x.statistic,
+                    agreement=x.agreement,
+                    pairwise_agreement=x.pairwise_agreement,
+                    classes=[ClassQuality(**c.__dict__) for c in x.classes],
+                    confusion_classes=x.confusion_classes,
+                    confusion=JSON(x.confusion),
+                )
+                for x in f.fields
+            ],
+            annotators=[
+                AnnotatorQuality(
+                    labels=a.labels,
+                    accuracy=a.accuracy,
+                    agreement=a.agreement,
+                    median_time_ms=a.median_time_ms,
+                    _annotator=a.annotator,
+                )
+                for a in f.annotators
+            ],
+        )
+
+
+@strawberry.type
+class QualitySegment:
+    value: str = strawberry.field(description="The item metadata value (as text) of this segment.")
+    figures: QualityFigures
+
+
+@strawberry.type(description="A project's quality over a period: agreement, annotators, error patterns, the loop.")
+class ProjectQuality:
+    figures: QualityFigures
+    reviews: int
+    review_rejection_rate: float | None
+    escalations: int
+    escalation_rate: float | None = strawberry.field(description="Escalated items / items settled.")
+    decided_items: int
+    labels_per_decided_item: float | None
+    median_cycle_time_seconds: float | None = strawberry.field(description="From import to the decision in force.")
+    segments: list[QualitySegment] = strawberry.field(description="Per value of segmentBy (at most 50).")
+
+
+@strawberry.type
+class QualityQuery:
+    @strawberry.field(
+        description="Quality figures of a project over labels made in [from, to). Admins, project managers and QA "
+        "auditors; null for a project you cannot read, null with FORBIDDEN for other roles."
+    )
+    async def project_quality(
+        self,
+        info: Info,
+        project_id: strawberry.ID,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        segment_by: str | None = None,
+    ) -> ProjectQuality | None:
+        async with info.context.db() as session:
+            project = await project_reads.get_project(session, info.context.actor, decode_id(project_id, "Project"))
+            if project is None:
+                return None
+            report = await quality_report.project_quality(
+                session, info.context.actor, project, since=from_, until=to, segment_by=segment_by
+            )
+        flow = report.flow
+        return ProjectQuality(
+            figures=QualityFigures.of(report.figures),
+            reviews=flow.reviews,
+            review_rejection_rate=flow.review_rejection_rate,
+            escalations=flow.escalations,
+            escalation_rate=flow.escalation_rate,
+            decided_items=flow.decided_items,
+            labels_per_decided_item=flow.labels_per_decided_item,
+            median_cycle_time_seconds=flow.median_cycle_time_s,
+            segments=[QualitySegment(value=k, figures=QualityFigures.of(v)) for k, v in report.segments.items()],
+        )

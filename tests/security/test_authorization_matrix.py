@@ -145,6 +145,7 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # The quality program: its policy is the project's managers' and admins'.
     "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
     "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # The expert queue is the experts' alone; resolving needs the item readable first.
     "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
@@ -415,6 +416,11 @@ def check_resolution(data: dict[str, Any], scene: Scene) -> Outcome:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "projectQuality": Operation(
+        "query Quality($id: ID!) { projectQuality(projectId: $id) { decidedItems figures { labels } } }",
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["projectQuality"] == {"decidedItems": 1, "figures": {"labels": 2}}, d),
+    ),
     "refreshQuality": Operation(
         """
         mutation Refresh($input: RefreshQualityInput!) {

@@ -317,3 +317,64 @@ async def test_the_re_estimate_runs_by_itself_after_refresh_every_labels(api: Ap
     after = await items(api, project)
     assert after["item-6"]["finalLabel"]["value"] == sentiment("pos")
     assert len(after["item-6"]["decisions"]) == 2
+
+
+QUALITY = """
+query Quality($id: ID!, $segmentBy: String) {
+  projectQuality(projectId: $id, segmentBy: $segmentBy) {
+    reviews reviewRejectionRate escalations escalationRate decidedItems labelsPerDecidedItem
+    figures {
+      labels items
+      fields { name kind statistic agreement pairwiseAgreement confusionClasses confusion
+               classes { value precision recall support } }
+      annotators { annotator { username } labels accuracy agreement }
+    }
+    segments { value figures { labels } }
+  }
+}
+"""
+
+
+async def test_project_quality_reports_figures_the_test_computes_itself(api: Api) -> None:
+    project = await create_project(api, "Report", overlap=2)
+    await set_policy(api, project, reviewRate=0.0)
+    await imported(
+        api, project, [{**row, "metadata": {"lang": "en" if i < 2 else "de"}} for i, row in enumerate(rows(3))]
+    )
+    for value in ("pos", "neg", "pos"):
+        await labeled(api, project, sentiment(value), as_="ann1")
+    for value in ("pos", "neg", "neg"):
+        await labeled(api, project, sentiment(value), as_="ann2")
+    # item-2 split pos/neg: plurality ties go to the smallest, "neg".
+
+    report = (await api.data(QUALITY, {"id": project, "segmentBy": "lang"}, as_="pm"))["projectQuality"]
+
+    assert (report["decidedItems"], report["labelsPerDecidedItem"], report["escalations"]) == (3, 2.0, 0)
+    field = next(f for f in report["figures"]["fields"] if f["name"] == "sentiment")
+    assert field["statistic"] == "krippendorff_alpha_nominal"
+    # Two agreeing pairs of three: 2/3. Alpha by hand: values pos,pos | neg,neg | pos,neg; n = 6;
+    # coincidences o(pos,pos)=2, o(neg,neg)=2, o(pos,neg)=o(neg,pos)=1; n_pos = n_neg = 3;
+    # D_o = 2/6, D_e = 2*3*3/(6*5) = 0.6, alpha = 1 - (1/3)/0.6 = 4/9.
+    assert math.isclose(field["pairwiseAgreement"], 2 / 3)
+    assert math.isclose(field["agreement"], 4 / 9)
+    # Final: pos, neg, neg. Rows final, columns given, classes "neg" then "pos".
+    assert field["confusionClasses"] == ['"neg"', '"pos"']
+    assert field["confusion"] == [[3, 1], [0, 2]]
+    by_class = {c["value"]: c for c in field["classes"]}
+    assert math.isclose(by_class['"pos"']["precision"], 2 / 3)  # 3 pos labels, 2 on pos items
+    assert (by_class['"pos"']["recall"], by_class['"neg"']["support"]) == (1.0, 4)
+    people = {a["annotator"]["username"]: a for a in report["figures"]["annotators"]}
+    assert math.isclose(people["ann1"]["accuracy"], 2 / 3)  # its pos on item-2 lost the tie
+    assert people["ann2"]["accuracy"] == 1.0
+    assert math.isclose(people["ann1"]["agreement"], 2 / 3)
+    assert [(s["value"], s["figures"]["labels"]) for s in report["segments"]] == [("de", 2), ("en", 4)]
+
+
+async def test_project_quality_is_for_managers_and_auditors(api: Api) -> None:
+    project = await create_project(api, "Report access", overlap=1)
+    refused = await api.gql(QUALITY, {"id": project}, as_="ann1")
+    assert refused["data"]["projectQuality"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    hidden = await api.gql(QUALITY, {"id": project}, as_="outsider")
+    assert hidden["data"]["projectQuality"] is None
+    assert "errors" not in hidden

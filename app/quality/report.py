@@ -1,0 +1,206 @@
+"""A project's quality figures from its labels and decisions: pure, no I/O.
+
+The agreement statistic follows the field's kind: Krippendorff's alpha at the nominal level for
+choices and taxonomy classes, ordinal for ratings, interval for numbers; multi-choice per class
+(binary presence, the mean over classes overall); spans by mean pairwise span F1 (overlap
+match) and boxes by mean pairwise box F1 (IoU >= 0.5), since neither is a class; text by exact
+pairwise agreement. Annotators are judged against the final labels (the decisions in force).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.quality import agreement, metrics, regions
+from app.quality.ratings import Ratings
+
+LEVELS: dict[str, str] = {"single_choice": "nominal", "taxonomy": "nominal", "rating": "ordinal", "number": "interval"}
+
+
+@dataclass(frozen=True, eq=False)  # rows are told apart by identity: a value is a dict
+class LabelRow:
+    item: Hashable
+    annotator: str
+    value: dict[str, Any]
+    time_spent_ms: int | None
+
+
+@dataclass(frozen=True)
+class ClassFigures:
+    value: str  # canonical JSON of the class
+    agreement: float | None
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class FieldFigures:
+    name: str
+    kind: str
+    statistic: str
+    agreement: float | None
+    pairwise_agreement: float | None
+    classes: list[ClassFigures]
+    # rows: the final label's class, columns: the annotator's (over every label of a decided item)
+    confusion_classes: list[str]
+    confusion: list[list[int]]
+
+
+@dataclass(frozen=True)
+class AnnotatorFigures:
+    annotator: str
+    labels: int
+    accuracy: float | None  # share of its labels on decided items matching the final value (all fields)
+    agreement: float | None  # share of its pairs with other annotators, on shared items, that agree
+    median_time_ms: float | None
+
+
+@dataclass(frozen=True)
+class Figures:
+    labels: int
+    items: int
+    fields: list[FieldFigures]
+    annotators: list[AnnotatorFigures] = field(default_factory=list)
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, list) and all(not isinstance(v, dict) for v in value):
+        value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
+    return json.dumps(value, sort_keys=True)
+
+
+def figures(
+    rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], fields: Sequence[tuple[str, str]]
+) -> Figures:
+    """Figures over `rows` (one per label), `final` (item -> value in force) and the schema's
+    (field name, kind) pairs."""
+    return Figures(
+        labels=len(rows),
+        items=len({r.item for r in rows}),
+        fields=[_field(rows, final, name, kind) for name, kind in fields],
+        annotators=_annotators(rows, final, [name for name, _ in fields]),
+    )
+
+
+def _field(rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], name: str, kind: str) -> FieldFigures:
+    present = [r for r in rows if r.value.get(name) is not None]
+    if kind in ("spans", "boxes"):
+        return _regions(present, name, kind)
+    if kind == "multi_choice":
+        cells = [(r.item, r.annotator, tuple(r.value[name])) for r in present]
+        per_class = agreement.multi_choice_agreement(cells) if cells else {}
+        known = [v for v in per_class.values() if v is not None]
+        classes = [
+            ClassFigures(json.dumps(c), a, 0.0, 0.0, 0.0, sum(c in cell[2] for cell in cells))
+            for c, a in per_class.items()
+        ]
+        return FieldFigures(name, kind, "krippendorff_alpha_binary_per_class", _mean(known), None, classes, [], [])
+    keys = [(r.item, r.annotator, _key(r.value.get(name))) for r in rows]
+    if not keys:
+        return FieldFigures(name, kind, "none", None, None, [], [], [])
+    level: agreement.Level = LEVELS.get(kind, "nominal")  # type: ignore[assignment]
+    encoded = level == "nominal"
+    if encoded:
+        ratings = Ratings.from_rows(keys)
+    else:
+        ratings = Ratings.from_rows([(i, a, json.loads(k)) for i, a, k in keys if k != "null"])
+    if not ratings.n_labels:
+        return FieldFigures(name, kind, "none", None, None, [], [], [])
+    text = kind == "text"
+    return FieldFigures(
+        name,
+        kind,
+        "pairwise_exact" if text else f"krippendorff_alpha_{level}",
+        None if text else agreement.krippendorff_alpha(ratings, level),
+        agreement.pairwise_agreement(ratings),
+        *_against_final(ratings, final, name, encoded, text),
+    )
+
+
+def _against_final(
+    ratings: Ratings, final: dict[Hashable, dict[str, Any]], name: str, encoded: bool, text: bool
+) -> tuple[list[ClassFigures], list[str], list[list[int]]]:
+    """Per class: agreement (one-vs-rest alpha), and annotators' precision/recall/F1 against the final
+    labels with the confusion matrix. `encoded`: the classes are canonical JSON, not raw numbers."""
+    index = {c: i for i, c in enumerate(ratings.classes)}
+    reference = np.full(ratings.n_items, -1, dtype=np.intp)
+    for i, item in enumerate(ratings.item_ids):
+        if item in final:
+            value = final[item].get(name)
+            reference[i] = index.get(_key(value) if encoded else value, -1)
+    truth = reference[ratings.item]
+    compared = truth >= 0
+    cm = metrics.confusion_matrix(truth[compared], ratings.value[compared], ratings.n_classes)
+    report = metrics.precision_recall_f1(cm)
+    per_class = {} if text else agreement.per_class_agreement(ratings)
+    shown = [c if encoded else json.dumps(c) for c in ratings.classes]
+    classes = [
+        ClassFigures(
+            shown[k],
+            per_class.get(c),
+            float(report.precision[k]),
+            float(report.recall[k]),
+            float(report.f1[k]),
+            int(report.support[k]),
+        )
+        for k, c in enumerate(ratings.classes)
+    ]
+    return classes, shown, cm.tolist()
+
+
+def _regions(rows: Sequence[LabelRow], name: str, kind: str) -> FieldFigures:
+    by_item: dict[Hashable, list[Any]] = defaultdict(list)
+    for r in rows:
+        by_item[r.item].append(r.value[name])
+    if kind == "spans":
+        scores = [regions.mean_pairwise(v, lambda a, b: regions.span_f1(a, b, "overlap")) for v in by_item.values()]
+        statistic = "mean_pairwise_span_f1_overlap"
+    else:
+        scores = [regions.mean_pairwise(v, lambda a, b: regions.box_match(a, b).f1) for v in by_item.values()]
+        statistic = "mean_pairwise_box_f1_iou_0.5"
+    return FieldFigures(name, kind, statistic, _mean([s for s in scores if s is not None]), None, [], [], [])
+
+
+def _annotators(
+    rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], names: list[str]
+) -> list[AnnotatorFigures]:
+    mine: dict[str, list[LabelRow]] = defaultdict(list)
+    by_item: dict[Hashable, list[LabelRow]] = defaultdict(list)
+    for r in rows:
+        mine[r.annotator].append(r)
+        by_item[r.item].append(r)
+    whole = {r: json.dumps([_key(r.value.get(n)) for n in names]) for r in rows}
+    result = []
+    for annotator, own in sorted(mine.items()):
+        judged = [r for r in own if r.item in final]
+        correct = sum(whole[r] == json.dumps([_key(final[r.item].get(n)) for n in names]) for r in judged)
+        pairs = agreeing = 0
+        for r in own:
+            for other in by_item[r.item]:
+                if other.annotator != annotator:
+                    pairs += 1
+                    agreeing += whole[other] == whole[r]
+        times = [r.time_spent_ms for r in own if r.time_spent_ms is not None]
+        result.append(
+            AnnotatorFigures(
+                annotator=annotator,
+                labels=len(own),
+                accuracy=correct / len(judged) if judged else None,
+                agreement=agreeing / pairs if pairs else None,
+                median_time_ms=float(statistics.median(times)) if times else None,
+            )
+        )
+    return result
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return float(np.mean(values)) if values else None
