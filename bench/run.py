@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from bench import workload
 from bench.report import flatten, metrics, table
 from bench.server import ROOT, Server, bootstrap
 from bench.stores import PostgresStore, SqliteStore, Store, postgres_answers
@@ -88,7 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=None, help="repetitions per database (default 3; 1 with --quick)")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL even when it answers")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke check")
+    parser.add_argument(
+        "--method",
+        choices=("MAJORITY", "WEIGHTED", "DAWID_SKENE"),
+        default="MAJORITY",
+        help="the project's aggregation (updateQualityPolicy; every item is still reviewed)",
+    )
     args = parser.parse_args(argv)
+    workload.METHOD = args.method
     sizes = QUICK if args.quick else FULL
     runs = args.runs if args.runs is not None else (1 if args.quick else 3)
     if runs < 1:
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
 
     say(
         f"labelgraph bench @ {_commit()}  |  Python {platform.python_version()}, {os.cpu_count()} cores, "
-        f"{'QUICK sizes' if args.quick else 'full sizes'}, {runs} run(s) per database"
+        f"{'QUICK sizes' if args.quick else 'full sizes'}, {runs} run(s) per database, aggregation {args.method}"
     )
     say(
         f"server: uvicorn, loop {'uvloop' if _installed('uvloop') else 'asyncio'}, "

@@ -224,6 +224,16 @@ class Cast:
             await client.aclose()
 
 
+# The project's aggregation method (bench.run --method).
+METHOD = "MAJORITY"
+
+UPDATE_POLICY = """
+mutation Policy($input: UpdateQualityPolicyInput!) {
+  updateQualityPolicy(input: $input) { project { id } errors { code field message } }
+}
+"""
+
+
 async def set_up(base_url: str, sizes: Sizes) -> Cast:
     """The admin creates the project and gives the annotators and the reviewer their roles."""
     admin = Client(base_url, await sign_in(base_url, ADMIN))
@@ -240,6 +250,8 @@ async def set_up(base_url: str, sizes: Sizes) -> Cast:
         },
     )
     project_id: str = created["project"]["id"]
+    if METHOD != "MAJORITY":
+        await admin.mutate(UPDATE_POLICY, {"input": {"projectId": project_id, "method": METHOD}})
     wanted = {*ANNOTATORS[: sizes.annotators], REVIEWER}
     ids: dict[str, str] = {}
     for search in ("ann", REVIEWER):

@@ -72,6 +72,49 @@ class Figures:
     annotators: list[AnnotatorFigures] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Window:
+    start: float  # seconds since the epoch, the window's first instant
+    labels: int
+    # Per choice-like field: canonical value -> share of the window's labels giving it.
+    distribution: dict[str, dict[str, float]]
+    # Per field: Jensen-Shannon divergence (base 2) from the previous window with labels.
+    drift: dict[str, float | None]
+
+
+def windows(rows: Sequence[LabelRow], times: Sequence[float], width_s: float, names: Sequence[str]) -> list[Window]:
+    """Labels per time window of `width_s` seconds (windows without labels are left out), each
+    field's label distribution, and its drift from the previous window."""
+    buckets: dict[int, list[LabelRow]] = defaultdict(list)
+    for row, at in zip(rows, times, strict=True):
+        buckets[int(at // width_s)].append(row)
+    result: list[Window] = []
+    previous: dict[str, dict[str, float]] | None = None
+    for bucket in sorted(buckets):
+        group = buckets[bucket]
+        distribution: dict[str, dict[str, float]] = {}
+        for name in names:
+            keys = [_key(r.value.get(name)) for r in group if r.value.get(name) is not None]
+            counts: dict[str, float] = defaultdict(float)
+            for key in keys:
+                counts[key] += 1 / len(keys)
+            distribution[name] = dict(sorted(counts.items()))
+        drift: dict[str, float | None] = {}
+        for name in names:
+            before = previous.get(name) if previous else None
+            now = distribution[name]
+            if not before or not now:
+                drift[name] = None
+                continue
+            support = sorted(set(before) | set(now))
+            drift[name] = metrics.jensen_shannon(
+                [before.get(k, 0.0) for k in support], [now.get(k, 0.0) for k in support]
+            )
+        result.append(Window(bucket * width_s, len(group), distribution, drift))
+        previous = distribution
+    return result
+
+
 def _key(value: Any) -> str:
     if isinstance(value, list) and all(not isinstance(v, dict) for v in value):
         value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))

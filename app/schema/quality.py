@@ -4,17 +4,19 @@ what it measures (projectQuality)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from app.errors import DomainError
 from app.projects import models as project_models
 from app.projects import reads as project_reads
 from app.quality.report import Figures
 from app.schema.context import Info
+from app.schema.errors import bad_input
 from app.schema.identity import User, known_user
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import decode_id
@@ -331,6 +333,18 @@ class QualitySegment:
     figures: QualityFigures
 
 
+@strawberry.type(description="The labels of one time window and how their distribution moved.")
+class QualityWindow:
+    start: datetime
+    labels: int
+    distribution: JSON = strawberry.field(
+        description="Per choice, taxonomy, rating or multi-choice field: canonical value -> share of the labels."
+    )
+    drift: JSON = strawberry.field(
+        description="Per field: Jensen-Shannon divergence (base 2, 0..1) from the previous window; null for the first."
+    )
+
+
 @strawberry.type(description="A project's quality over a period: agreement, annotators, error patterns, the loop.")
 class ProjectQuality:
     figures: QualityFigures
@@ -342,6 +356,7 @@ class ProjectQuality:
     labels_per_decided_item: float | None
     median_cycle_time_seconds: float | None = strawberry.field(description="From import to the decision in force.")
     segments: list[QualitySegment] = strawberry.field(description="Per value of segmentBy (at most 50).")
+    windows: list[QualityWindow] = strawberry.field(description="Per `window` hours, oldest first (the last 1000).")
 
 
 @strawberry.type
@@ -357,14 +372,26 @@ class QualityQuery:
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
         segment_by: str | None = None,
+        window: Annotated[
+            int | None, strawberry.argument(description="Hours per window of the time series (1..8784).")
+        ] = None,
     ) -> ProjectQuality | None:
         async with info.context.db() as session:
             project = await project_reads.get_project(session, info.context.actor, decode_id(project_id, "Project"))
             if project is None:
                 return None
-            report = await quality_report.project_quality(
-                session, info.context.actor, project, since=from_, until=to, segment_by=segment_by
-            )
+            try:
+                report = await quality_report.project_quality(
+                    session,
+                    info.context.actor,
+                    project,
+                    since=from_,
+                    until=to,
+                    segment_by=segment_by,
+                    window_hours=window,
+                )
+            except DomainError as exc:  # a bad argument of a query: BAD_USER_INPUT, as for `first`
+                raise bad_input(exc.problems[0].message) from None
         flow = report.flow
         return ProjectQuality(
             figures=QualityFigures.of(report.figures),
@@ -376,4 +403,13 @@ class QualityQuery:
             labels_per_decided_item=flow.labels_per_decided_item,
             median_cycle_time_seconds=flow.median_cycle_time_s,
             segments=[QualitySegment(value=k, figures=QualityFigures.of(v)) for k, v in report.segments.items()],
+            windows=[
+                QualityWindow(
+                    start=datetime.fromtimestamp(w.start, UTC),
+                    labels=w.labels,
+                    distribution=JSON(w.distribution),
+                    drift=JSON(w.drift),
+                )
+                for w in report.windows
+            ],
         )

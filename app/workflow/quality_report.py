@@ -17,15 +17,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from app.auth.actor import Actor
+from app.errors import DomainError
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema
-from app.quality.report import Figures, LabelRow, figures
+from app.quality.report import Figures, LabelRow, Window, figures, windows
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain
 from app.workflow.models import Decision, Escalation, Label, LabelStatus, Review, ReviewStage, Verdict
 
 MAX_SEGMENTS = 50
+MAX_WINDOW_HOURS = 24 * 366
+MAX_WINDOWS = 1000  # the latest ones
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class QualityReport:
     figures: Figures
     flow: Flow
     segments: dict[str, Figures]
+    windows: list[Window]
 
 
 async def project_quality(
@@ -56,9 +60,20 @@ async def project_quality(
     since: datetime | None = None,
     until: datetime | None = None,
     segment_by: str | None = None,
+    window_hours: int | None = None,
 ) -> QualityReport:
+    """Raises DomainError OUT_OF_RANGE for a window outside 1..MAX_WINDOW_HOURS hours."""
     actor.require("quality", "read", project.id)
-    columns = (Label.item_id, Label.author_id, Label.value, Label.schema_version_id, Label.time_spent_ms)
+    if window_hours is not None and not 1 <= window_hours <= MAX_WINDOW_HOURS:
+        raise DomainError.single("OUT_OF_RANGE", f"window must lie within 1..{MAX_WINDOW_HOURS} hours.", "window")
+    columns = (
+        Label.item_id,
+        Label.author_id,
+        Label.value,
+        Label.schema_version_id,
+        Label.time_spent_ms,
+        Label.created_at,
+    )
     stmt = select(*(col(c) for c in columns)).where(
         Label.project_id == project.id, Label.status != LabelStatus.REJECTED
     )
@@ -67,9 +82,10 @@ async def project_quality(
     if until is not None:
         stmt = stmt.where(col(Label.created_at) < until)
     chain = await version_chain(session, project)
+    found = (await session.execute(stmt.order_by(col(Label.created_at)))).all()
     rows = [
         LabelRow(item, str(author), remap_through(value, chain.steps_from(version)), spent)
-        for item, author, value, version, spent in (await session.execute(stmt)).all()
+        for item, author, value, version, spent, _ in found
     ]
     items = {r.item for r in rows}
     decided = {
@@ -97,7 +113,12 @@ async def project_quality(
             grouped[segment_of.get(r.item, "None")].append(r)
         for value in sorted(grouped)[:MAX_SEGMENTS]:
             segments[value] = figures(grouped[value], final, fields)
-    return QualityReport(report, flow, segments)
+    series = []
+    if window_hours is not None:
+        choice_like = [name for name, kind in fields if kind in ("single_choice", "taxonomy", "rating", "multi_choice")]
+        times = [row[5].timestamp() for row in found]
+        series = windows(rows, times, window_hours * 3600.0, choice_like)[-MAX_WINDOWS:]
+    return QualityReport(report, flow, segments, series)
 
 
 async def _flow(

@@ -4,9 +4,13 @@ sampling, and the policy's own validation and audit trail."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 from typing import Any
 
+from sqlmodel import col, select
+
 from app.workflow import estimates
+from app.workflow.models import Label
 from tests.conftest import Api
 from tests.workflow.flow import (
     audit_events,
@@ -378,3 +382,37 @@ async def test_project_quality_is_for_managers_and_auditors(api: Api) -> None:
     hidden = await api.gql(QUALITY, {"id": project}, as_="outsider")
     assert hidden["data"]["projectQuality"] is None
     assert "errors" not in hidden
+
+
+SERIES = """
+query Series($id: ID!, $window: Int) {
+  projectQuality(projectId: $id, window: $window) { windows { labels distribution drift } }
+}
+"""
+
+
+async def test_the_time_series_reports_drift_between_windows(api: Api) -> None:
+    project = await create_project(api, "Series", overlap=1)
+    await set_policy(api, project, reviewRate=0.0)
+    await imported(api, project, rows(4))
+    for value in ("pos", "pos"):
+        await labeled(api, project, sentiment(value), as_="ann1")
+    # The first two labels a day earlier: two windows of 24 hours.
+    async with api.runtime.sessions() as session:
+        first = (await session.scalars(select(Label).order_by(col(Label.id)))).all()
+        for label in first[-2:]:
+            label.created_at = label.created_at - timedelta(days=1)
+        await session.commit()
+    for value in ("pos", "neg"):
+        await labeled(api, project, sentiment(value), as_="ann1")
+
+    series = (await api.data(SERIES, {"id": project, "window": 24}, as_="pm"))["projectQuality"]["windows"]
+
+    assert [w["labels"] for w in series] == [2, 2]
+    assert series[0]["distribution"]["sentiment"] == {'"pos"': 1.0}
+    assert series[1]["distribution"]["sentiment"] == {'"neg"': 0.5, '"pos"': 0.5}
+    assert series[0]["drift"]["sentiment"] is None
+    # JSD((1, 0), (.5, .5)) = H(.75, .25) - (0 + 1) / 2 = 0.8113 - 0.5
+    assert math.isclose(series[1]["drift"]["sentiment"], 0.31127812445913283)
+    bad = await api.gql(SERIES, {"id": project, "window": 0}, as_="pm")
+    assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
