@@ -115,7 +115,18 @@ def windows(rows: Sequence[LabelRow], times: Sequence[float], width_s: float, na
     return result
 
 
+_STRING = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str, in C
+
+
 def _key(value: Any) -> str:
+    """Canonical JSON of a value (a list of choices sorted), as json.dumps(sort_keys=True) writes it;
+    strings and integers take a shortcut, being most values."""
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if isinstance(value, list) and all(not isinstance(v, dict) for v in value):
         value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
     return json.dumps(value, sort_keys=True)
@@ -216,33 +227,41 @@ def _regions(rows: Sequence[LabelRow], name: str, kind: str) -> FieldFigures:
 def _annotators(
     rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], names: list[str]
 ) -> list[AnnotatorFigures]:
-    mine: dict[str, list[LabelRow]] = defaultdict(list)
-    by_item: dict[Hashable, list[LabelRow]] = defaultdict(list)
-    for r in rows:
-        mine[r.annotator].append(r)
-        by_item[r.item].append(r)
-    whole = {r: json.dumps([_key(r.value.get(n)) for n in names]) for r in rows}
-    result = []
-    for annotator, own in sorted(mine.items()):
-        judged = [r for r in own if r.item in final]
-        correct = sum(whole[r] == json.dumps([_key(final[r.item].get(n)) for n in names]) for r in judged)
-        pairs = agreeing = 0
-        for r in own:
-            for other in by_item[r.item]:
-                if other.annotator != annotator:
-                    pairs += 1
-                    agreeing += whole[other] == whole[r]
-        times = [r.time_spent_ms for r in own if r.time_spent_ms is not None]
-        result.append(
-            AnnotatorFigures(
-                annotator=annotator,
-                labels=len(own),
-                accuracy=correct / len(judged) if judged else None,
-                agreement=agreeing / pairs if pairs else None,
-                median_time_ms=float(statistics.median(times)) if times else None,
-            )
+    """Whole labels (every field at once) against the final labels and against each other, vectorised
+    over a Ratings of whole values: agreeing pairs of a label = same values on its item - 1."""
+    if not rows:
+        return []
+
+    def whole(value: dict[str, Any]) -> str:
+        return "\x1f".join(_key(value.get(n)) for n in names)
+
+    r = Ratings.from_rows([(row.item, row.annotator, whole(row.value)) for row in rows])
+    index = {c: i for i, c in enumerate(r.classes)}
+    reference = np.fromiter(
+        (index.get(whole(final[item]), -2) if item in final else -1 for item in r.item_ids), dtype=np.intp
+    )
+    truth = reference[r.item]
+    judged = truth != -1
+    correct = np.bincount(r.annotator, weights=judged & (truth == r.value), minlength=r.n_annotators)
+    compared = np.bincount(r.annotator, weights=judged, minlength=r.n_annotators)
+    counts = r.counts()
+    agreeing = np.bincount(r.annotator, weights=counts[r.item, r.value] - 1, minlength=r.n_annotators)
+    pairs = np.bincount(r.annotator, weights=r.labels_per_item()[r.item] - 1, minlength=r.n_annotators)
+    labels = np.bincount(r.annotator, minlength=r.n_annotators)
+    times: dict[str, list[int]] = defaultdict(list)
+    for row in rows:
+        if row.time_spent_ms is not None:
+            times[row.annotator].append(row.time_spent_ms)
+    return [
+        AnnotatorFigures(
+            annotator=str(annotator),
+            labels=int(labels[a]),
+            accuracy=float(correct[a] / compared[a]) if compared[a] else None,
+            agreement=float(agreeing[a] / pairs[a]) if pairs[a] else None,
+            median_time_ms=float(statistics.median(times[str(annotator)])) if times[str(annotator)] else None,
         )
-    return result
+        for a, annotator in enumerate(r.annotator_ids)
+    ]
 
 
 def _mean(values: Sequence[float]) -> float | None:
