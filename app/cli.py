@@ -21,6 +21,7 @@ from app.auth.models import IdentityKind, User
 from app.auth.passwords import Passwords
 from app.db import create_engine, session_factory, unit_of_work
 from app.errors import DomainError
+from app.quality.cli import quality
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -34,6 +35,7 @@ cli = typer.Typer(
 )
 users = typer.Typer(no_args_is_help=True, help="People and service accounts.")
 cli.add_typer(users, name="user")
+cli.add_typer(quality, name="quality")
 
 
 def _fail(message: str) -> typer.Exit:
