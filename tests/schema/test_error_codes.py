@@ -46,6 +46,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/policy.py",
         "workflow/escalations.py",
         "workflow/estimates.py",
+        "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
     ),
