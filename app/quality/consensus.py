@@ -28,8 +28,19 @@ class Consensus:
         return sum(scores) / len(scores) if scores else 1.0
 
 
-def _key(value: Any) -> str:
-    # Lists are choices, so their order carries no meaning.
+_STRING = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str, in C
+
+
+def canonical(value: Any) -> str:
+    """A value's canonical JSON, the key votes and comparisons use: lists (choices, spans, boxes) are
+    sorted, since their order carries no meaning. Strings and integers, most values, take a shortcut
+    that writes exactly what json.dumps would."""
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None:
+        return "null"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     if isinstance(value, list):
         value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
     return json.dumps(value, sort_keys=True)
@@ -44,7 +55,7 @@ def majority(values: Sequence[Mapping[str, Any]]) -> Consensus:
     shares: dict[str, float] = {}
     decided = True
     for name in fields:
-        counts = Counter(_key(v.get(name)) for v in values)
+        counts = Counter(canonical(v.get(name)) for v in values)
         top_key, top_count = counts.most_common(1)[0]
         shares[name] = top_count / len(values)
         if top_count * 2 > len(values):
@@ -61,8 +72,8 @@ def agreement_with(values: Sequence[Mapping[str, Any]], final: Mapping[str, Any]
     fields = sorted({name for v in values for name in v} | set(final))
     if not values or not fields:
         return 1.0
-    target = {name: _key(final.get(name)) for name in fields}
-    per_field = [sum(_key(v.get(name)) == target[name] for v in values) / len(values) for name in fields]
+    target = {name: canonical(final.get(name)) for name in fields}
+    per_field = [sum(canonical(v.get(name)) == target[name] for v in values) / len(values) for name in fields]
     return sum(per_field) / len(per_field)
 
 
@@ -119,7 +130,7 @@ def propose_majority(values: Sequence[Mapping[str, Any]]) -> Proposal:
     """
     fields: dict[str, FieldProposal] = {}
     for name in sorted({name for v in values for name in v}):
-        counts = Counter(_key(v.get(name)) for v in values)
+        counts = Counter(canonical(v.get(name)) for v in values)
         best, share = vote(counts)
         total = sum(counts.values())
         fields[name] = FieldProposal(
@@ -149,7 +160,7 @@ def propose_modelled(
     fields: dict[str, FieldProposal] = {}
     for name, fallback in plain.fields.items():
         model = models.get(name)
-        keys = [_key(value.get(name)) for _, value in labels]
+        keys = [canonical(value.get(name)) for _, value in labels]
         index = {key: i for i, key in enumerate(model.classes)} if model else {}
         if model is None or not index or any(key not in index for key in keys):
             fields[name] = fallback

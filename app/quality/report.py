@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from app.quality import agreement, metrics, regions
+from app.quality.consensus import canonical
 from app.quality.ratings import Ratings
 
 LEVELS: dict[str, str] = {"single_choice": "nominal", "taxonomy": "nominal", "rating": "ordinal", "number": "interval"}
@@ -94,7 +95,7 @@ def windows(rows: Sequence[LabelRow], times: Sequence[float], width_s: float, na
         group = buckets[bucket]
         distribution: dict[str, dict[str, float]] = {}
         for name in names:
-            keys = [_key(r.value.get(name)) for r in group if r.value.get(name) is not None]
+            keys = [canonical(r.value.get(name)) for r in group if r.value.get(name) is not None]
             counts: dict[str, float] = defaultdict(float)
             for key in keys:
                 counts[key] += 1 / len(keys)
@@ -113,23 +114,6 @@ def windows(rows: Sequence[LabelRow], times: Sequence[float], width_s: float, na
         result.append(Window(bucket * width_s, len(group), distribution, drift))
         previous = distribution
     return result
-
-
-_STRING = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str, in C
-
-
-def _key(value: Any) -> str:
-    """Canonical JSON of a value (a list of choices sorted), as json.dumps(sort_keys=True) writes it;
-    strings and integers take a shortcut, being most values."""
-    if isinstance(value, str):
-        return _STRING(value)
-    if value is None:
-        return "null"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, list) and all(not isinstance(v, dict) for v in value):
-        value = sorted(value, key=lambda v: json.dumps(v, sort_keys=True))
-    return json.dumps(value, sort_keys=True)
 
 
 def figures(
@@ -153,12 +137,9 @@ def _field(rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], name
         cells = [(r.item, r.annotator, tuple(r.value[name])) for r in present]
         per_class = agreement.multi_choice_agreement(cells) if cells else {}
         known = [v for v in per_class.values() if v is not None]
-        classes = [
-            ClassFigures(json.dumps(c), a, 0.0, 0.0, 0.0, sum(c in cell[2] for cell in cells))
-            for c, a in per_class.items()
-        ]
+        classes = [_presence(c, a, cells, final, name) for c, a in per_class.items()]
         return FieldFigures(name, kind, "krippendorff_alpha_binary_per_class", _mean(known), None, classes, [], [])
-    keys = [(r.item, r.annotator, _key(r.value.get(name))) for r in rows]
+    keys = [(r.item, r.annotator, canonical(r.value.get(name))) for r in rows]
     if not keys:
         return FieldFigures(name, kind, "none", None, None, [], [], [])
     level: agreement.Level = LEVELS.get(kind, "nominal")  # type: ignore[assignment]
@@ -180,6 +161,31 @@ def _field(rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], name
     )
 
 
+def _presence(
+    c: Any,
+    alpha: float | None,
+    cells: list[tuple[Hashable, str, tuple[Any, ...]]],
+    final: dict[Hashable, Any],
+    name: str,
+) -> ClassFigures:
+    """One multi-choice class as a yes/no question, over the labels on decided items: precision and
+    recall of the labels ticking it against the final label ticking it; support = labels on items
+    whose final label ticks it."""
+    tp = fp = fn = 0
+    for item, _, ticked in cells:
+        if item not in final:
+            continue
+        truth = c in (final[item].get(name) or ())
+        given = c in ticked
+        tp += truth and given
+        fp += given and not truth
+        fn += truth and not given
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return ClassFigures(json.dumps(c), alpha, precision, recall, f1, tp + fn)
+
+
 def _against_final(
     ratings: Ratings, final: dict[Hashable, dict[str, Any]], name: str, encoded: bool, text: bool
 ) -> tuple[list[ClassFigures], list[str], list[list[int]]]:
@@ -190,7 +196,7 @@ def _against_final(
     for i, item in enumerate(ratings.item_ids):
         if item in final:
             value = final[item].get(name)
-            reference[i] = index.get(_key(value) if encoded else value, -1)
+            reference[i] = index.get(canonical(value) if encoded else value, -1)
     truth = reference[ratings.item]
     compared = truth >= 0
     cm = metrics.confusion_matrix(truth[compared], ratings.value[compared], ratings.n_classes)
@@ -233,7 +239,7 @@ def _annotators(
         return []
 
     def whole(value: dict[str, Any]) -> str:
-        return "\x1f".join(_key(value.get(n)) for n in names)
+        return "\x1f".join(canonical(value.get(n)) for n in names)
 
     r = Ratings.from_rows([(row.item, row.annotator, whole(row.value)) for row in rows])
     index = {c: i for i, c in enumerate(r.classes)}

@@ -19,6 +19,7 @@ import logging
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sqlalchemy import delete
@@ -33,7 +34,7 @@ from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.quality.aggregation import dawid_skene
-from app.quality.consensus import FieldModel, _key
+from app.quality.consensus import FieldModel, canonical
 from app.quality.ratings import Ratings
 from app.workflow import decisions
 from app.workflow.models import AggregationMethod, Decision, DecisionMethod, Label, LabelStatus, QualityModel
@@ -91,7 +92,7 @@ async def refresh(session: AsyncSession, project: Project) -> Refreshed:
     rows: dict[str, list[tuple[uuid.UUID, str, str]]] = defaultdict(list)
     for label, value in zip(labels, values, strict=True):
         for name in value:
-            rows[name].append((label.item_id, str(label.author_id), _key(value.get(name))))
+            rows[name].append((label.item_id, str(label.author_id), canonical(value.get(name))))
     estimates = (
         await _ds_estimates(rows)
         if project.aggregation is AggregationMethod.DAWID_SKENE
@@ -119,7 +120,10 @@ async def refresh(session: AsyncSession, project: Project) -> Refreshed:
             )
         )
     await session.flush()
-    redecided = await _redecide(session, project, estimates)
+    by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]] = defaultdict(list)
+    for label, value in zip(labels, values, strict=True):
+        by_item[label.item_id].append((label, value))
+    redecided = await _redecide(session, project, estimates, by_item)
     return Refreshed(project, len(estimates), len(labels), redecided)
 
 
@@ -172,7 +176,7 @@ async def _accuracy_estimates(
         for item_id, author, key in triples:
             if item_id in final:
                 tally = compared[author]
-                tally[0] += key == _key(final[item_id].get(name))
+                tally[0] += key == canonical(final[item_id].get(name))
                 tally[1] += 1
         classes = tuple(sorted({key for _, _, key in triples}))
         models[name] = FieldModel(
@@ -184,7 +188,14 @@ async def _accuracy_estimates(
     return models
 
 
-async def _redecide(session: AsyncSession, project: Project, models: dict[str, FieldModel]) -> int:
+async def _redecide(
+    session: AsyncSession,
+    project: Project,
+    models: dict[str, FieldModel],
+    by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]],
+) -> int:
+    """Aggregate again, with the labels the estimate was made from (an AGGREGATED item's labels are
+    all unreviewed, so they are its counted labels), each item whose decision the aggregation made."""
     from app.workflow import policy
 
     aggregated = list(
@@ -198,8 +209,8 @@ async def _redecide(session: AsyncSession, project: Project, models: dict[str, F
     )
     changed = 0
     for decision in aggregated:
-        labels = await decisions.counted_labels(session, decision.item_id)
-        values = await decisions.current_values(session, project, labels)
+        labels = [label for label, _ in by_item.get(decision.item_id, [])]
+        values = [value for _, value in by_item.get(decision.item_id, [])]
         proposal = policy.propose_with(project, labels, values, models)
         if proposal.value == decision.value:
             continue
