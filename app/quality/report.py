@@ -5,32 +5,135 @@ choices and taxonomy classes, ordinal for ratings, interval for numbers; multi-c
 (binary presence, the mean over classes overall); spans by mean pairwise span F1 (overlap
 match) and boxes by mean pairwise box F1 (IoU >= 0.5), since neither is a class; text by exact
 pairwise agreement. Annotators are judged against the final labels (the decisions in force).
+
+The labels arrive as a `LabelTable`: columns of integer codes, one row per label, so that a
+project's 100,000 labels are counted by numpy rather than walked in Python. Each field's values
+are coded by their canonical JSON (`consensus.canonical`), computed once per distinct value.
 """
 
 from __future__ import annotations
 
 import json
-import statistics
 from collections import defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.quality import agreement, metrics, regions
-from app.quality.consensus import canonical
-from app.quality.ratings import Ratings
+from app.quality.consensus import FieldModel, canonical
+from app.quality.ratings import FloatArray, IntArray, Ratings, class_order
 
 LEVELS: dict[str, str] = {"single_choice": "nominal", "taxonomy": "nominal", "rating": "ordinal", "number": "interval"}
+CLASS_KINDS = ("single_choice", "taxonomy", "rating", "multi_choice")  # the kinds whose values are classes
+MAX_PAIRS = 500  # annotator pairs per field, those sharing the most items
+MAX_CONFUSION_CLASSES = 50  # per-annotator confusion matrices only for fields with at most this many classes
+NULL = "null"
+
+BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True, eq=False)  # rows are told apart by identity: a value is a dict
-class LabelRow:
-    item: Hashable
-    annotator: str
-    value: dict[str, Any]
-    time_spent_ms: int | None
+@dataclass(frozen=True)
+class Column:
+    """One field over the table: per label an index into `keys`, the field's distinct values as
+    canonical JSON in sorted order ("null" for a label without the field)."""
+
+    codes: IntArray
+    keys: tuple[str, ...]
+    final: IntArray  # per item of the table: index into keys of the decision in force, -1 undecided
+
+    def parsed(self) -> list[Any]:
+        return [json.loads(k) for k in self.keys]
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """The labels of a report, one row per label, and the decisions in force on their items."""
+
+    item: IntArray  # per label: index into item_ids
+    annotator: IntArray  # per label: index into annotator_ids
+    item_ids: tuple[str, ...]  # sorted
+    annotator_ids: tuple[str, ...]  # sorted
+    columns: dict[str, Column]
+    time_spent_ms: FloatArray  # per label, NaN when not reported
+    at: FloatArray  # per label, seconds since the epoch
+    decided: BoolArray  # per item: a decision is in force
+
+    @property
+    def n_labels(self) -> int:
+        return int(self.item.size)
+
+    def subset(self, keep: BoolArray) -> LabelTable:
+        """The same table over the labels `keep` marks (items, annotators and decisions unchanged)."""
+        return LabelTable(
+            self.item[keep],
+            self.annotator[keep],
+            self.item_ids,
+            self.annotator_ids,
+            {name: Column(c.codes[keep], c.keys, c.final) for name, c in self.columns.items()},
+            self.time_spent_ms[keep],
+            self.at[keep],
+            self.decided,
+        )
+
+
+def label_table(
+    names: Sequence[str],
+    labels: Sequence[Sequence[Any]],
+    decisions: Sequence[Sequence[Any]],
+    annotator_name: Callable[[str], str] = str,
+) -> LabelTable:
+    """A table from label columns `[item, annotator, time_spent_ms (None: not reported), epoch
+    seconds, *one per name of names: the field's JSON text or None]` and decision columns `[item,
+    *field JSON texts]`. JSON may come in any formatting: each distinct text is parsed and made
+    canonical once. Decisions on items without a label are left out. `annotator_name` turns an
+    annotator id as the columns give it into its name in the report (once per annotator)."""
+    n_labels = len(labels[0])
+    item, item_ids = _encode(labels[0])
+    annotator, raw_annotators = _encode(labels[1])
+    named = [annotator_name(a) for a in raw_annotators]
+    order = sorted(range(len(named)), key=named.__getitem__)
+    rank = np.empty(len(named), dtype=np.intp)
+    rank[order] = np.arange(len(named), dtype=np.intp)
+    item_at = {v: i for i, v in enumerate(item_ids)}
+    kept = [j for j, d in enumerate(decisions[0]) if d in item_at] if decisions else []
+    decided_item = np.fromiter((item_at[decisions[0][j]] for j in kept), dtype=np.intp, count=len(kept))
+    decided = np.zeros(len(item_ids), dtype=np.bool_)
+    decided[decided_item] = True
+    columns: dict[str, Column] = {}
+    for f, name in enumerate(names):
+        codes, keys = _encode_json([*labels[4 + f], *(decisions[1 + f][j] for j in kept)])
+        final = np.full(len(item_ids), -1, dtype=np.intp)
+        final[decided_item] = codes[n_labels:]
+        columns[name] = Column(codes[:n_labels], keys, final)
+    return LabelTable(
+        item=item,
+        annotator=rank[annotator] if named else annotator,
+        item_ids=item_ids,
+        annotator_ids=tuple(named[j] for j in order),
+        columns=columns,
+        time_spent_ms=np.array(labels[2], dtype=np.float64),  # None reads as NaN
+        at=np.array(labels[3], dtype=np.float64),
+        decided=decided,
+    )
+
+
+def _encode(values: Sequence[Any]) -> tuple[IntArray, tuple[Any, ...]]:
+    """Codes into the sorted distinct values (maps and dicts of C speed: no bytecode per value)."""
+    distinct = sorted(dict.fromkeys(values), key=str)
+    position = {v: i for i, v in enumerate(distinct)}
+    return np.fromiter(map(position.__getitem__, values), dtype=np.intp, count=len(values)), tuple(distinct)
+
+
+def _encode_json(texts: Sequence[str | None]) -> tuple[IntArray, tuple[str, ...]]:
+    """Codes into the sorted distinct canonical forms of JSON texts (None reads as null)."""
+    canon = {t: NULL if t is None else canonical(json.loads(t)) for t in dict.fromkeys(texts)}
+    keys = sorted(set(canon.values()))
+    position = {k: i for i, k in enumerate(keys)}
+    code_of = {t: position[c] for t, c in canon.items()}
+    return np.fromiter(map(code_of.__getitem__, texts), dtype=np.intp, count=len(texts)), tuple(keys)
 
 
 @dataclass(frozen=True)
@@ -44,6 +147,15 @@ class ClassFigures:
 
 
 @dataclass(frozen=True)
+class PairFigures:
+    first: str  # annotator ids, first < second
+    second: str
+    items: int
+    agreement: float
+    kappa: float | None
+
+
+@dataclass(frozen=True)
 class FieldFigures:
     name: str
     kind: str
@@ -54,6 +166,21 @@ class FieldFigures:
     # rows: the final label's class, columns: the annotator's (over every label of a decided item)
     confusion_classes: list[str]
     confusion: list[list[int]]
+    pairs: list[PairFigures] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AnnotatorField:
+    """One annotator on one class field: its labels against the final labels, and what the
+    project's estimate (Dawid-Skene) believes about it."""
+
+    name: str
+    accuracy: float | None
+    classes: list[str]  # the field's confusion_classes
+    confusion: list[list[int]]  # rows: the final label's class, columns: the annotator's
+    estimated_classes: list[str]
+    estimated_confusion: list[list[float]] | None  # rows: true class, P(annotator gives column)
+    estimated_accuracy: float | None
 
 
 @dataclass(frozen=True)
@@ -63,6 +190,8 @@ class AnnotatorFigures:
     accuracy: float | None  # share of its labels on decided items matching the final value (all fields)
     agreement: float | None  # share of its pairs with other annotators, on shared items, that agree
     median_time_ms: float | None
+    labels_per_active_hour: float | None  # labels / clock hours in which it submitted at least one
+    fields: list[AnnotatorField] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -83,126 +212,127 @@ class Window:
     drift: dict[str, float | None]
 
 
-def windows(rows: Sequence[LabelRow], times: Sequence[float], width_s: float, names: Sequence[str]) -> list[Window]:
+def windows(table: LabelTable, width_s: float, names: Sequence[str]) -> list[Window]:
     """Labels per time window of `width_s` seconds (windows without labels are left out), each
-    field's label distribution, and its drift from the previous window."""
-    buckets: dict[int, list[LabelRow]] = defaultdict(list)
-    for row, at in zip(rows, times, strict=True):
-        buckets[int(at // width_s)].append(row)
+    field's label distribution (labels without the field left out), and its drift from the
+    previous window."""
+    if not table.n_labels:
+        return []
+    buckets, bucket_of = np.unique(np.floor_divide(table.at, width_s).astype(np.int64), return_inverse=True)
+    sizes = np.bincount(bucket_of, minlength=buckets.size)
+    shares: dict[str, FloatArray] = {}
+    for name in names:
+        column = table.columns[name]
+        k = len(column.keys)
+        counts = np.bincount(bucket_of * k + column.codes, minlength=buckets.size * k).reshape(buckets.size, k)
+        counts = counts.astype(np.float64)
+        if NULL in column.keys:
+            counts[:, column.keys.index(NULL)] = 0.0
+        totals = counts.sum(axis=1, keepdims=True)
+        shares[name] = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     result: list[Window] = []
-    previous: dict[str, dict[str, float]] | None = None
-    for bucket in sorted(buckets):
-        group = buckets[bucket]
-        distribution: dict[str, dict[str, float]] = {}
-        for name in names:
-            keys = [canonical(r.value.get(name)) for r in group if r.value.get(name) is not None]
-            counts: dict[str, float] = defaultdict(float)
-            for key in keys:
-                counts[key] += 1 / len(keys)
-            distribution[name] = dict(sorted(counts.items()))
+    for b in range(buckets.size):
+        distribution = {
+            name: {key: float(s) for key, s in zip(table.columns[name].keys, shares[name][b], strict=True) if s > 0}
+            for name in names
+        }
         drift: dict[str, float | None] = {}
         for name in names:
-            before = previous.get(name) if previous else None
-            now = distribution[name]
-            if not before or not now:
-                drift[name] = None
-                continue
-            support = sorted(set(before) | set(now))
-            drift[name] = metrics.jensen_shannon(
-                [before.get(k, 0.0) for k in support], [now.get(k, 0.0) for k in support]
-            )
-        result.append(Window(bucket * width_s, len(group), distribution, drift))
-        previous = distribution
+            now = shares[name][b]
+            before = shares[name][b - 1] if b else None
+            comparable = before is not None and before.any() and now.any()
+            drift[name] = metrics.jensen_shannon(before, now) if before is not None and comparable else None
+        result.append(Window(float(buckets[b] * width_s), int(sizes[b]), distribution, drift))
     return result
 
 
 def figures(
-    rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], fields: Sequence[tuple[str, str]]
+    table: LabelTable, fields: Sequence[tuple[str, str]], estimates: Mapping[str, FieldModel] | None = None
 ) -> Figures:
-    """Figures over `rows` (one per label), `final` (item -> value in force) and the schema's
-    (field name, kind) pairs."""
+    """Figures over the table and the schema's (field name, kind) pairs; `estimates` (field ->
+    the project's stored Dawid-Skene model) adds each annotator's estimated confusion matrix."""
+    per_field = [_field(table, name, kind) for name, kind in fields]
     return Figures(
-        labels=len(rows),
-        items=len({r.item for r in rows}),
-        fields=[_field(rows, final, name, kind) for name, kind in fields],
-        annotators=_annotators(rows, final, [name for name, _ in fields]),
+        labels=table.n_labels,
+        items=int(np.unique(table.item).size),
+        fields=per_field,
+        annotators=_annotators(table, fields, per_field, estimates or {}),
     )
 
 
-def _field(rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], name: str, kind: str) -> FieldFigures:
-    present = [r for r in rows if r.value.get(name) is not None]
+def _field(table: LabelTable, name: str, kind: str) -> FieldFigures:
+    column = table.columns[name]
+    null = column.keys.index(NULL) if NULL in column.keys else -1
+    present = column.codes != null
     if kind in ("spans", "boxes"):
-        return _regions(present, name, kind)
+        return _regions(table, column, present, name, kind)
     if kind == "multi_choice":
-        cells = [(r.item, r.annotator, tuple(r.value[name])) for r in present]
-        per_class = agreement.multi_choice_agreement(cells) if cells else {}
-        known = [v for v in per_class.values() if v is not None]
-        classes = [_presence(c, a, cells, final, name) for c, a in per_class.items()]
-        return FieldFigures(name, kind, "krippendorff_alpha_binary_per_class", _mean(known), None, classes, [], [])
-    keys = [(r.item, r.annotator, canonical(r.value.get(name))) for r in rows]
-    if not keys:
-        return FieldFigures(name, kind, "none", None, None, [], [], [])
+        return _multi_choice(table, column, present, name, kind)
     level: agreement.Level = LEVELS.get(kind, "nominal")  # type: ignore[assignment]
-    encoded = level == "nominal"
-    if encoded:
-        ratings = Ratings.from_rows(keys)
-    else:
-        ratings = Ratings.from_rows([(i, a, json.loads(k)) for i, a, k in keys if k != "null"])
-    if not ratings.n_labels:
+    ratings, to_class = _ratings(table, column, None if level == "nominal" else present, level != "nominal")
+    if ratings is None:
         return FieldFigures(name, kind, "none", None, None, [], [], [])
     text = kind == "text"
+    classes, shown, confusion = _against_final(table, column, ratings, to_class, text)
     return FieldFigures(
         name,
         kind,
         "pairwise_exact" if text else f"krippendorff_alpha_{level}",
         None if text else agreement.krippendorff_alpha(ratings, level),
         agreement.pairwise_agreement(ratings),
-        *_against_final(ratings, final, name, encoded, text),
+        classes,
+        shown,
+        confusion,
+        [] if text else _pairs(ratings),
     )
 
 
-def _presence(
-    c: Any,
-    alpha: float | None,
-    cells: list[tuple[Hashable, str, tuple[Any, ...]]],
-    final: dict[Hashable, Any],
-    name: str,
-) -> ClassFigures:
-    """One multi-choice class as a yes/no question, over the labels on decided items: precision and
-    recall of the labels ticking it against the final label ticking it; support = labels on items
-    whose final label ticks it."""
-    tp = fp = fn = 0
-    for item, _, ticked in cells:
-        if item not in final:
-            continue
-        truth = c in (final[item].get(name) or ())
-        given = c in ticked
-        tp += truth and given
-        fp += given and not truth
-        fn += truth and not given
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return ClassFigures(json.dumps(c), alpha, precision, recall, f1, tp + fn)
+def _ratings(
+    table: LabelTable, column: Column, keep: BoolArray | None, numeric: bool
+) -> tuple[Ratings | None, IntArray]:
+    """The field's labels as `Ratings` (only the items, annotators and classes they use), and per
+    key of the column its class index in it (-1: not a class of it). `numeric`: classes are the
+    keys' numbers (rows without a value left out by `keep`), else the keys themselves."""
+    item, annotator, codes = table.item, table.annotator, column.codes
+    if keep is not None:
+        item, annotator, codes = item[keep], annotator[keep], codes[keep]
+    if not codes.size:
+        return None, np.full(len(column.keys), -1, dtype=np.intp)
+    used_items, item_index = np.unique(item, return_inverse=True)
+    used_annotators, annotator_index = np.unique(annotator, return_inverse=True)
+    used_keys = np.unique(codes)
+    values: list[Any] = [json.loads(column.keys[k]) if numeric else column.keys[k] for k in used_keys]
+    order = sorted(range(len(values)), key=lambda j: class_order(values[j]))
+    to_class = np.full(len(column.keys), -1, dtype=np.intp)
+    to_class[used_keys[order]] = np.arange(len(order), dtype=np.intp)
+    ratings = Ratings(
+        item=item_index.astype(np.intp),
+        annotator=annotator_index.astype(np.intp),
+        value=to_class[codes],
+        item_ids=tuple(table.item_ids[i] for i in used_items),
+        annotator_ids=tuple(table.annotator_ids[a] for a in used_annotators),
+        classes=tuple(values[j] for j in order),
+    )
+    return ratings, to_class
+
+
+def _reference(column: Column, to_class: IntArray) -> IntArray:
+    """Per item of the table: the class index of its final value, -1 undecided or not a class."""
+    return np.where(column.final >= 0, to_class[np.maximum(column.final, 0)], -1)
 
 
 def _against_final(
-    ratings: Ratings, final: dict[Hashable, dict[str, Any]], name: str, encoded: bool, text: bool
+    table: LabelTable, column: Column, ratings: Ratings, to_class: IntArray, text: bool
 ) -> tuple[list[ClassFigures], list[str], list[list[int]]]:
     """Per class: agreement (one-vs-rest alpha), and annotators' precision/recall/F1 against the final
-    labels with the confusion matrix. `encoded`: the classes are canonical JSON, not raw numbers."""
-    index = {c: i for i, c in enumerate(ratings.classes)}
-    reference = np.full(ratings.n_items, -1, dtype=np.intp)
-    for i, item in enumerate(ratings.item_ids):
-        if item in final:
-            value = final[item].get(name)
-            reference[i] = index.get(canonical(value) if encoded else value, -1)
-    truth = reference[ratings.item]
-    compared = truth >= 0
-    cm = metrics.confusion_matrix(truth[compared], ratings.value[compared], ratings.n_classes)
+    labels with the confusion matrix."""
+    truth = _reference(column, to_class)[table.item]
+    given = to_class[column.codes]  # -1 for a label without a value in a numeric field
+    compared = (truth >= 0) & (given >= 0)
+    cm = metrics.confusion_matrix(truth[compared], given[compared], ratings.n_classes)
     report = metrics.precision_recall_f1(cm)
     per_class = {} if text else agreement.per_class_agreement(ratings)
-    shown = [c if encoded else json.dumps(c) for c in ratings.classes]
+    shown = [c if isinstance(c, str) else json.dumps(c) for c in ratings.classes]
     classes = [
         ClassFigures(
             shown[k],
@@ -217,10 +347,53 @@ def _against_final(
     return classes, shown, cm.tolist()
 
 
-def _regions(rows: Sequence[LabelRow], name: str, kind: str) -> FieldFigures:
-    by_item: dict[Hashable, list[Any]] = defaultdict(list)
-    for r in rows:
-        by_item[r.item].append(r.value[name])
+def _pairs(ratings: Ratings) -> list[PairFigures]:
+    try:
+        found = agreement.per_pair_agreement(ratings)
+    except ValueError:  # an annotator with two labels on an item: no item-by-item pairing
+        return []
+    found.sort(key=lambda p: (-p.items, str(p.first), str(p.second)))
+    return [PairFigures(str(p.first), str(p.second), p.items, p.agreement, p.kappa) for p in found[:MAX_PAIRS]]
+
+
+def _multi_choice(table: LabelTable, column: Column, present: BoolArray, name: str, kind: str) -> FieldFigures:
+    parsed = [tuple(v) if isinstance(v, list) else () for v in column.parsed()]
+    rows = np.flatnonzero(present)
+    cells = [(int(table.item[i]), int(table.annotator[i]), parsed[column.codes[i]]) for i in rows]
+    per_class = agreement.multi_choice_agreement(cells) if cells else {}
+    known = [v for v in per_class.values() if v is not None]
+    final = [parsed[c] if c >= 0 else None for c in column.final]
+    classes = [_presence(c, a, cells, final) for c, a in per_class.items()]
+    return FieldFigures(name, kind, "krippendorff_alpha_binary_per_class", _mean(known), None, classes, [], [])
+
+
+def _presence(
+    c: Any, alpha: float | None, cells: list[tuple[int, int, tuple[Any, ...]]], final: list[tuple[Any, ...] | None]
+) -> ClassFigures:
+    """One multi-choice class as a yes/no question, over the labels on decided items: precision and
+    recall of the labels ticking it against the final label ticking it; support = labels on items
+    whose final label ticks it."""
+    tp = fp = fn = 0
+    for item, _, ticked in cells:
+        decided = final[item]
+        if decided is None:
+            continue
+        truth = c in decided
+        given = c in ticked
+        tp += truth and given
+        fp += given and not truth
+        fn += truth and not given
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return ClassFigures(json.dumps(c), alpha, precision, recall, f1, tp + fn)
+
+
+def _regions(table: LabelTable, column: Column, present: BoolArray, name: str, kind: str) -> FieldFigures:
+    parsed = column.parsed()
+    by_item: dict[int, list[Any]] = defaultdict(list)
+    for i in np.flatnonzero(present):
+        by_item[int(table.item[i])].append(parsed[column.codes[i]])
     if kind == "spans":
         scores = [regions.mean_pairwise(v, lambda a, b: regions.span_f1(a, b, "overlap")) for v in by_item.values()]
         statistic = "mean_pairwise_span_f1_overlap"
@@ -231,43 +404,118 @@ def _regions(rows: Sequence[LabelRow], name: str, kind: str) -> FieldFigures:
 
 
 def _annotators(
-    rows: Sequence[LabelRow], final: dict[Hashable, dict[str, Any]], names: list[str]
+    table: LabelTable,
+    fields: Sequence[tuple[str, str]],
+    per_field: Sequence[FieldFigures],
+    estimates: Mapping[str, FieldModel],
 ) -> list[AnnotatorFigures]:
-    """Whole labels (every field at once) against the final labels and against each other, vectorised
-    over a Ratings of whole values: agreeing pairs of a label = same values on its item - 1."""
-    if not rows:
+    """Whole labels (every field at once) against the final labels and against each other: a label's
+    agreeing pairs are the other labels of its item with the same whole value."""
+    if not table.n_labels:
         return []
-
-    def whole(value: dict[str, Any]) -> str:
-        return "\x1f".join(canonical(value.get(n)) for n in names)
-
-    r = Ratings.from_rows([(row.item, row.annotator, whole(row.value)) for row in rows])
-    index = {c: i for i, c in enumerate(r.classes)}
-    reference = np.fromiter(
-        (index.get(whole(final[item]), -2) if item in final else -1 for item in r.item_ids), dtype=np.intp
-    )
-    truth = reference[r.item]
-    judged = truth != -1
-    correct = np.bincount(r.annotator, weights=judged & (truth == r.value), minlength=r.n_annotators)
-    compared = np.bincount(r.annotator, weights=judged, minlength=r.n_annotators)
-    counts = r.counts()
-    agreeing = np.bincount(r.annotator, weights=counts[r.item, r.value] - 1, minlength=r.n_annotators)
-    pairs = np.bincount(r.annotator, weights=r.labels_per_item()[r.item] - 1, minlength=r.n_annotators)
-    labels = np.bincount(r.annotator, minlength=r.n_annotators)
-    times: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        if row.time_spent_ms is not None:
-            times[row.annotator].append(row.time_spent_ms)
+    n_annotators = len(table.annotator_ids)
+    whole, whole_final = _whole(table, [name for name, _ in fields])
+    truth = np.where(table.decided, whole_final, -1)[table.item]
+    judged = truth >= 0
+    correct = np.bincount(table.annotator, weights=judged & (truth == whole), minlength=n_annotators)
+    compared = np.bincount(table.annotator, weights=judged, minlength=n_annotators)
+    _, cell, same = np.unique(table.item * (int(whole.max()) + 1) + whole, return_inverse=True, return_counts=True)
+    agreeing = np.bincount(table.annotator, weights=same[cell] - 1, minlength=n_annotators)
+    per_item = np.bincount(table.item, minlength=len(table.item_ids))
+    pairs = np.bincount(table.annotator, weights=per_item[table.item] - 1, minlength=n_annotators)
+    labels = np.bincount(table.annotator, minlength=n_annotators)
+    hours = np.unique(table.annotator * (1 << 40) + np.floor_divide(table.at, 3600.0).astype(np.int64))
+    active_hours = np.bincount(hours >> 40, minlength=n_annotators)
+    medians = _medians(table.annotator, table.time_spent_ms, n_annotators)
+    by_field = _annotator_fields(table, fields, per_field, estimates)
     return [
         AnnotatorFigures(
-            annotator=str(annotator),
+            annotator=table.annotator_ids[a],
             labels=int(labels[a]),
             accuracy=float(correct[a] / compared[a]) if compared[a] else None,
             agreement=float(agreeing[a] / pairs[a]) if pairs[a] else None,
-            median_time_ms=float(statistics.median(times[str(annotator)])) if times[str(annotator)] else None,
+            median_time_ms=medians[a],
+            labels_per_active_hour=float(labels[a] / active_hours[a]) if active_hours[a] else None,
+            fields=by_field[a],
         )
-        for a, annotator in enumerate(r.annotator_ids)
+        for a in range(n_annotators)
+        if labels[a]
     ]
+
+
+def _whole(table: LabelTable, names: Sequence[str]) -> tuple[IntArray, IntArray]:
+    """One code per label for its whole value, and per item for its final value, in one code space."""
+    if len(names) == 1:
+        column = table.columns[names[0]]
+        return column.codes, column.final
+    if not names:
+        return np.zeros(table.n_labels, dtype=np.intp), np.zeros(len(table.item_ids), dtype=np.intp)
+    stacked = np.concatenate(
+        [
+            np.stack([table.columns[n].codes for n in names]),
+            np.stack([table.columns[n].final for n in names]),
+        ],
+        axis=1,
+    )
+    _, code = np.unique(stacked, axis=1, return_inverse=True)
+    code = code.reshape(-1).astype(np.intp)
+    return code[: table.n_labels], code[table.n_labels :]
+
+
+def _medians(annotator: IntArray, values: FloatArray, n: int) -> list[float | None]:
+    order = np.argsort(annotator, kind="stable")
+    bounds = np.searchsorted(annotator[order], np.arange(n + 1))
+    result: list[float | None] = []
+    for a in range(n):
+        own = values[order[bounds[a] : bounds[a + 1]]]
+        own = own[~np.isnan(own)]
+        result.append(float(np.median(own)) if own.size else None)
+    return result
+
+
+def _annotator_fields(
+    table: LabelTable,
+    fields: Sequence[tuple[str, str]],
+    per_field: Sequence[FieldFigures],
+    estimates: Mapping[str, FieldModel],
+) -> list[list[AnnotatorField]]:
+    """Per annotator, per class field with at most MAX_CONFUSION_CLASSES classes: its confusion
+    matrix against the final labels and the stored estimate's."""
+    n = len(table.annotator_ids)
+    result: list[list[AnnotatorField]] = [[] for _ in range(n)]
+    for (name, kind), figured in zip(fields, per_field, strict=True):
+        if kind not in CLASS_KINDS or kind == "multi_choice" or not figured.confusion_classes:
+            continue
+        k = len(figured.confusion_classes)
+        if k > MAX_CONFUSION_CLASSES:
+            continue
+        column = table.columns[name]
+        position = {key: i for i, key in enumerate(figured.confusion_classes)}
+        # a key is canonical JSON, which is also how confusion_classes shows a number
+        to_class = np.fromiter((position.get(key, -1) for key in column.keys), dtype=np.intp, count=len(column.keys))
+        truth = _reference(column, to_class)[table.item]
+        given = to_class[column.codes]
+        compared = (truth >= 0) & (given >= 0)
+        flat = np.bincount(
+            (table.annotator[compared] * k + truth[compared]) * k + given[compared], minlength=n * k * k
+        ).reshape(n, k, k)
+        model = estimates.get(name)
+        for a in range(n):
+            cm = flat[a]
+            total = int(cm.sum())
+            estimated = model.confusion.get(table.annotator_ids[a]) if model else None
+            result[a].append(
+                AnnotatorField(
+                    name=name,
+                    accuracy=float(np.trace(cm) / total) if total else None,
+                    classes=figured.confusion_classes,
+                    confusion=cm.tolist(),
+                    estimated_classes=list(model.classes) if model and estimated is not None else [],
+                    estimated_confusion=estimated.tolist() if estimated is not None else None,
+                    estimated_accuracy=model.accuracy.get(table.annotator_ids[a]) if model else None,
+                )
+            )
+    return result
 
 
 def _mean(values: Sequence[float]) -> float | None:

@@ -272,6 +272,44 @@ class FieldQuality:
         description="Counts: rows the final label's class, columns the class an annotator gave (the per-label error "
         "patterns)."
     )
+    pairs: list[PairQuality] = strawberry.field(
+        description="Per pair of annotators sharing items (the 500 sharing the most): how often they agree."
+    )
+
+
+@strawberry.type(description="Two annotators on the items both labeled.")
+class PairQuality:
+    items: int
+    agreement: float = strawberry.field(description="Share of the shared items on which they gave the same value.")
+    kappa: float | None = strawberry.field(description="Cohen's unweighted kappa; null when both used one class only.")
+    _first: strawberry.Private[str]
+    _second: strawberry.Private[str]
+
+    @strawberry.field
+    async def first(self, info: Info) -> User | None:
+        return await known_user(info, uuid.UUID(self._first))
+
+    @strawberry.field
+    async def second(self, info: Info) -> User | None:
+        return await known_user(info, uuid.UUID(self._second))
+
+
+@strawberry.type(description="One annotator on one class field.")
+class AnnotatorFieldQuality:
+    field: str
+    accuracy: float | None = strawberry.field(description="Share of its labels on decided items matching the final.")
+    confusion: JSON = strawberry.field(
+        description="Its counts against the final labels: rows the final class, columns its class, in the field's "
+        "confusionClasses order."
+    )
+    estimated_classes: list[str] = strawberry.field(description="Row and column order of estimatedConfusion.")
+    estimated_confusion: JSON | None = strawberry.field(
+        description="The project's Dawid-Skene estimate: rows the true class, the probability it gives each column; "
+        "null without a Dawid-Skene estimate of this annotator."
+    )
+    estimated_accuracy: float | None = strawberry.field(
+        description="The estimate's accuracy (Dawid-Skene or weighted vote); null without one."
+    )
 
 
 @strawberry.type
@@ -282,6 +320,12 @@ class AnnotatorQuality:
     )
     agreement: float | None = strawberry.field(description="Share of its pairs with other annotators that agree.")
     median_time_ms: float | None
+    labels_per_active_hour: float | None = strawberry.field(
+        description="Throughput: its labels / the clock hours in which it submitted at least one."
+    )
+    fields: list[AnnotatorFieldQuality] = strawberry.field(
+        description="Per single-choice, taxonomy or rating field of at most 50 classes."
+    )
     _annotator: strawberry.Private[str]
 
     @strawberry.field
@@ -311,6 +355,12 @@ class QualityFigures:
                     classes=[ClassQuality(**c.__dict__) for c in x.classes],
                     confusion_classes=x.confusion_classes,
                     confusion=JSON(x.confusion),
+                    pairs=[
+                        PairQuality(
+                            items=p.items, agreement=p.agreement, kappa=p.kappa, _first=p.first, _second=p.second
+                        )
+                        for p in x.pairs
+                    ],
                 )
                 for x in f.fields
             ],
@@ -320,6 +370,18 @@ class QualityFigures:
                     accuracy=a.accuracy,
                     agreement=a.agreement,
                     median_time_ms=a.median_time_ms,
+                    labels_per_active_hour=a.labels_per_active_hour,
+                    fields=[
+                        AnnotatorFieldQuality(
+                            field=x.name,
+                            accuracy=x.accuracy,
+                            confusion=JSON(x.confusion),
+                            estimated_classes=x.estimated_classes,
+                            estimated_confusion=None if x.estimated_confusion is None else JSON(x.estimated_confusion),
+                            estimated_accuracy=x.estimated_accuracy,
+                        )
+                        for x in a.fields
+                    ],
                     _annotator=a.annotator,
                 )
                 for a in f.annotators

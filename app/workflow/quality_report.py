@@ -7,23 +7,29 @@ labels made in [from, to) (all of them without a period) and the decisions in fo
 
 from __future__ import annotations
 
+import json
 import statistics
-from collections import defaultdict
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+from sqlalchemy import ColumnElement, String, case, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from app.auth.actor import Actor
+from app.columns import epoch_seconds
+from app.db import bulk_read
 from app.errors import DomainError
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema
-from app.quality.report import Figures, LabelRow, Window, figures, windows
+from app.quality.report import CLASS_KINDS, Figures, Window, figures, label_table, windows
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain
+from app.workflow.estimates import load as load_estimates
 from app.workflow.models import Decision, Escalation, Label, LabelStatus, Review, ReviewStage, Verdict
 
 MAX_SEGMENTS = 50
@@ -62,70 +68,124 @@ async def project_quality(
     segment_by: str | None = None,
     window_hours: int | None = None,
 ) -> QualityReport:
-    """Raises DomainError OUT_OF_RANGE for a window outside 1..MAX_WINDOW_HOURS hours."""
+    """Raises DomainError OUT_OF_RANGE for a window outside 1..MAX_WINDOW_HOURS hours.
+
+    The labels are read as columns: ids as text, each field's value as JSON text extracted by the
+    database, times as epoch seconds, so that no row becomes an object. Labels made under an
+    older schema version are read whole and carried to the version in force first."""
     actor.require("quality", "read", project.id)
     if window_hours is not None and not 1 <= window_hours <= MAX_WINDOW_HOURS:
         raise DomainError.single("OUT_OF_RANGE", f"window must lie within 1..{MAX_WINDOW_HOURS} hours.", "window")
-    columns = (
-        Label.item_id,
-        Label.author_id,
-        Label.value,
-        Label.schema_version_id,
-        Label.time_spent_ms,
-        Label.created_at,
-    )
-    stmt = select(*(col(c) for c in columns)).where(
-        Label.project_id == project.id, Label.status != LabelStatus.REJECTED
-    )
-    if since is not None:
-        stmt = stmt.where(col(Label.created_at) >= since)
-    if until is not None:
-        stmt = stmt.where(col(Label.created_at) < until)
-    chain = await version_chain(session, project)
-    found = (await session.execute(stmt.order_by(col(Label.created_at)))).all()
-    rows = [
-        LabelRow(item, str(author), remap_through(value, chain.steps_from(version)), spent)
-        for item, author, value, version, spent, _ in found
-    ]
-    items = {r.item for r in rows}
-    decided = {
-        item: (value, decided_at)
-        for item, value, decided_at in (
-            await session.execute(
-                select(Decision.item_id, Decision.value, Decision.decided_at).where(
-                    Decision.project_id == project.id, col(Decision.superseded_at).is_(None)
-                )
-            )
-        ).all()
-        if item in items
-    }
-    final = {item: value for item, (value, _) in decided.items()}
+    with bulk_read():
+        return await _report(session, project, since, until, segment_by, window_hours)
+
+
+async def _report(
+    session: AsyncSession,
+    project: Project,
+    since: datetime | None,
+    until: datetime | None,
+    segment_by: str | None,
+    window_hours: int | None,
+) -> QualityReport:
     schema = await active_schema(session, project)
     fields = [(spec.name, spec.kind) for spec in schema.schema.fields]
-    report = figures(rows, final, fields)
-    flow = await _flow(session, project, items, decided, len(rows), since, until)
+    names = [name for name, _ in fields]
+    chain = await version_chain(session, project)
+    active = chain.active.id
+    head: list[Any] = [
+        _text(Label.item_id),
+        _text(Label.author_id),
+        col(Label.time_spent_ms),
+        epoch_seconds(col(Label.created_at)),
+    ]
+    scope: list[ColumnElement[bool]] = [col(Label.project_id) == project.id, col(Label.status) != LabelStatus.REJECTED]
+    if since is not None:
+        scope.append(col(Label.created_at) >= since)
+    if until is not None:
+        scope.append(col(Label.created_at) < until)
+    older = col(Label.schema_version_id) != active  # such a label is read whole and carried forward
+    found = await session.connection()  # Core rows, not the ORM session's: no bookkeeping per row
+    rows = await found.execute(
+        select(
+            *[
+                *head,
+                *[_json_text(Label.value, name) for name in names],
+                case((older, cast(col(Label.value), String)), else_=None),
+                case((older, _text(Label.schema_version_id)), else_=None),
+            ]
+        ).where(*scope)
+    )
+    labels = [list(column) for column in zip(*rows.all(), strict=True)] or [[] for _ in range(6 + len(names))]
+    *labels, whole, version = labels
+    for i in (i for i, v in enumerate(version) if v is not None):
+        carried = remap_through(json.loads(whole[i]), chain.steps_from(uuid.UUID(version[i])))
+        for f, name in enumerate(names):
+            labels[4 + f][i] = json.dumps(carried.get(name))
+    decided = await found.execute(
+        select(
+            *[
+                _text(Decision.item_id),
+                *[_json_text(Decision.value, name) for name in names],
+                epoch_seconds(col(Decision.decided_at)) - epoch_seconds(col(Item.created_at)),
+            ]
+        )
+        .join(Item, col(Item.id) == col(Decision.item_id))
+        .where(Decision.project_id == project.id, col(Decision.superseded_at).is_(None))
+    )
+    decisions = [list(column) for column in zip(*decided.all(), strict=True)]
+    table = label_table(names, labels, decisions, lambda raw: str(uuid.UUID(raw)))
+    estimates = await load_estimates(session, project)
+    report = figures(table, fields, estimates)
+    labelled = set(table.item_ids)
+    cycle = [t for item, t in zip(decisions[0], decisions[-1], strict=True) if item in labelled] if decisions else []
+    flow = await _flow(session, project, cycle, table.n_labels, since, until)
     segments: dict[str, Figures] = {}
     if segment_by:
-        meta = await session.execute(select(Item.id, Item.meta).where(Item.project_id == project.id))
-        segment_of = {item: str((m or {}).get(segment_by)) for item, m in meta.all() if item in items}
-        grouped: dict[str, list[LabelRow]] = defaultdict(list)
-        for r in rows:
-            grouped[segment_of.get(r.item, "None")].append(r)
-        for value in sorted(grouped)[:MAX_SEGMENTS]:
-            segments[value] = figures(grouped[value], final, fields)
+        segment_of = await _segments(session, project, segment_by)
+        segment = np.array([segment_of.get(item, "None") for item in table.item_ids], dtype=object)[table.item]
+        for value in sorted(set(segment))[:MAX_SEGMENTS]:
+            segments[value] = figures(table.subset(segment == value), fields, estimates)
     series = []
     if window_hours is not None:
-        choice_like = [name for name, kind in fields if kind in ("single_choice", "taxonomy", "rating", "multi_choice")]
-        times = [row[5].timestamp() for row in found]
-        series = windows(rows, times, window_hours * 3600.0, choice_like)[-MAX_WINDOWS:]
+        choice_like = [name for name, kind in fields if kind in CLASS_KINDS]
+        series = windows(table, window_hours * 3600.0, choice_like)[-MAX_WINDOWS:]
     return QualityReport(report, flow, segments, series)
+
+
+def _text(column: Any) -> Any:
+    """An id column as text (hex on SQLite, the hyphenated form on PostgreSQL): no UUID per row."""
+    return cast(col(column), String)
+
+
+def _json_text(column: Any, key: str) -> Any:
+    """One key of a JSON column as JSON text, extracted by the database (None when absent). The
+    cast is the database's: asyncpg would otherwise decode the JSON itself."""
+    return cast(col(column)[key], String)
+
+
+async def _segments(session: AsyncSession, project: Project, key: str) -> dict[str, str]:
+    """Item (as `_text` gives it) -> its metadata value under `key`, as Python's str() shows it."""
+    if '"' in key or "\\" in key:  # not expressible as a SQLite JSON path: read the metadata whole
+        rows = await session.execute(select(_text(Item.id), col(Item.meta)).where(Item.project_id == project.id))
+        return {item: str((meta or {}).get(key)) for item, meta in rows.all()}
+    rows = await session.execute(
+        select(_text(Item.id), _json_text(Item.meta, key)).where(Item.project_id == project.id)
+    )
+    shown: dict[str | None, str] = {}
+    result: dict[str, str] = {}
+    for item, text in rows.all():
+        value = shown.get(text)
+        if value is None:
+            value = shown[text] = str(None if text is None else json.loads(text))
+        result[item] = value
+    return result
 
 
 async def _flow(
     session: AsyncSession,
     project: Project,
-    items: set[Any],
-    decided: dict[Any, tuple[Any, datetime]],
+    cycle: list[float],
     n_labels: int,
     since: datetime | None,
     until: datetime | None,
@@ -143,15 +203,13 @@ async def _flow(
     verdicts = dict((await session.execute(reviews.group_by(col(Review.verdict)))).all())
     n_reviews = sum(verdicts.values())
     n_escalated = int(await session.scalar(escalations) or 0)
-    created = dict((await session.execute(select(Item.id, Item.created_at).where(Item.project_id == project.id))).all())
-    cycle = [(at - created[item]).total_seconds() for item, (_, at) in decided.items() if item in created]
-    settled = len(decided) + n_escalated
+    settled = len(cycle) + n_escalated
     return Flow(
         reviews=n_reviews,
         review_rejection_rate=verdicts.get(Verdict.REJECT, 0) / n_reviews if n_reviews else None,
         escalations=n_escalated,
         escalation_rate=n_escalated / settled if settled else None,
-        decided_items=len(decided),
-        labels_per_decided_item=n_labels / len(decided) if decided else None,
+        decided_items=len(cycle),
+        labels_per_decided_item=n_labels / len(cycle) if cycle else None,
         median_cycle_time_s=float(statistics.median(cycle)) if cycle else None,
     )

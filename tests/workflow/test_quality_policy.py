@@ -4,11 +4,14 @@ sampling, and the policy's own validation and audit trail."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
 from sqlmodel import col, select
 
+from app.auth.models import User
+from app.projects.models import Project
 from app.workflow import estimates
 from app.workflow.models import Label
 from tests.conftest import Api
@@ -20,6 +23,7 @@ from tests.workflow.flow import (
     grant,
     imported,
     labeled,
+    pk,
     rows,
 )
 
@@ -330,8 +334,12 @@ query Quality($id: ID!, $segmentBy: String) {
     figures {
       labels items
       fields { name kind statistic agreement pairwiseAgreement confusionClasses confusion
-               classes { value precision recall support } }
-      annotators { annotator { username } labels accuracy agreement }
+               classes { value precision recall support }
+               pairs { first { username } second { username } items agreement kappa } }
+      annotators {
+        annotator { username } labels accuracy agreement labelsPerActiveHour
+        fields { field accuracy confusion estimatedClasses estimatedConfusion estimatedAccuracy }
+      }
     }
     segments { value figures { labels } }
   }
@@ -350,6 +358,18 @@ async def test_project_quality_reports_figures_the_test_computes_itself(api: Api
     for value in ("pos", "neg", "neg"):
         await labeled(api, project, sentiment(value), as_="ann2")
     # item-2 split pos/neg: plurality ties go to the smallest, "neg".
+    # ann1 labels at 10:00, 10:30 and 12:15 (two clock hours), ann2 within 10:00-11:00 (one).
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    minutes = {"ann1": [0, 30, 135], "ann2": [5, 10, 20]}
+    async with api.runtime.sessions() as session:
+        for who, offsets in minutes.items():
+            author = (await session.scalars(select(User).where(User.username == who))).one()
+            found = await session.scalars(
+                select(Label).where(Label.author_id == author.id).order_by(col(Label.created_at))
+            )
+            for label, offset in zip(found.all(), offsets, strict=True):
+                label.created_at = day + timedelta(hours=10, minutes=offset)
+        await session.commit()
 
     report = (await api.data(QUALITY, {"id": project, "segmentBy": "lang"}, as_="pm"))["projectQuality"]
 
@@ -371,7 +391,48 @@ async def test_project_quality_reports_figures_the_test_computes_itself(api: Api
     assert math.isclose(people["ann1"]["accuracy"], 2 / 3)  # its pos on item-2 lost the tie
     assert people["ann2"]["accuracy"] == 1.0
     assert math.isclose(people["ann1"]["agreement"], 2 / 3)
+    assert (people["ann1"]["labelsPerActiveHour"], people["ann2"]["labelsPerActiveHour"]) == (1.5, 3.0)
+    # Per annotator against the final labels (neg, pos order): ann1 gave pos on item-2, finally neg.
+    assert [(f["field"], f["confusion"], f["estimatedConfusion"]) for f in people["ann1"]["fields"]] == [
+        ("sentiment", [[1, 1], [0, 1]], None)
+    ]
+    assert people["ann2"]["fields"][0]["confusion"] == [[2, 0], [0, 1]]
+    # The pair: ann1 pos,neg,pos vs ann2 pos,neg,neg. p_o = 2/3; p_e = 2/3*1/3 + 1/3*2/3 = 4/9;
+    # kappa = (2/3 - 4/9) / (1 - 4/9) = 0.4.
+    [pair] = field["pairs"]
+    assert (pair["first"]["username"], pair["second"]["username"], pair["items"]) in {
+        ("ann1", "ann2", 3),
+        ("ann2", "ann1", 3),
+    }
+    assert math.isclose(pair["agreement"], 2 / 3)
+    assert math.isclose(pair["kappa"], 0.4)
     assert [(s["value"], s["figures"]["labels"]) for s in report["segments"]] == [("de", 2), ("en", 4)]
+
+
+async def test_project_quality_shows_each_annotators_estimated_confusion(api: Api) -> None:
+    project = await create_project(api, "Estimated", overlap=2)
+    await set_policy(api, project, method="DAWID_SKENE", reviewRate=0.0, refreshEvery=1000)
+    truth = ["pos", "neu", "pos", "neu", "pos", "neg"]
+    await imported(api, project, rows(len(truth)))
+    for value in truth:
+        await labeled(api, project, sentiment(value), as_="ann1")
+    for value in truth[:3] + ["neg"] * 3:
+        await labeled(api, project, sentiment(value), as_="ann3")
+    assert (await api.data(REFRESH, {"input": {"projectId": project}}, as_="pm"))["refreshQuality"]["errors"] == []
+
+    await grant(api, "qa", "QA_AUDITOR", project)
+    report = (await api.data(QUALITY, {"id": project}, as_="qa"))["projectQuality"]
+
+    async with api.runtime.sessions() as session:
+        stored = (await estimates.load(session, await session.get(Project, pk(project))))["sentiment"]
+        people = {u.username: str(u.id) for u in await session.scalars(select(User))}
+    for shown in report["figures"]["annotators"]:
+        [figure] = shown["fields"]
+        assert figure["estimatedClasses"] == list(stored.classes)
+        expected = stored.confusion[people[shown["annotator"]["username"]]]
+        assert np.allclose(figure["estimatedConfusion"], expected)
+        assert np.allclose(np.sum(figure["estimatedConfusion"], axis=1), 1.0)
+        assert math.isclose(figure["estimatedAccuracy"], stored.accuracy[people[shown["annotator"]["username"]]])
 
 
 async def test_project_quality_is_for_managers_and_auditors(api: Api) -> None:
