@@ -31,6 +31,8 @@ class Project(SQLModel, table=True):
     review_seed: int = Field(default=0)
     # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
     refresh_every: int = Field(default=200)
+    # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
+    estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)
     # Version numbers of the label schema and guideline in force.
     schema_version: int = Field(default=1)

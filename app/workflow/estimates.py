@@ -22,19 +22,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import SESSIONS, after_commit, unit_of_work
+from app.db import SESSIONS, after_commit, bulk_read, unit_of_work
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.quality.aggregation import dawid_skene
-from app.quality.consensus import FieldModel, canonical
+from app.quality.consensus import FieldModel, Proposal, canonical
 from app.quality.ratings import Ratings
 from app.workflow import decisions
 from app.workflow.models import AggregationMethod, Decision, DecisionMethod, Label, LabelStatus, QualityModel
@@ -77,35 +77,78 @@ async def refresh_quality(session: AsyncSession, actor: Actor, project_id: uuid.
     return result
 
 
+@dataclass(frozen=True)
+class Plan:
+    """A re-estimate worked out in a read: the new estimates, and the AGGREGATED decisions they
+    change (decision id -> its item, the labels and the new proposal)."""
+
+    method: AggregationMethod
+    estimates: dict[str, FieldModel]
+    labels_used: dict[str, int]
+    changes: list[tuple[uuid.UUID, uuid.UUID, list[Label], list[dict[str, Any]], Proposal]]
+    labels: int
+
+
 async def refresh(session: AsyncSession, project: Project) -> Refreshed:
-    """Estimate again from every counted label, store it, and re-decide what it changes."""
-    if project.aggregation is AggregationMethod.MAJORITY:
-        return Refreshed(project, 0, 0, 0)
-    labels = list(
-        await session.scalars(
-            select(Label)
-            .where(Label.project_id == project.id, Label.status != LabelStatus.REJECTED)
-            .order_by(col(Label.id))
+    """Estimate again from every counted label, store it, and re-decide what it changes (in one
+    transaction: the refreshQuality mutation)."""
+    return await apply(session, project, await estimate(session, project))
+
+
+async def estimate(session: AsyncSession, project: Project, *, in_thread: bool = False) -> Plan:
+    """Read every counted label, fit the project's method, and find the decisions it changes.
+    Writes nothing; `in_thread` runs the fit off the event loop (the background re-estimate)."""
+    method = project.aggregation
+    if method is AggregationMethod.MAJORITY:
+        return Plan(method, {}, {}, [], 0)
+    with bulk_read():
+        labels = list(
+            await session.scalars(
+                select(Label)
+                .where(Label.project_id == project.id, Label.status != LabelStatus.REJECTED)
+                .order_by(col(Label.id))
+            )
         )
+        values = await decisions.current_values(session, project, labels)
+        rows: dict[str, list[tuple[uuid.UUID, str, str]]] = defaultdict(list)
+        for label, value in zip(labels, values, strict=True):
+            author = str(label.author_id)
+            for name in value:
+                rows[name].append((label.item_id, author, canonical(value.get(name))))
+        if method is AggregationMethod.DAWID_SKENE:
+            fitted = await asyncio.to_thread(_ds_estimates, rows) if in_thread else _ds_estimates(rows)
+        else:
+            fitted = await _accuracy_estimates(session, project, rows)
+        by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]] = defaultdict(list)
+        for label, value in zip(labels, values, strict=True):
+            by_item[label.item_id].append((label, value))
+        changes = await _changed(session, project, fitted, by_item)
+    return Plan(method, fitted, {name: len(found) for name, found in rows.items()}, changes, len(labels))
+
+
+async def apply(session: AsyncSession, project: Project, plan: Plan) -> Refreshed:
+    """Store the plan's estimates in place of the project's, and give each decision it changes a
+    new version, unless that decision was superseded since the plan was made (new labels settled
+    the item meanwhile: the next re-estimate sees them). A plan for another method than the
+    project's (the policy changed meanwhile) stores nothing."""
+    if plan.method is not project.aggregation or plan.method is AggregationMethod.MAJORITY:
+        return Refreshed(project, 0, 0, 0)
+    # First, one atomic bump: it also makes concurrent re-estimates of the project wait their turn.
+    bumped = await session.execute(
+        update(Project)
+        .where(col(Project.id) == project.id)
+        .values(estimates_version=col(Project.estimates_version) + 1)
+        .returning(col(Project.estimates_version))
     )
-    values = await decisions.current_values(session, project, labels)
-    rows: dict[str, list[tuple[uuid.UUID, str, str]]] = defaultdict(list)
-    for label, value in zip(labels, values, strict=True):
-        for name in value:
-            rows[name].append((label.item_id, str(label.author_id), canonical(value.get(name))))
-    estimates = (
-        await _ds_estimates(rows)
-        if project.aggregation is AggregationMethod.DAWID_SKENE
-        else await _accuracy_estimates(session, project, rows)
-    )
+    project.estimates_version = bumped.scalar_one()
     await session.execute(delete(QualityModel).where(col(QualityModel.project_id) == project.id))
     now = utcnow()
-    for name, model in estimates.items():
+    for name, model in plan.estimates.items():
         session.add(
             QualityModel(
                 project_id=project.id,
                 field=name,
-                method=project.aggregation,
+                method=plan.method,
                 classes=list(model.classes),
                 prior=[float(p) for p in model.prior],
                 annotators={
@@ -115,32 +158,56 @@ async def refresh(session: AsyncSession, project: Project) -> Refreshed:
                     }
                     for author in sorted(set(model.accuracy) | set(model.confusion))
                 },
-                labels_used=len(rows[name]),
+                labels_used=plan.labels_used.get(name, 0),
                 estimated_at=now,
             )
         )
     await session.flush()
-    by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]] = defaultdict(list)
-    for label, value in zip(labels, values, strict=True):
-        by_item[label.item_id].append((label, value))
-    redecided = await _redecide(session, project, estimates, by_item)
-    return Refreshed(project, len(estimates), len(labels), redecided)
+    changed = 0
+    for decision_id, item_id, labels, values, proposal in plan.changes:
+        current = await decisions.in_force(session, item_id, lock=True)
+        if current is None or current.id != decision_id:
+            continue
+        await decisions.record(
+            session,
+            project,
+            item_id,
+            value=proposal.value,
+            method=DecisionMethod.AGGREGATED,
+            confidence=proposal.confidence,
+            labels=labels,
+            values=values,
+            proposal=proposal,
+        )
+        changed += 1
+    return Refreshed(project, len(plan.estimates), plan.labels, changed)
+
+
+# The parsed estimates of each (project, method) and the project's estimates_version they were
+# read at: a submit, which has the project row already, parses every annotator's matrices only
+# after a re-estimate (in whichever process it ran).
+_loaded: dict[tuple[uuid.UUID, AggregationMethod], tuple[int, dict[str, FieldModel]]] = {}
 
 
 async def load(session: AsyncSession, project: Project) -> dict[str, FieldModel]:
     """The stored estimates of the project's current method (none yet: empty)."""
-    found = await session.scalars(
-        select(QualityModel).where(QualityModel.project_id == project.id, QualityModel.method == project.aggregation)
-    )
+    key = (project.id, project.aggregation)
+    cached = _loaded.get(key)
+    if cached is not None and cached[0] == project.estimates_version:
+        return cached[1]
+    scope = (QualityModel.project_id == project.id, QualityModel.method == project.aggregation)
     models: dict[str, FieldModel] = {}
-    for row in found:
+    for row in await session.scalars(select(QualityModel).where(*scope)):
         accuracy = {a: float(v["accuracy"]) for a, v in row.annotators.items() if v.get("accuracy") is not None}
         confusion = {a: np.asarray(v["confusion"]) for a, v in row.annotators.items() if v.get("confusion")}
         models[row.field] = FieldModel(tuple(row.classes), np.asarray(row.prior), accuracy, confusion)
+    if len(_loaded) > 1_000:
+        _loaded.clear()
+    _loaded[key] = (project.estimates_version, models)
     return models
 
 
-async def _ds_estimates(rows: dict[str, list[tuple[uuid.UUID, str, str]]]) -> dict[str, FieldModel]:
+def _ds_estimates(rows: dict[str, list[tuple[uuid.UUID, str, str]]]) -> dict[str, FieldModel]:
     models: dict[str, FieldModel] = {}
     for name, triples in rows.items():
         ratings = Ratings.from_rows(triples)
@@ -188,45 +255,32 @@ async def _accuracy_estimates(
     return models
 
 
-async def _redecide(
+async def _changed(
     session: AsyncSession,
     project: Project,
     models: dict[str, FieldModel],
     by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]],
-) -> int:
+) -> list[tuple[uuid.UUID, uuid.UUID, list[Label], list[dict[str, Any]], Proposal]]:
     """Aggregate again, with the labels the estimate was made from (an AGGREGATED item's labels are
-    all unreviewed, so they are its counted labels), each item whose decision the aggregation made."""
+    all unreviewed, so they are its counted labels), each item whose decision the aggregation
+    made; the ones whose value changes."""
     from app.workflow import policy
 
-    aggregated = list(
-        await session.scalars(
-            select(Decision).where(
-                Decision.project_id == project.id,
-                col(Decision.superseded_at).is_(None),
-                Decision.method == DecisionMethod.AGGREGATED,
-            )
+    aggregated = await session.execute(
+        select(Decision.id, Decision.item_id, Decision.value).where(
+            Decision.project_id == project.id,
+            col(Decision.superseded_at).is_(None),
+            Decision.method == DecisionMethod.AGGREGATED,
         )
     )
-    changed = 0
-    for decision in aggregated:
-        labels = [label for label, _ in by_item.get(decision.item_id, [])]
-        values = [value for _, value in by_item.get(decision.item_id, [])]
+    changes = []
+    for decision_id, item_id, value in aggregated.all():
+        labels = [label for label, _ in by_item.get(item_id, [])]
+        values = [value for _, value in by_item.get(item_id, [])]
         proposal = policy.propose_with(project, labels, values, models)
-        if proposal.value == decision.value:
-            continue
-        await decisions.record(
-            session,
-            project,
-            decision.item_id,
-            value=proposal.value,
-            method=DecisionMethod.AGGREGATED,
-            confidence=proposal.confidence,
-            labels=labels,
-            values=values,
-            proposal=proposal,
-        )
-        changed += 1
-    return changed
+        if proposal.value != value:
+            changes.append((decision_id, item_id, labels, values, proposal))
+    return changes
 
 
 # Labels submitted per project since its last re-estimate, in this process.
@@ -254,11 +308,18 @@ def _start(sessions: async_sessionmaker[AsyncSession], project_id: uuid.UUID) ->
 
 
 async def _refresh_in_background(sessions: async_sessionmaker[AsyncSession], project_id: uuid.UUID) -> None:
+    """Fit in a read (the fit itself in a thread), then store in a short write: submits to the
+    project wait for the write only, not for the EM."""
     try:
+        async with sessions() as session:
+            project = await session.get(Project, project_id)
+            if project is None:
+                return
+            plan = await estimate(session, project, in_thread=True)
         async with unit_of_work(sessions, write=True) as session:
             project = await session.get(Project, project_id)
             if project is not None:
-                await refresh(session, project)
+                await apply(session, project, plan)
     except Exception:  # a failed background estimate must not take the server down; the next one retries
         logger.exception("background quality refresh of project %s failed", project_id)
 

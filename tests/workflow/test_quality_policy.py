@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from app.auth.models import User
 from app.projects.models import Project
 from app.workflow import estimates
-from app.workflow.models import Label
+from app.workflow.models import Label, QualityModel
 from tests.conftest import Api
 from tests.workflow.flow import (
     audit_events,
@@ -477,3 +477,33 @@ async def test_the_time_series_reports_drift_between_windows(api: Api) -> None:
     assert math.isclose(series[1]["drift"]["sentiment"], 0.31127812445913283)
     bad = await api.gql(SERIES, {"id": project, "window": 0}, as_="pm")
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_submits_keep_parsed_estimates_until_the_project_says_a_re_estimate_was_stored(api: Api) -> None:
+    """The estimates a submit aggregates with are cached per process and checked against the
+    project row's estimates_version, so a re-estimate stored by another process is seen at once."""
+    project = await create_project(api, "Cached estimates", overlap=2)
+    await set_policy(api, project, method="DAWID_SKENE", reviewRate=0.0, refreshEvery=1000)
+    await imported(api, project, rows(2))
+    for value in ("pos", "neg"):
+        await labeled(api, project, sentiment(value), as_="ann1")
+        await labeled(api, project, sentiment(value), as_="ann2")
+    await api.data(REFRESH, {"input": {"projectId": project}}, as_="pm")
+    async with api.runtime.sessions() as session:
+        first = await estimates.load(session, await session.get(Project, pk(project)))
+    assert first["sentiment"].classes == ('"neg"', '"pos"')
+
+    # Another process stores a new estimate: the rows change and the version moves on.
+    async with api.runtime.sessions() as session:
+        model = (await session.scalars(select(QualityModel).where(QualityModel.project_id == pk(project)))).one()
+        model.classes = ['"neg"', '"neu"', '"pos"']
+        stale = await session.get(Project, pk(project))
+        assert stale is not None
+        unchanged = await estimates.load(session, stale)  # same version: the parsed copy
+        stale.estimates_version += 1
+        await session.commit()
+    async with api.runtime.sessions() as session:
+        again = await estimates.load(session, await session.get(Project, pk(project)))
+
+    assert unchanged is first
+    assert again["sentiment"].classes == ('"neg"', '"neu"', '"pos"')
