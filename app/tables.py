@@ -3,6 +3,7 @@
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
+from app.expertise.models import GoldAnswer, GoldResponse, Suspension
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
 from app.policies.models import CasbinRule
@@ -17,6 +18,8 @@ __all__ = [
     "Decision",
     "DecisionLabel",
     "Escalation",
+    "GoldAnswer",
+    "GoldResponse",
     "GuidelineAcknowledgement",
     "GuidelineVersion",
     "Item",
@@ -28,5 +31,6 @@ __all__ = [
     "Review",
     "SchemaChangeRequest",
     "Suggestion",
+    "Suspension",
     "User",
 ]

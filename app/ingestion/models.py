@@ -50,6 +50,9 @@ class Item(SQLModel, table=True):
     # After a reviewer's rejection: the annotator whose label it was gets the rework first. A user
     # id without a foreign key: a routing hint, cleared by the next label (SQLite adds no FK columns).
     rework_for: uuid.UUID | None = Field(default=None)
+    # A gold question (its answer in gold_answer): served blind at the project's gold rate, never
+    # decided. Never shown to those who label; the queue of ordinary items leaves it out.
+    gold: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
 

@@ -19,10 +19,14 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
+from app.expertise.models import GoldAnswer
+from app.expertise.service import SET_GOLD_ANSWERS
+from app.expertise.service import check_value as check_gold
 from app.ids import new_id
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.reads import find_project
+from app.projects.service import active_schema
 
 IMPORT_ITEMS = Operation("importItems", Permission("item", "import"), audit="item.import")
 
@@ -40,6 +44,7 @@ class NewItem:
     data: Any
     metadata: Any = None
     priority: Any = 0.0
+    gold: Any = None  # the known answer: the item is a gold question (app/expertise)
 
 
 @dataclass(frozen=True)
@@ -60,9 +65,22 @@ async def import_items(
         raise DomainError.single("BATCH_TOO_LARGE", f"At most {max_items} items per call.", "items")
 
     problems, values = _validate_rows(rows)
-    problems += await _conflicts(session, project.id, {v.pop("row"): v["external_id"] for v in values})
+    golds = {v["row"]: rows[v["row"]].gold for v in values if rows[v["row"]].gold is not None}
+    if golds:
+        SET_GOLD_ANSWERS.require(actor, project.id)
+        schema = (await active_schema(session, project)).schema
+        for v in values:
+            if v["row"] in golds:
+                item = {"data": v["data"], "metadata": v["meta"]}
+                problems += check_gold(schema, golds[v["row"]], item, f"items.{v['row']}.gold")
+                v["gold"] = True
+    problems += await _conflicts(session, project.id, {v["row"]: v["external_id"] for v in values})
     if problems:
         raise DomainError(problems)
+    answers = [(v, golds[v.pop("row")]) for v in values if v["row"] in golds]
+    for v in values:
+        v.pop("row", None)
+        v.setdefault("gold", False)
 
     now = utcnow()
     for value in values:
@@ -75,6 +93,14 @@ async def import_items(
         )
     # Core, not ORM: 10,000 rows skip the unit of work and its per-row bookkeeping.
     await session.execute(insert(Item.__table__), values)  # type: ignore[attr-defined]
+    if answers:
+        await session.execute(
+            insert(GoldAnswer),
+            [
+                {"item_id": v["id"], "project_id": project.id, "value": gold, "set_by": actor.id, "set_at": now}
+                for v, gold in answers
+            ],
+        )
     await audit.record(
         session,
         actor,
@@ -83,7 +109,12 @@ async def import_items(
         project.id,
         project_id=project.id,
         request=[v["content_hash"] for v in values],
-        details={"count": len(values), "first": str(values[0]["id"]), "last": str(values[-1]["id"])},
+        details={
+            "count": len(values),
+            "gold": len(answers),
+            "first": str(values[0]["id"]),
+            "last": str(values[-1]["id"]),
+        },
     )
     return ImportResult(project.id, len(values), [v["id"] for v in values])
 

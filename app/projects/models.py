@@ -31,6 +31,14 @@ class Project(SQLModel, table=True):
     review_seed: int = Field(default=0)
     # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
     refresh_every: int = Field(default=200)
+    # Gold questions (app/expertise/): the share of claims served a gold item, how many of an
+    # annotator's latest gold answers its rolling accuracy spans, and the floor under which (after
+    # at least gold_min_answers) it is suspended from claiming here; 0 turns suspension off.
+    gold_rate: float = Field(default=0.0)
+    gold_window: int = Field(default=20)
+    gold_floor: float = Field(default=0.0)
+    gold_min_answers: int = Field(default=5)
+    gold_seed: int = Field(default=0)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

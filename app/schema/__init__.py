@@ -21,6 +21,7 @@ from app.projects import reads as project_reads
 from app.schema.audit import AuditQuery
 from app.schema.context import Context, Info
 from app.schema.errors import should_mask
+from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
@@ -92,6 +93,7 @@ Mutation = merge_types(
         WorkflowMutation,
         TasksMutation,
         QualityMutation,
+        ExpertiseMutation,
         TaxonomyMutation,
         GuidelinesMutation,
         IdentityMutation,

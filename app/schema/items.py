@@ -9,12 +9,14 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from app.expertise import service as expertise
 from app.ingestion import error_codes as area_codes
 from app.ingestion import models
 from app.ingestion.service import IMPORT_ITEMS, ImportResult, NewItem, import_items
 from app.projects import reads as project_reads
 from app.schema.context import Info
 from app.schema.errors import UserError
+from app.schema.expertise import GoldAnswer
 from app.schema.mutation import input_id, run_mutation
 from app.schema.node import Node, global_id
 from app.schema.workflow import Decision, Label, Review
@@ -77,6 +79,15 @@ class Item(Node):
         rows = await info.context.loaders.labels_of_item.load(self._row.id)
         return [Label.of(row) for row in rows]
 
+    @strawberry.field(
+        description="The known answer of a gold question: only for those who may set gold answers (null for "
+        "everyone else, to whom a gold item is an item like any other)."
+    )
+    async def gold_answer(self, info: Info) -> GoldAnswer | None:
+        async with info.context.db() as session:
+            found = await expertise.gold_answer_of(session, info.context.actor, self._row)
+        return GoldAnswer(value=JSON(found.value), set_at=found.set_at) if found else None
+
     @strawberry.field(description="Reviews of the labels you may see; null where `labels` is.")
     async def reviews(self, info: Info) -> list[Review] | None:
         workflow_reads.require_label_list(info.context.actor, self._row.project_id)
@@ -105,6 +116,11 @@ class ItemInput:
     data: JSON = strawberry.field(description='The content to label, e.g. {"text": "..."}.')
     metadata: JSON | None = None
     priority: float = strawberry.field(default=0.0, description="Higher is handed out first.")
+    gold: JSON | None = strawberry.field(
+        default=None,
+        description="The known answer: the item becomes a gold question, served blind at the project's goldRate "
+        "(needs the right to set gold answers).",
+    )
 
 
 @strawberry.input
@@ -128,7 +144,7 @@ class ItemsMutation:
     async def import_items(self, info: Info, input: ImportItemsInput) -> ImportItemsPayload | None:
         from app.schema.projects import Project
 
-        rows = [NewItem(i.external_id, i.data, i.metadata, i.priority) for i in input.items]
+        rows = [NewItem(i.external_id, i.data, i.metadata, i.priority, i.gold) for i in input.items]
 
         async def act(session: AsyncSession) -> ImportResult:
             project_id = input_id(input.project_id, "Project", "projectId")

@@ -16,6 +16,7 @@ from app.schema import guidelines, taxonomy
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
 from app.schema.errors import UserError
+from app.schema.expertise import GoldPolicy, ProjectAnnotator, project_annotators
 from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
@@ -65,6 +66,17 @@ class Project(Node):
     @strawberry.field(description="How the project's items get decided (app/workflow/policy.py).")
     def quality_policy(self) -> QualityPolicy:
         return QualityPolicy.of(self.row)
+
+    @strawberry.field(description="How gold questions are served and what their scores do (app/expertise).")
+    def gold_policy(self) -> GoldPolicy:
+        return GoldPolicy.of(self.row)
+
+    @strawberry.field(
+        description="The project's annotators with their rolling gold accuracy and suspension. Project managers, "
+        "admins and QA auditors; null with FORBIDDEN for other roles."
+    )
+    async def annotators(self, info: Info) -> list[ProjectAnnotator]:
+        return await project_annotators(info, self.row)
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:

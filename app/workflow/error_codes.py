@@ -26,6 +26,7 @@ class TaskCode(enum.StrEnum):
     QUEUE_EMPTY = "QUEUE_EMPTY"
     RENEWAL_LIMIT = "RENEWAL_LIMIT"
     SELF_REVIEW = "SELF_REVIEW"
+    SUSPENDED = "SUSPENDED"  # the claimant's gold accuracy fell under the floor (app/expertise)
     UNEXPECTED = "UNEXPECTED"
 
 

@@ -14,6 +14,7 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
+from app.expertise import service as expertise
 from app.ingestion.models import Item
 from app.operations import Operation, Permission
 from app.projects.models import Project
@@ -52,11 +53,13 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     assert project is not None
     schema = await active_schema(session, project)
     item = None
+    # Plain columns: the row itself is updated below without syncing the session.
     if schema.schema.reads_item:
-        # Plain columns: the row itself is updated below without syncing the session.
-        query = select(Item.data, Item.meta).where(Item.id == assignment.item_id)
-        data, meta = (await session.execute(query)).one()
+        query = select(Item.gold, Item.data, Item.meta).where(Item.id == assignment.item_id)
+        gold, data, meta = (await session.execute(query)).one()
         item = {"data": data, "metadata": meta}
+    else:
+        gold = bool(await session.scalar(select(Item.gold).where(Item.id == assignment.item_id)))
     problems = json_bounds.check(new.value, "value") or schema_language.validate(schema.schema, new.value, item=item)
     if len(new.rationale) > MAX_RATIONALE:
         problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))
@@ -81,13 +84,20 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     session.add(label)
     assignment.status = AssignmentStatus.SUBMITTED
     assignment.submitted_at = now
-    # The label takes the slot its lease held; with the last one in, the item is settled.
-    state = await lifecycle.move(session, assignment.item_id, Move.LABEL)
-    estimates.count_label(session, project)
     outcome = None
-    if state.labels_required == 0:
+    if gold:
+        # A gold answer: scored against the known one and never counted (app/expertise); to the
+        # annotator it is a label like any other.
+        await lifecycle.move(session, assignment.item_id, Move.ANSWER_GOLD)
         await session.flush()
-        outcome = (await decisions.settle(session, project, assignment.item_id)).outcome.value
+        await expertise.score_answer(session, actor, project, label)
+    else:
+        # The label takes the slot its lease held; with the last one in, the item is settled.
+        state = await lifecycle.move(session, assignment.item_id, Move.LABEL)
+        estimates.count_label(session, project)
+        if state.labels_required == 0:
+            await session.flush()
+            outcome = (await decisions.settle(session, project, assignment.item_id)).outcome.value
     await audit.record(
         session,
         actor,

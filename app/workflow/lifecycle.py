@@ -42,6 +42,7 @@ class Move(enum.StrEnum):
     DECIDE = "decide"
     REJECT = "reject"  # a reviewer sends the item back for rework
     REDECIDE = "redecide"  # a later decision supersedes the one in force
+    ANSWER_GOLD = "answer gold"  # a leased answer to a gold item arrives: scored, never counted
 
 
 Q, R, E, F = ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED, ItemStatus.FINAL
@@ -59,6 +60,7 @@ TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
     (R, Move.REJECT): Q,
     (E, Move.DECIDE): F,
     (F, Move.REDECIDE): F,
+    (Q, Move.ANSWER_GOLD): Q,
 }
 
 _labels_in = col(Item.labels_required) == 0
@@ -66,6 +68,7 @@ _labels_in = col(Item.labels_required) == 0
 GUARDS: Mapping[Move, ColumnElement[bool]] = {
     Move.CLAIM: col(Item.active_claims) < col(Item.labels_required),
     Move.LET_GO: col(Item.active_claims) > 0,
+    Move.ANSWER_GOLD: (col(Item.active_claims) > 0) & col(Item.gold),
     Move.LABEL: (col(Item.active_claims) > 0) & (col(Item.labels_required) > 0),
     Move.NEED_MORE: _labels_in,
     Move.SEND_TO_REVIEW: _labels_in,
@@ -76,6 +79,7 @@ GUARDS: Mapping[Move, ColumnElement[bool]] = {
 REFUSAL = {
     Move.CLAIM: "has all the labels it needs leased or in",
     Move.LET_GO: "has no live lease",
+    Move.ANSWER_GOLD: "is not a gold item with a live lease",
     Move.LABEL: "needs no further label",
 }
 
@@ -102,7 +106,7 @@ def _counters(move: Move, n: int, rework_for: uuid.UUID | None) -> dict[str, Any
     claims, labels, required = col(Item.active_claims), col(Item.label_count), col(Item.labels_required)
     if move is Move.CLAIM:
         return {"active_claims": claims + n}
-    if move is Move.LET_GO:
+    if move in (Move.LET_GO, Move.ANSWER_GOLD):
         return {"active_claims": claims - n}
     if move is Move.LABEL:
         return {

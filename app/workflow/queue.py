@@ -17,6 +17,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError
+from app.expertise import service as expertise
 from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
@@ -53,6 +54,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     project = await find_project(session, actor, project_id)
     CLAIM_NEXT_TASK.require(actor, project.id)
     await require_acknowledged(session, actor, project, "projectId")
+    await expertise.require_not_suspended(session, actor, project)
     if is_postgres(session):
         await session.execute(
             text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
@@ -76,7 +78,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         assert item is not None
         return Claim(live, item, resumed=True)
 
-    item = await _find_item(session, project, actor.id)
+    item = await expertise.gold_task(session, project, actor.id) or await _find_item(session, project, actor.id)
     if item is None:
         raise DomainError.single("QUEUE_EMPTY", "No item is waiting for you in this project.", "projectId")
     assignment = Assignment(
@@ -111,6 +113,7 @@ async def _find_item(session: AsyncSession, project: Project, annotator_id: uuid
         Item.project_id == project.id,
         Item.status == ItemStatus.QUEUED,
         Item.active_claims < Item.labels_required,
+        ~col(Item.gold),
     )
     if is_postgres(session):
         rework = rework.with_for_update(skip_locked=True)
@@ -158,6 +161,7 @@ async def _next_item(
             Item.project_id == project.id,
             Item.status == ItemStatus.QUEUED,
             Item.active_claims < Item.labels_required,
+            ~col(Item.gold),  # gold items come only by the gold draw (app/expertise)
             ~already_mine,
         )
         .order_by(col(Item.priority).desc(), col(Item.id))

@@ -19,6 +19,7 @@ from graphql import build_schema as schema_from_sdl
 
 import app.operations
 from app.auth.error_codes import TokenErrorCode
+from app.expertise.error_codes import ExpertiseErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
 from app.ingestion.error_codes import IngestionErrorCode
 from app.policies.error_codes import RoleErrorCode
@@ -33,7 +34,8 @@ COMMON = ("schema/mutation.py", "projects/reads.py")
 STORED = (*COMMON, "json_bounds.py")  # operations that store JSON documents
 AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ProjectErrorCode: (*STORED, "projects/service.py", "taxonomy/schema_language.py", "guidelines/content.py"),
-    IngestionErrorCode: (*STORED, "ingestion/service.py"),
+    IngestionErrorCode: (*STORED, "ingestion/service.py", "expertise/service.py:check_value"),
+    ExpertiseErrorCode: (*STORED, "expertise/service.py", "taxonomy/schema_language.py"),
     WorkflowErrorCode: (
         *STORED,
         "workflow/queue.py",
@@ -49,6 +51,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
+        "expertise/service.py:require_not_suspended",
     ),
     TaxonomyErrorCode: (
         *STORED,

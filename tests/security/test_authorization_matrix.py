@@ -32,6 +32,7 @@ from sqlmodel import select
 from starlette.routing import Route
 
 from app.auth.models import IdentityKind
+from app.expertise.models import Suspension
 from app.ingestion.models import Item
 from app.main import create_app
 from app.policies.roles import Role
@@ -147,6 +148,12 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
     "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    # Gold questions and annotator standing: set by managers; figures for managers and QA.
+    "project.goldPolicy":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.annotators":      (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
+    "setGoldAnswers":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "updateGoldPolicy":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "liftSuspension":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # The expert queue is the experts' alone; resolving needs the item readable first.
     "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
     "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
@@ -177,6 +184,7 @@ class Scene:
     guideline: str  # version 1, in force; pm has a draft of version 2
     own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
     escalated_item: str = ""  # a-4, escalated by the escalation rows' setup
+    gold_item: str = ""  # a-gold, imported by setGoldAnswers' setup
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
 
 
@@ -405,6 +413,34 @@ def check_refresh(data: dict[str, Any], scene: Scene) -> Outcome:
     return refused or allow((result["fields"], result["redecided"]) == (0, 0), result)  # MAJORITY: nothing to fit
 
 
+async def import_a_gold_candidate(api: Api, scene: Scene) -> None:
+    await import_items(api, scene.project, ["a-gold"], as_="pm")
+    async with api.runtime.sessions() as session:
+        item = (await session.scalars(select(Item).where(Item.external_id == "a-gold"))).one()
+        scene.gold_item = gid("Item", item.id)
+
+
+async def suspend_ann1(api: Api, scene: Scene) -> None:
+    async with api.runtime.sessions() as session:
+        session.add(Suspension(project_id=api.world.project_a, user_id=api.world.id("ann1"), reason="gold 0.2"))
+        await session.commit()
+
+
+def check_gold_answers(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "setGoldAnswers")
+    return refused or allow(result["goldItems"] == 1, result)
+
+
+def check_gold_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateGoldPolicy")
+    return refused or allow(result["project"]["goldPolicy"] == {"goldRate": 0.1}, result)
+
+
+def check_lift(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "liftSuspension")
+    return refused or allow(result["lifted"] is True, result)
+
+
 def check_escalation_claim(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "claimNextEscalation")
     return refused or allow(result["escalation"]["item"]["id"] == scene.escalated_item, result)
@@ -416,6 +452,50 @@ def check_resolution(data: dict[str, Any], scene: Scene) -> Outcome:
 
 
 OPERATIONS: dict[str, Operation] = {
+    "project.goldPolicy": Operation(
+        project_query("goldPolicy { goldRate goldFloor }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(d["project"]["goldPolicy"] == {"goldRate": 0.0, "goldFloor": 0.0}, d),
+    ),
+    "project.annotators": Operation(
+        project_query("annotators { user { username } goldAnswers suspension { reason } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow({a["user"]["username"] for a in d["project"]["annotators"]} >= {"ann1", "ann2", "ann3"}, d),
+    ),
+    "setGoldAnswers": Operation(
+        """
+        mutation Gold($input: SetGoldAnswersInput!) {
+          setGoldAnswers(input: $input) { goldItems errors { code field message } }
+        }
+        """,
+        lambda s: {
+            "input": {"projectId": s.project, "answers": [{"itemId": s.gold_item, "value": {"sentiment": "pos"}}]}
+        },
+        check_gold_answers,
+        writes=True,
+        setup=import_a_gold_candidate,
+    ),
+    "updateGoldPolicy": Operation(
+        """
+        mutation GoldPolicy($input: UpdateGoldPolicyInput!) {
+          updateGoldPolicy(input: $input) { project { goldPolicy { goldRate } } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "goldRate": 0.1}},
+        check_gold_policy,
+        writes=True,
+    ),
+    "liftSuspension": Operation(
+        """
+        mutation Lift($input: LiftSuspensionInput!) {
+          liftSuspension(input: $input) { lifted errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "userId": s.people["ann1"], "reason": "Retrained."}},
+        check_lift,
+        writes=True,
+        setup=suspend_ann1,
+    ),
     "projectQuality": Operation(
         "query Quality($id: ID!) { projectQuality(projectId: $id) { decidedItems figures { labels } } }",
         lambda s: {"id": s.project},

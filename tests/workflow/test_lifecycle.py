@@ -24,12 +24,14 @@ READY: dict[Move, dict[str, int]] = {
     Move.CLAIM: {"labels_required": 2, "active_claims": 1, "label_count": 0},
     Move.LET_GO: {"labels_required": 2, "active_claims": 1, "label_count": 0},
     Move.LABEL: {"labels_required": 2, "active_claims": 1, "label_count": 0},
+    Move.ANSWER_GOLD: {"labels_required": 2, "active_claims": 1, "label_count": 0, "gold": True},
 }
 SETTLED = {"labels_required": 0, "active_claims": 0, "label_count": 2}
 # What each legal move does to (labels_required, active_claims, label_count).
 EFFECT: dict[Move, tuple[int, int, int]] = {
     Move.CLAIM: (0, 1, 0),
     Move.LET_GO: (0, -1, 0),
+    Move.ANSWER_GOLD: (0, -1, 0),  # the answer is scored, not counted: the gold item stays as it was
     Move.LABEL: (-1, -1, 1),
     Move.NEED_MORE: (1, 0, 0),
     Move.REJECT: (1, 0, -1),
@@ -107,6 +109,7 @@ async def test_every_pair_of_the_table(api: Api, state: ItemStatus, step: Move) 
         (Move.SEND_TO_REVIEW, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
         (Move.ESCALATE, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
         (Move.NEED_MORE, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
+        (Move.ANSWER_GOLD, {"labels_required": 1, "active_claims": 1, "label_count": 0}),  # not a gold item
     ],
     ids=str,
 )
@@ -122,6 +125,17 @@ async def test_a_legal_state_with_the_counters_against_it_is_refused(
 
     assert [p.code for p in refused.value.problems] == ["INVALID_TRANSITION"]
     assert await read(api, item_id) == {"status": ItemStatus.QUEUED, **counters}
+
+
+async def test_a_gold_answer_needs_a_live_lease(api: Api) -> None:
+    item_id = await an_item(api)
+    await put(api, item_id, ItemStatus.QUEUED, {"labels_required": 1, "active_claims": 0, "gold": True})
+
+    async with api.runtime.sessions() as session:
+        with pytest.raises(DomainError) as refused:
+            await lifecycle.move(session, item_id, Move.ANSWER_GOLD)
+
+    assert [p.code for p in refused.value.problems] == ["INVALID_TRANSITION"]
 
 
 async def test_a_missing_item_is_refused_as_missing(api: Api) -> None:
