@@ -150,6 +150,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_}},
         ),
     ),
+    "updateGoldPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateGoldPolicy", "UpdateGoldPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "goldRate": 0.1}},
+        ),
+    ),
     "claimNextEscalation": (
         "Project",
         Case(
