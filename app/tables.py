@@ -3,6 +3,7 @@
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
+from app.discussion.models import Comment, CommentMention
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
 from app.policies.models import CasbinRule
@@ -14,6 +15,8 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "CasbinRule",
+    "Comment",
+    "CommentMention",
     "Decision",
     "DecisionLabel",
     "Escalation",
