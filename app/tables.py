@@ -3,6 +3,7 @@
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
+from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer, GoldResponse, Suspension
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
@@ -15,6 +16,8 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "CasbinRule",
+    "Comment",
+    "CommentMention",
     "Decision",
     "DecisionLabel",
     "Escalation",

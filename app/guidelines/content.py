@@ -5,7 +5,8 @@ the item; every top-level key is optional::
 
     {"definitions": [{"field"?, "class", "definition"}],
      "examples":    [{"field"?, "class", "polarity": "POSITIVE"|"NEGATIVE", "text" | "itemId", "note"?}],
-     "edgeCases":   [{"title", "description"?, "field"?, "class"?}],
+     "edgeCases":   [{"title", "description"?, "field"?, "class"?,
+                      "source"?: {"itemId", "commentId"? | "decisionId"?}}],
      "decisionTree": {"root": node id, "nodes": [{"id", "question", "answers": [
                           {"answer", "next": node id} | {"answer", "field"?, "class"}]}]}}
 
@@ -14,6 +15,10 @@ class (else AMBIGUOUS_CLASS). ``check`` reports every problem with its field pat
 and, when there is none, returns the ``normalized`` JSON to store, in which every reference spells its
 field out; ``parse`` reads such stored JSON back without the schema and never raises. Re-checking
 stored JSON against a newer schema reports what the schema no longer has. ``null`` counts as absent.
+
+An edge case's ``source`` is where it came from (a thread or an expert's decision on an item, by global
+id, as promoteToGuideline writes it): its item is collected with the other item references, and the
+comment or decision in ``Checked.source_refs``, for the service to check they are that item's.
 
 Item references (``itemId``) are only collected, in ``Checked.item_refs``: whether they name items of
 the project is the service's question. Decision trees must be acyclic with every node reachable from
@@ -64,10 +69,20 @@ class Example:
 
 
 @dataclass(frozen=True)
+class EdgeCaseSource:
+    """Where an edge case came from: an item, and the thread (its root comment) or decision on it."""
+
+    item_id: str
+    comment_id: str | None = None
+    decision_id: str | None = None
+
+
+@dataclass(frozen=True)
 class EdgeCase:
     title: str
     description: str
     ref: ClassRef | None = None
+    source: EdgeCaseSource | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,8 @@ class Checked:
     # (field path of the itemId, the itemId) for every well-formed item reference, even when there are problems,
     # so the service can report unknown items together with the rest.
     item_refs: tuple[tuple[str, str], ...] = ()
+    # (field path of the source, the source) for every well-formed edge-case source.
+    source_refs: tuple[tuple[str, EdgeCaseSource], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -143,11 +160,11 @@ def check(raw: Any, schema: LabelSchema, at: str = "content") -> Checked:
     tree = reader.tree(raw.get("decisionTree"), f"{at}.decisionTree")
     sound_tree = tree is not None and len(reader.problems) == before_tree
     unreachable = unreachable_classes(tree, schema) if sound_tree and tree is not None else ()
-    item_refs = tuple(reader.item_refs)
+    item_refs, source_refs = tuple(reader.item_refs), tuple(reader.source_refs)
     if reader.problems:
-        return Checked(tuple(reader.problems), None, None, unreachable, item_refs)
+        return Checked(tuple(reader.problems), None, None, unreachable, item_refs, source_refs)
     content = GuidelineContent(tuple(definitions), tuple(examples), tuple(edge_cases), tree)
-    return Checked((), dump(content), content, unreachable, item_refs)
+    return Checked((), dump(content), content, unreachable, item_refs, source_refs)
 
 
 def dump(content: GuidelineContent) -> dict[str, Any]:
@@ -159,7 +176,12 @@ def dump(content: GuidelineContent) -> dict[str, Any]:
         out["examples"] = [_example_json(e) for e in content.examples]
     if content.edge_cases:
         out["edgeCases"] = [
-            {"title": e.title, "description": e.description, **(_ref_json(e.ref) if e.ref else {})}
+            {
+                "title": e.title,
+                "description": e.description,
+                **(_ref_json(e.ref) if e.ref else {}),
+                **({"source": _source_json(e.source)} if e.source else {}),
+            }
             for e in content.edge_cases
         ]
     if content.tree is not None:
@@ -175,6 +197,15 @@ def dump(content: GuidelineContent) -> dict[str, Any]:
 
 def _ref_json(ref: ClassRef) -> dict[str, str]:
     return {"field": ref.field, "class": ref.class_}
+
+
+def _source_json(source: EdgeCaseSource) -> dict[str, str]:
+    out = {"itemId": source.item_id}
+    if source.comment_id is not None:
+        out["commentId"] = source.comment_id
+    if source.decision_id is not None:
+        out["decisionId"] = source.decision_id
+    return out
 
 
 def _example_json(example: Example) -> dict[str, Any]:
@@ -213,11 +244,20 @@ def parse(stored: Mapping[str, Any]) -> GuidelineContent:
         if ref is not None and isinstance(polarity, str) and (text is None) != (item_id is None):
             examples.append(Example(ref, polarity, text, item_id, _str_or_none(raw.get("note")) or ""))
     edge_cases = [
-        EdgeCase(raw["title"], _str_or_none(raw.get("description")) or "", _stored_ref(raw))
+        EdgeCase(raw["title"], _str_or_none(raw.get("description")) or "", _stored_ref(raw), _stored_source(raw))
         for raw in _mappings(stored.get("edgeCases"))
         if isinstance(raw.get("title"), str)
     ]
     return GuidelineContent(tuple(definitions), tuple(examples), tuple(edge_cases), _stored_tree(stored))
+
+
+def _stored_source(raw: Mapping[str, Any]) -> EdgeCaseSource | None:
+    source = raw.get("source")
+    if not isinstance(source, Mapping) or not isinstance(source.get("itemId"), str):
+        return None
+    return EdgeCaseSource(
+        source["itemId"], _str_or_none(source.get("commentId")), _str_or_none(source.get("decisionId"))
+    )
 
 
 def _stored_tree(stored: Mapping[str, Any]) -> DecisionTree | None:
@@ -281,6 +321,7 @@ class _Reader:
         self.schema = schema
         self.problems: list[Problem] = []
         self.item_refs: list[tuple[str, str]] = []
+        self.source_refs: list[tuple[str, EdgeCaseSource]] = []
 
     def definitions(self, raw: Any, at: str) -> list[Definition]:
         found: list[Definition] = []
@@ -331,10 +372,11 @@ class _Reader:
     def edge_cases(self, raw: Any, at: str) -> list[EdgeCase]:
         found: list[EdgeCase] = []
         first: dict[str, int] = {}
-        for i, entry in self._entries(raw, at, ("title", "description", "field", "class")):
+        for i, entry in self._entries(raw, at, ("title", "description", "field", "class", "source")):
             here = f"{at}.{i}"
             title = self._text(entry, "title", here, what="An edge case")
             description = self._text(entry, "description", here, what="A description", required=False)
+            source = self._source(entry.get("source"), f"{here}.source")
             ref: ClassRef | None = None
             if entry.get("class") is not None:
                 ref = self._ref(entry, here)
@@ -346,8 +388,28 @@ class _Reader:
                 )
             elif title is not None:
                 first[title] = i
-                found.append(EdgeCase(title, description or "", ref))
+                found.append(EdgeCase(title, description or "", ref, source))
         return found
+
+    def _source(self, raw: Any, at: str) -> EdgeCaseSource | None:
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            self.problems.append(_shape("An edge case's source is an object with 'itemId'.", at))
+            return None
+        self._unknown_keys(raw, ("itemId", "commentId", "decisionId"), at)
+        item = self._text(raw, "itemId", at, what="A source")
+        comment = self._text(raw, "commentId", at, what="A source", required=False)
+        decision = self._text(raw, "decisionId", at, what="A source", required=False)
+        if comment is not None and decision is not None:
+            self.problems.append(_shape("A source names a comment or a decision, not both.", at))
+            return None
+        if item is None:
+            return None
+        self.item_refs.append((f"{at}.itemId", item))
+        source = EdgeCaseSource(item, comment, decision)
+        self.source_refs.append((at, source))
+        return source
 
     def tree(self, raw: Any, at: str) -> DecisionTree | None:
         if raw is None:

@@ -33,6 +33,7 @@ class GuidelineCode(enum.StrEnum):
     NOT_IN_FORCE = "NOT_IN_FORCE"
     NO_DRAFT = "NO_DRAFT"
     UNKNOWN_ITEM = "UNKNOWN_ITEM"
+    UNKNOWN_SOURCE = "UNKNOWN_SOURCE"  # an edge case's source comment or decision is not its item's
 
 
 class AcknowledgementCode(enum.StrEnum):

@@ -118,8 +118,19 @@ def _edge_cases(edge_cases: tuple[EdgeCase, ...]) -> list[str]:
             parts.append(f"*Applies to {ref_text(case.ref)}*")
         if case.description.strip():
             parts.append(_paragraphs(case.description))
+        if case.source is not None:
+            parts.append(_source_text(case))
         groups.append("\n\n".join(parts))
     return ["## Edge cases", *groups]
+
+
+def _source_text(case: EdgeCase) -> str:
+    """Where a promoted case came from, by the API's ids (a reader with access refetches them by node)."""
+    assert case.source is not None
+    source = case.source
+    of = f", comment `{source.comment_id}`" if source.comment_id else ""
+    of += f", decision `{source.decision_id}`" if source.decision_id else ""
+    return f"*From item `{source.item_id}`{of}*"
 
 
 def _outline(tree: DecisionTree) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func
@@ -16,6 +17,7 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.discussion.models import Comment
 from app.errors import DomainError, Problem
 from app.guidelines import content as guideline_content
 from app.guidelines.diff import GuidelineDiff, diff
@@ -28,6 +30,7 @@ from app.projects.reads import find_project
 from app.projects.service import active_schema, current_guideline, guideline_row
 from app.scopes import in_projects
 from app.taxonomy.schema_language import LabelSchema
+from app.workflow.models import Decision
 
 SAVE_GUIDELINE_DRAFT = Operation("saveGuidelineDraft", Permission("guideline", "write"), audit="guideline.draft")
 PUBLISH_GUIDELINE = Operation("publishGuideline", Permission("guideline", "write"), audit="guideline.publish")
@@ -70,17 +73,7 @@ async def save_draft(
     base_body, base_content = await _base(session, project, draft, start_from)
     new_body = base_body if body is None else body
     normalized = await _checked(session, project, new_body, _merged(base_content, content))
-    now = utcnow()
-    if draft is None:
-        latest = await session.scalar(
-            select(func.max(GuidelineVersion.version)).where(GuidelineVersion.project_id == project.id)
-        )
-        draft = GuidelineVersion(
-            project_id=project.id, version=(latest or 0) + 1, created_by=actor.id, created_at=now, updated_at=now
-        )
-        session.add(draft)
-    draft.body, draft.content, draft.updated_at = new_body, normalized, now
-    await session.flush()
+    draft = await _store_draft(session, actor, project, draft, new_body, normalized)
     await audit.record(
         session,
         actor,
@@ -91,6 +84,45 @@ async def save_draft(
         request={"body": body, "content": content, "startFrom": start_from.value if start_from else None},
         details={"version": draft.version},
     )
+    return draft
+
+
+async def add_edge_case(session: AsyncSession, actor: Actor, project: Project, case: dict[str, Any]) -> AddedEdgeCase:
+    """Append an edge case to the project's draft, started from the version in force when there is
+    none; the whole draft is checked as a save is. For promotions (app/discussion/service.py), whose
+    operation checks its permission (guideline write), locks the project and records the event."""
+    draft = await _draft(session, project.id)
+    body, content = await _base(session, project, draft, None)
+    cases = [*content.get("edgeCases", []), case]
+    normalized = await _checked(session, project, body, {**content, "edgeCases": cases})
+    return AddedEdgeCase(await _store_draft(session, actor, project, draft, body, normalized), len(cases) - 1)
+
+
+@dataclass(frozen=True)
+class AddedEdgeCase:
+    draft: GuidelineVersion
+    index: int  # of the new edge case in the draft's edgeCases
+
+
+async def _store_draft(
+    session: AsyncSession,
+    actor: Actor,
+    project: Project,
+    draft: GuidelineVersion | None,
+    body: str,
+    normalized: dict[str, Any],
+) -> GuidelineVersion:
+    now = utcnow()
+    if draft is None:
+        latest = await session.scalar(
+            select(func.max(GuidelineVersion.version)).where(GuidelineVersion.project_id == project.id)
+        )
+        draft = GuidelineVersion(
+            project_id=project.id, version=(latest or 0) + 1, created_by=actor.id, created_at=now, updated_at=now
+        )
+        session.add(draft)
+    draft.body, draft.content, draft.updated_at = body, normalized, now
+    await session.flush()
     return draft
 
 
@@ -332,6 +364,7 @@ async def _checked(session: AsyncSession, project: Project, body: str, content: 
     if len(body) > MAX_BODY:
         problems.append(Problem("TOO_LONG", f"body allows {MAX_BODY:,} characters.", "body"))
     problems += await _unknown_items(session, project.id, checked.item_refs)
+    problems += await _unknown_sources(session, project.id, checked.source_refs)
     if problems or checked.normalized is None:
         raise DomainError(problems)
     return checked.normalized
@@ -352,6 +385,34 @@ async def _unknown_items(
         for path, pk in wanted.items()
         if pk not in found
     ]
+
+
+async def _unknown_sources(
+    session: AsyncSession, project_id: uuid.UUID, refs: Sequence[tuple[str, guideline_content.EdgeCaseSource]]
+) -> list[Problem]:
+    """An edge case's source comment or decision must be one of its item's (in this project)."""
+    problems = []
+    for path, source in refs:
+        item_id = id_from_path(source.item_id, "Item")
+        for key, raw, model, type_name in (
+            ("commentId", source.comment_id, Comment, "Comment"),
+            ("decisionId", source.decision_id, Decision, "Decision"),
+        ):
+            if raw is None:
+                continue
+            pk = id_from_path(raw, type_name)
+            found = None
+            if pk is not None and item_id is not None:
+                found = await session.scalar(
+                    select(model.id).where(model.id == pk, model.item_id == item_id, model.project_id == project_id)
+                )
+            if found is None:
+                problems.append(
+                    Problem(
+                        "UNKNOWN_SOURCE", f"The source's {key} must name a {type_name} of its item.", f"{path}.{key}"
+                    )
+                )
+    return problems
 
 
 async def _draft(session: AsyncSession, project_id: uuid.UUID) -> GuidelineVersion | None:

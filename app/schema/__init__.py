@@ -15,11 +15,13 @@ from strawberry.types import ExecutionContext
 
 from app.auth import reads as user_reads
 from app.auth.actor import Actor
+from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
 from app.schema.audit import AuditQuery
 from app.schema.context import Context, Info
+from app.schema.discussion import Comment, DiscussionMutation
 from app.schema.errors import should_mask
 from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
@@ -34,7 +36,7 @@ from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.tokens import TokensMutation
-from app.schema.workflow import Assignment, Label, Review, WorkflowMutation
+from app.schema.workflow import Assignment, Decision, Label, Review, WorkflowMutation
 from app.settings import Settings
 from app.taxonomy import service as taxonomy_service
 from app.workflow import reads as workflow_reads
@@ -66,6 +68,12 @@ async def _node(session: AsyncSession, actor: Actor, type_name: str, pk: uuid.UU
     if type_name == "GuidelineVersion":
         guideline = await guideline_service.get_version_by_id(session, actor, pk)
         return GuidelineVersion.of(guideline) if guideline else None
+    if type_name == "Comment":
+        comment = await discussion_reads.get_comment(session, actor, pk)
+        return Comment.of(comment) if comment else None
+    if type_name == "Decision":
+        decision = await workflow_reads.get_decision(session, actor, pk)
+        return Decision.of(decision) if decision else None
     if type_name == "User":
         user = await user_reads.get_user(session, actor, pk)
         return User.of(user) if user else None
@@ -96,6 +104,7 @@ Mutation = merge_types(
         ExpertiseMutation,
         TaxonomyMutation,
         GuidelinesMutation,
+        DiscussionMutation,
         IdentityMutation,
         TokensMutation,
     ),
@@ -127,7 +136,19 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
-        types=[Project, Item, Label, Review, Assignment, User, SchemaChangeRequest, GuidelineVersion, *LABEL_FIELDS],
+        types=[
+            Project,
+            Item,
+            Label,
+            Review,
+            Assignment,
+            Decision,
+            Comment,
+            User,
+            SchemaChangeRequest,
+            GuidelineVersion,
+            *LABEL_FIELDS,
+        ],
         extensions=extensions(settings),
         config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )

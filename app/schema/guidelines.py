@@ -70,12 +70,37 @@ class GuidelineExample:
     note: str
 
 
+@strawberry.type(description="Where an edge case came from (promoteToGuideline): an item and its thread or decision.")
+class EdgeCaseSource:
+    item_id: strawberry.ID
+    comment_id: strawberry.ID | None = strawberry.field(description="The root comment of the thread it came from.")
+    decision_id: strawberry.ID | None = strawberry.field(description="The expert's decision it came from.")
+
+
 @strawberry.type(description="A hard case and how to resolve it.")
 class EdgeCase:
     title: str
     description: str
     field: str | None
     class_name: str | None
+    source: EdgeCaseSource | None
+
+    @classmethod
+    def of(cls, case: guideline_content.EdgeCase) -> EdgeCase:
+        source = case.source
+        return cls(
+            title=case.title,
+            description=case.description,
+            field=case.ref.field if case.ref else None,
+            class_name=case.ref.class_ if case.ref else None,
+            source=EdgeCaseSource(
+                item_id=strawberry.ID(source.item_id),
+                comment_id=strawberry.ID(source.comment_id) if source.comment_id else None,
+                decision_id=strawberry.ID(source.decision_id) if source.decision_id else None,
+            )
+            if source
+            else None,
+        )
 
 
 @strawberry.type(description="An answer leads to the next question or to a class (a leaf).")
@@ -154,15 +179,7 @@ class GuidelineVersion(Node):
                 )
                 for e in content.examples
             ],
-            edge_cases=[
-                EdgeCase(
-                    title=c.title,
-                    description=c.description,
-                    field=c.ref.field if c.ref else None,
-                    class_name=c.ref.class_ if c.ref else None,
-                )
-                for c in content.edge_cases
-            ],
+            edge_cases=[EdgeCase.of(c) for c in content.edge_cases],
             decision_tree=DecisionTree(
                 root=tree.root,
                 nodes=[
@@ -338,7 +355,8 @@ class SaveGuidelineDraftInput:
         description="Applied section by section: each section given replaces the base's, a section given as null "
         "is cleared, sections left out keep the base's; null or left out keeps all of them. Sections: "
         "{definitions: [{field?, class, definition}], examples: [{field?, class, polarity, text | itemId, "
-        "note?}], edgeCases: [{title, description, field?, class?}], decisionTree: {root, nodes: [{id, question, "
+        "note?}], edgeCases: [{title, description, field?, class?, source?: {itemId, commentId? | decisionId?}}], "
+        "decisionTree: {root, nodes: [{id, question, "
         "answers: [{answer, next | class, field?}]}]}}. The whole result is checked against the schema in force.",
     )
     start_from: GuidelineDraftStart | None = strawberry.field(  # type: ignore[valid-type]

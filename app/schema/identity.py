@@ -31,6 +31,7 @@ class RoleError(UserError):
 
 
 if TYPE_CHECKING:
+    from app.schema.discussion import Comment
     from app.schema.workflow import Assignment
 
 IdentityKind = strawberry.enum(models.IdentityKind, description="A person, or a service account (a model, a pipeline).")
@@ -93,6 +94,16 @@ class Viewer:
         from app.schema.tasks import viewer_tasks
 
         return await viewer_tasks(info, project_id, status, first, after)
+
+    @strawberry.field(
+        description="Comments that mention you, newest first: only live ones on threads you may still read."
+    )
+    async def mentions(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[Annotated[Comment, strawberry.lazy("app.schema.discussion")]]:
+        from app.schema.discussion import viewer_mentions
+
+        return await viewer_mentions(info, first, after)
 
 
 def viewer(info: Info) -> Viewer:

@@ -32,6 +32,7 @@ class IngestionError(UserError):
 
 
 if TYPE_CHECKING:
+    from app.schema.discussion import Comment
     from app.schema.projects import Project
 
 ItemStatus = strawberry.enum(models.ItemStatus)
@@ -93,6 +94,16 @@ class Item(Node):
         workflow_reads.require_label_list(info.context.actor, self._row.project_id)
         rows = await info.context.loaders.reviews_of_item.load(self._row.id)
         return [Review.of(row) for row in rows]
+
+    @strawberry.field(
+        description="Discussion threads (root comments with their replies), oldest first. Empty for an annotator "
+        "until it has submitted its own label on the item; null with FORBIDDEN for roles that may not read "
+        "comments (ML services)."
+    )
+    async def comments(self, info: Info) -> list[Annotated[Comment, strawberry.lazy("app.schema.discussion")]] | None:
+        from app.schema.discussion import threads_of_item
+
+        return await threads_of_item(info, self._row.project_id, self._row.id)
 
     @strawberry.field(
         description="The decision; null until there is one, or for those who read neither items nor labels."

@@ -19,6 +19,8 @@ from strawberry.dataloader import DataLoader
 
 from app.auth import reads as user_reads
 from app.auth.models import User
+from app.discussion import reads as discussion_reads
+from app.discussion.models import Comment, CommentMention
 from app.guidelines.models import GuidelineVersion
 from app.ingestion import reads as item_reads
 from app.ingestion.models import Item
@@ -99,6 +101,26 @@ class Loaders:
     @cached_property
     def reviews_of_item(self) -> DataLoader[uuid.UUID, list[Review]]:
         return self._many(workflow_reads.readable_reviews(self._ctx.actor), Review.item_id)
+
+    @cached_property
+    def comments_of_item(self) -> DataLoader[uuid.UUID, list[Comment]]:
+        return self._many(discussion_reads.readable_comments(self._ctx.actor), Comment.item_id)
+
+    @cached_property
+    def mentions_of_comment(self) -> DataLoader[uuid.UUID, list[uuid.UUID]]:
+        """The people mentioned by comments the caller already holds (so no scope of its own)."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[list[uuid.UUID]]:
+            grouped: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+            async with self._ctx.db() as session:
+                rows = await rows_where_in(
+                    session, select(CommentMention), CommentMention.comment_id, keys, order_by=CommentMention.user_id
+                )
+            for row in rows:
+                grouped[row.comment_id].append(row.user_id)
+            return [grouped.get(k, []) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
 
     def _fetch(self, base: SelectOfScalar[M], column: Any) -> Callable[[Sequence[uuid.UUID]], Awaitable[Sequence[M]]]:
         model = column.class_

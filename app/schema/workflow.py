@@ -128,7 +128,7 @@ class Review(Node):
     description="One decision on an item's value, with how, by whom or what, how sure and from which labels. "
     "A later decision supersedes it (supersededAt); the one in force is the item's finalLabel."
 )
-class Decision:
+class Decision(Node):
     version: int = strawberry.field(description="1 for the first decision on the item, then 2, 3, ...")
     value: JSON
     method: DecisionMethod  # type: ignore[valid-type]
@@ -150,6 +150,7 @@ class Decision:
     @classmethod
     def of(cls, row: models.Decision) -> Decision:
         return cls(
+            id=global_id("Decision", row.id),
             version=row.version,
             value=JSON(row.value),
             method=row.method,

@@ -126,3 +126,7 @@ async def get_label(session: AsyncSession, actor: Actor, label_id: uuid.UUID) ->
 
 async def get_review(session: AsyncSession, actor: Actor, review_id: uuid.UUID) -> Review | None:
     return await session.scalar(readable_reviews(actor).where(col(Review.id) == review_id))
+
+
+async def get_decision(session: AsyncSession, actor: Actor, decision_id: uuid.UUID) -> Decision | None:
+    return await session.scalar(readable_decisions(actor).where(col(Decision.id) == decision_id))

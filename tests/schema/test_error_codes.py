@@ -19,6 +19,7 @@ from graphql import build_schema as schema_from_sdl
 
 import app.operations
 from app.auth.error_codes import TokenErrorCode
+from app.discussion.error_codes import DiscussionErrorCode
 from app.expertise.error_codes import ExpertiseErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
 from app.ingestion.error_codes import IngestionErrorCode
@@ -62,6 +63,14 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ),
     # The acknowledgement gate is the claim's (WorkflowErrorCode), not a guideline mutation's.
     GuidelineErrorCode: (*STORED, "guidelines/service.py:!require_acknowledged", "guidelines/content.py"),
+    # Promotion checks the draft it adds an edge case to as a save does (guideline content and service).
+    DiscussionErrorCode: (
+        *STORED,
+        "discussion/service.py",
+        "discussion/reads.py",
+        "guidelines/service.py:!require_acknowledged",
+        "guidelines/content.py",
+    ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),
 }

@@ -40,7 +40,7 @@ from app.schema import build_schema
 from app.settings import Settings
 from app.workflow import lifecycle
 from app.workflow.lifecycle import Move
-from app.workflow.models import Escalation
+from app.workflow.models import Decision, Escalation
 from tests.conftest import CAST, PASSWORD, SCHEMA, Api, gid
 from tests.security import (
     CLAIM,
@@ -66,7 +66,7 @@ class Outcome(enum.StrEnum):
 
 ALLOW, DENY, EMPTY, HIDDEN, DUTY = Outcome
 # Payload codes of separation-of-duty conflicts.
-DUTY_CODES = {"SELF_REVIEW", "SELF_APPROVAL", "SELF_GRANT", "NOT_PROPOSER", "NOT_ASSIGNEE"}
+DUTY_CODES = {"SELF_REVIEW", "SELF_APPROVAL", "SELF_GRANT", "NOT_PROPOSER", "NOT_ASSIGNEE", "NOT_AUTHOR"}
 
 ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider")
 
@@ -157,6 +157,19 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # The expert queue is the experts' alone; resolving needs the item readable first.
     "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
     "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
+    # Discussion (the reviewer's thread on a-1, which ann2 labeled, mentioning admin, pm, reviewer,
+    # qa and expert): read by those who read items and comments; ann1 never labeled a-1 (HIDDEN,
+    # as the item is); ML services read items but not comments (DENY on the list, HIDDEN for a
+    # comment by id). Only the author edits (DUTY: NOT_AUTHOR); the author or a moderator (pm,
+    # admin) deletes. Promotion writes the guideline draft: its writers only.
+    "item.comments":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "node(Comment)":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "node(Decision)":          (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
+    "viewer.mentions":         (ALLOW,  ALLOW,  EMPTY,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY),
+    "addComment":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "editComment":             (DUTY,   DUTY,   HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
+    "deleteComment":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
+    "promoteToGuideline":      (ALLOW,  ALLOW,  HIDDEN, DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
     # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
     # (client_credentials), so theirs is EMPTY: nothing to end.
     "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
@@ -185,6 +198,8 @@ class Scene:
     own_task: str = ""  # ann1's live task, claimed by submitLabel's setup
     escalated_item: str = ""  # a-4, escalated by the escalation rows' setup
     gold_item: str = ""  # a-gold, imported by setGoldAnswers' setup
+    comment: str = ""  # the reviewer's comment on a-1, made by the discussion rows' setup
+    decision: str = ""  # the decision in force on a-2
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
 
 
@@ -408,6 +423,45 @@ async def escalate_a4(api: Api, scene: Scene) -> None:
         scene.escalated_item = gid("Item", item.id)
 
 
+COMMENT_ON_A1 = """
+mutation Add($input: AddCommentInput!) { addComment(input: $input) { comment { id } errors { code field message } } }
+"""
+
+
+async def comment_on_a1(api: Api, scene: Scene) -> None:
+    """The reviewer's comment on a-1 mentioning everyone who may read its thread (once per scene)."""
+    if scene.comment:
+        return
+    mentioned = [scene.people[name] for name in ("admin", "pm", "reviewer", "qa", "expert")]
+    variables = {"input": {"itemId": scene.pending_item, "body": "Is this sarcasm?", "mentions": mentioned}}
+    added = await api.data(COMMENT_ON_A1, variables, as_="reviewer")
+    assert added["addComment"]["errors"] == [], added
+    scene.comment = added["addComment"]["comment"]["id"]
+
+
+async def decision_on_a2(api: Api, scene: Scene) -> None:
+    async with api.runtime.sessions() as session:
+        found = await session.scalar(select(Decision.id).where(Decision.project_id == api.world.project_a))
+    assert found is not None
+    scene.decision = gid("Decision", found)
+
+
+def check_comment(field: str, body: str | None) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(result["comment"]["body"] == body, result)
+
+    return check
+
+
+def check_promotion(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "promoteToGuideline")
+    case = result["edgeCase"]
+    return refused or allow(
+        result["guideline"] == {"version": 2} and case["source"] == {"commentId": scene.comment}, result
+    )
+
+
 def check_refresh(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "refreshQuality")
     return refused or allow((result["fields"], result["redecided"]) == (0, 0), result)  # MAJORITY: nothing to fit
@@ -495,6 +549,83 @@ OPERATIONS: dict[str, Operation] = {
         check_lift,
         writes=True,
         setup=suspend_ann1,
+    ),
+    "item.comments": Operation(
+        node_query("Item { comments { body author { username } } }"),
+        lambda s: {"id": s.pending_item},
+        lambda d, s: allow(
+            d["node"]["comments"] == [{"body": "Is this sarcasm?", "author": {"username": "reviewer"}}], d
+        ),
+        setup=comment_on_a1,
+    ),
+    "node(Comment)": Operation(
+        node_query("Comment { body }"),
+        lambda s: {"id": s.comment},
+        lambda d, s: allow(d["node"] == {"__typename": "Comment", "body": "Is this sarcasm?"}, d),
+        setup=comment_on_a1,
+    ),
+    "node(Decision)": Operation(
+        node_query("Decision { method value }"),
+        lambda s: {"id": s.decision},
+        lambda d, s: allow(
+            d["node"] == {"__typename": "Decision", "method": "CONSENSUS_ACCEPTED", "value": {"sentiment": "neg"}}, d
+        ),
+        setup=decision_on_a2,
+    ),
+    "viewer.mentions": Operation(
+        "query Mentions { viewer { mentions(first: 10) { nodes { id body } } } }",
+        lambda s: {},
+        lambda d, s: (
+            EMPTY
+            if d["viewer"]["mentions"]["nodes"] == []
+            else allow(d["viewer"]["mentions"]["nodes"] == [{"id": s.comment, "body": "Is this sarcasm?"}], d)
+        ),
+        setup=comment_on_a1,
+    ),
+    "addComment": Operation(
+        """
+        mutation Add($input: AddCommentInput!) {
+          addComment(input: $input) { comment { body } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"itemId": s.pending_item, "body": "Looks negative to me."}},
+        check_comment("addComment", "Looks negative to me."),
+        writes=True,
+    ),
+    "editComment": Operation(
+        """
+        mutation Edit($input: EditCommentInput!) {
+          editComment(input: $input) { comment { body } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"commentId": s.comment, "body": "Is this irony?"}},
+        check_comment("editComment", "Is this irony?"),
+        writes=True,
+        setup=comment_on_a1,
+    ),
+    "deleteComment": Operation(
+        """
+        mutation Delete($input: DeleteCommentInput!) {
+          deleteComment(input: $input) { comment { body } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"commentId": s.comment}},
+        check_comment("deleteComment", None),
+        writes=True,
+        setup=comment_on_a1,
+    ),
+    "promoteToGuideline": Operation(
+        """
+        mutation Promote($input: PromoteToGuidelineInput!) {
+          promoteToGuideline(input: $input) {
+            guideline { version } edgeCase { source { commentId } } errors { code field message }
+          }
+        }
+        """,
+        lambda s: {"input": {"itemId": s.pending_item, "commentId": s.comment, "title": "Sarcasm"}},
+        check_promotion,
+        writes=True,
+        setup=comment_on_a1,
     ),
     "projectQuality": Operation(
         "query Quality($id: ID!) { projectQuality(projectId: $id) { decidedItems figures { labels } } }",

@@ -54,6 +54,40 @@ CASES: dict[str, tuple[str, Case]] = {
     "node(SchemaChangeRequest)": ("SchemaChangeRequest", node_case("pm")),
     "node(GuidelineVersion)": ("GuidelineVersion", node_case("pm")),
     "node(User) as an annotator": ("User", node_case("ann1")),
+    "node(Comment)": ("Comment", node_case("pm")),
+    "node(Decision)": ("Decision", node_case("pm")),
+    "addComment": (
+        "Item",
+        Case(
+            "pm",
+            mutation("addComment", "AddCommentInput", "comment { id }"),
+            lambda id_: {"input": {"itemId": id_, "body": "x"}},
+        ),
+    ),
+    "editComment": (
+        "Comment",
+        Case(
+            "reviewer",
+            mutation("editComment", "EditCommentInput", "comment { id }"),
+            lambda id_: {"input": {"commentId": id_, "body": "x"}},
+        ),
+    ),
+    "deleteComment": (
+        "Comment",
+        Case(
+            "pm",
+            mutation("deleteComment", "DeleteCommentInput", "comment { id }"),
+            lambda id_: {"input": {"commentId": id_}},
+        ),
+    ),
+    "promoteToGuideline": (
+        "Item",
+        Case(
+            "pm",
+            mutation("promoteToGuideline", "PromoteToGuidelineInput", "guideline { id }"),
+            lambda id_: {"input": {"itemId": id_, "commentId": gid("Comment", uuid.UUID(int=1)), "title": "x"}},
+        ),
+    ),
     "importItems": (
         "Project",
         Case(
@@ -208,7 +242,17 @@ async def objects_of_b(api: Api) -> dict[str, str]:
         {"input": {"projectId": project, "body": "# B"}},
         as_="pm_b",
     )
+    commented = await api.data(
+        mutation("addComment", "AddCommentInput", "comment { id }"),
+        {"input": {"itemId": decided["item"], "body": "B's hard case"}},
+        as_="pm_b",
+    )
+    decision = await api.data(
+        "query D($id: ID!) { node(id: $id) { ... on Item { decisions { id } } } }", {"id": decided["item"]}, as_="pm_b"
+    )
     return {
+        "Comment": commented["addComment"]["comment"]["id"],
+        "Decision": decision["node"]["decisions"][0]["id"],
         "Project": project,
         "Item": decided["item"],
         "Label": decided["label"],
