@@ -19,6 +19,7 @@ from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
 from app.schema.audit import AuditQuery
+from app.schema.audits import AuditsMutation
 from app.schema.context import Context, Info
 from app.schema.errors import should_mask
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
@@ -92,6 +93,7 @@ Mutation = merge_types(
         WorkflowMutation,
         TasksMutation,
         QualityMutation,
+        AuditsMutation,
         TaxonomyMutation,
         GuidelinesMutation,
         IdentityMutation,

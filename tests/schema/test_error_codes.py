@@ -18,6 +18,7 @@ from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectT
 from graphql import build_schema as schema_from_sdl
 
 import app.operations
+from app.audits.error_codes import AuditErrorCode
 from app.auth.error_codes import TokenErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
 from app.ingestion.error_codes import IngestionErrorCode
@@ -44,6 +45,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/lifecycle.py",
         "workflow/decisions.py",
         "workflow/policy.py",
+        "audits/rules.py:check_high_impact",  # updateQualityPolicy's highImpactClasses
         "workflow/escalations.py",
         "workflow/estimates.py",
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
@@ -59,6 +61,14 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ),
     # The acknowledgement gate is the claim's (WorkflowErrorCode), not a guideline mutation's.
     GuidelineErrorCode: (*STORED, "guidelines/service.py:!require_acknowledged", "guidelines/content.py"),
+    AuditErrorCode: (
+        *STORED,
+        "audits/service.py",
+        "audits/rules.py",
+        "workflow/lifecycle.py",  # escalateItem's move
+        "workflow/decisions.py",
+        "taxonomy/schema_language.py",
+    ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),
 }
