@@ -199,7 +199,8 @@ async def _audits(
     review_ids = sorted({d.review_id for d in found.values() if d.id in judged and d.review_id is not None})
     for batch in _batches(review_ids):
         pairs = await session.execute(select(Review.id, Review.reviewer_id).where(col(Review.id).in_(batch)))
-        reviewer.update(dict(pairs.tuples().all()))
+        for review_id, who in pairs.all():
+            reviewer[review_id] = who
     for batch in _batches(sorted(judged)):
         behind = await session.execute(
             select(DecisionLabel.decision_id, Label.author_id, Label.value, Label.schema_version_id)
@@ -207,7 +208,7 @@ async def _audits(
             .where(col(DecisionLabel.decision_id).in_(batch))
             .order_by(col(Label.id))
         )
-        for decision_id, author, value, version in behind.tuples().all():
+        for decision_id, author, value, version in behind.all():
             labels[decision_id].append((str(author), carried(value, version)))
     result = []
     for a in audits:
