@@ -114,11 +114,13 @@ async def _gives_rare_class(
         given = rules.classes_of(spec.kind, decision.value.get(spec.name))
         if not given:
             continue
-        rows = await session.execute(
-            select(cast(col(Decision.value)[spec.name], String), func.count())
+        # A subquery: PostgreSQL would not see two bound JSON keys as the same grouping expression.
+        answers = (
+            select(cast(col(Decision.value)[spec.name], String).label("answer"))
             .where(col(Decision.project_id) == project.id, col(Decision.superseded_at).is_(None))
-            .group_by(cast(col(Decision.value)[spec.name], String))
+            .subquery()
         )
+        rows = await session.execute(select(answers.c.answer, func.count()).group_by(answers.c.answer))
         per_class: Counter[str] = Counter()
         total = 0
         for text, n in rows.all():
