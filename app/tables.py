@@ -1,5 +1,6 @@
 """Every table, imported once so the metadata (and Alembic) sees the whole schema."""
 
+from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
@@ -15,6 +16,7 @@ from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation,
 __all__ = [
     "Assignment",
     "AuditEvent",
+    "AuditFinding",
     "CasbinRule",
     "Comment",
     "CommentMention",
@@ -29,6 +31,7 @@ __all__ = [
     "Label",
     "LabelSchemaVersion",
     "Project",
+    "QaAudit",
     "QualityModel",
     "RefreshToken",
     "Review",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
-from app.columns import enum_field
+from app.columns import enum_field, json_field
 from app.ids import new_id
 from app.workflow.models import AggregationMethod
 
@@ -29,6 +30,14 @@ class Project(SQLModel, table=True):
     review_rate: float = Field(default=1.0)
     review_below_confidence: float = Field(default=0.0)
     review_seed: int = Field(default=0)
+    # The audit policy (app/audits/rules.py): a seeded sample of decided items (the review seed,
+    # salted), decisions under a confidence, giving a high-impact class (field -> class values) or
+    # a class rarer than a share of the project's decisions, and experts' decisions.
+    audit_rate: float = Field(default=0.0)
+    audit_below_confidence: float = Field(default=0.0)
+    high_impact_classes: dict[str, Any] = json_field(default={})
+    rare_class_share: float = Field(default=0.0)
+    audit_expert_decisions: bool = Field(default=False)
     # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
     refresh_every: int = Field(default=200)
     # Gold questions (app/expertise/): the share of claims served a gold item, how many of an

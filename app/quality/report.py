@@ -520,3 +520,92 @@ def _annotator_fields(
 
 def _mean(values: Sequence[float]) -> float | None:
     return float(np.mean(values)) if values else None
+
+
+@dataclass(frozen=True)
+class AuditedDecision:
+    """One completed QA audit: the decision it judged, what it was overturned to (None: confirmed),
+    the labels behind that decision (author, value, both in the terms of the schema in force) and
+    the reviewer whose review made the decision (None: no reviewer decided it)."""
+
+    value: Mapping[str, Any]
+    overturned_to: Mapping[str, Any] | None
+    labels: Sequence[tuple[str, Mapping[str, Any]]]
+    reviewer: str | None
+
+
+@dataclass(frozen=True)
+class AuditCount:
+    audits: int
+    overturned: int
+
+    @property
+    def overturn_rate(self) -> float | None:
+        return self.overturned / self.audits if self.audits else None
+
+
+@dataclass(frozen=True)
+class AuditClassFigures(AuditCount):
+    field: str
+    value: str  # canonical JSON of the class the audited decision gave
+
+
+@dataclass(frozen=True)
+class AuditAnnotatorFigures:
+    annotator: str
+    labels: int  # its labels behind audited decisions
+    errors: int  # of those, behind an overturned decision and not equal to the value it was overturned to
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.labels if self.labels else None
+
+
+@dataclass(frozen=True)
+class AuditReviewerFigures(AuditCount):
+    reviewer: str  # audits of the decisions its reviews made, and how many were overturned
+
+
+@dataclass(frozen=True)
+class AuditFigures(AuditCount):
+    classes: list[AuditClassFigures]
+    annotators: list[AuditAnnotatorFigures]
+    reviewers: list[AuditReviewerFigures]
+
+
+def _same(first: Mapping[str, Any], second: Mapping[str, Any]) -> bool:
+    return all(canonical(first.get(name)) == canonical(second.get(name)) for name in set(first) | set(second))
+
+
+def audit_figures(audited: Sequence[AuditedDecision], fields: Sequence[tuple[str, str]]) -> AuditFigures:
+    """Overturn rates overall, per (field, class) of the audited decision (class fields only; a
+    multi-choice or taxonomy decision counts once for each class it gives), per annotator and per
+    reviewer; sorted by field and class, annotator, reviewer."""
+    per_class: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    per_annotator: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    per_reviewer: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    classed = [(name, kind) for name, kind in fields if kind in CLASS_KINDS]
+    overturned = 0
+    for audit in audited:
+        flipped = audit.overturned_to is not None
+        overturned += flipped
+        for name, _kind in classed:
+            answer = audit.value.get(name)
+            given = {canonical(v) for v in answer} if isinstance(answer, list) else {canonical(answer)}
+            for cls in given - {NULL}:
+                per_class[name, cls][0] += 1
+                per_class[name, cls][1] += flipped
+        for author, value in audit.labels:
+            per_annotator[author][0] += 1
+            if audit.overturned_to is not None and not _same(value, audit.overturned_to):
+                per_annotator[author][1] += 1
+        if audit.reviewer is not None:
+            per_reviewer[audit.reviewer][0] += 1
+            per_reviewer[audit.reviewer][1] += flipped
+    return AuditFigures(
+        audits=len(audited),
+        overturned=overturned,
+        classes=[AuditClassFigures(n, o, f, v) for (f, v), (n, o) in sorted(per_class.items())],
+        annotators=[AuditAnnotatorFigures(a, n, e) for a, (n, e) in sorted(per_annotator.items())],
+        reviewers=[AuditReviewerFigures(n, o, r) for r, (n, o) in sorted(per_reviewer.items())],
+    )

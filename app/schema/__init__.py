@@ -20,6 +20,7 @@ from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
 from app.schema.audit import AuditQuery
+from app.schema.audits import AuditsMutation
 from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
 from app.schema.errors import should_mask
@@ -102,6 +103,7 @@ Mutation = merge_types(
         TasksMutation,
         QualityMutation,
         ExpertiseMutation,
+        AuditsMutation,
         TaxonomyMutation,
         GuidelinesMutation,
         DiscussionMutation,

@@ -14,6 +14,7 @@ from app.ingestion import error_codes as area_codes
 from app.ingestion import models
 from app.ingestion.service import IMPORT_ITEMS, ImportResult, NewItem, import_items
 from app.projects import reads as project_reads
+from app.schema.audits import ItemAudit
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.expertise import GoldAnswer
@@ -104,6 +105,15 @@ class Item(Node):
         from app.schema.discussion import threads_of_item
 
         return await threads_of_item(info, self._row.project_id, self._row.id)
+
+    @strawberry.field(
+        description="QA audits of the item's decisions, oldest first: why each was queued, who audited, the "
+        "verdict and findings. Empty for annotators; null where `labels` is."
+    )
+    async def audits(self, info: Info) -> list[ItemAudit] | None:
+        workflow_reads.require_label_list(info.context.actor, self._row.project_id)
+        rows = await info.context.loaders.audits_of_item.load(self._row.id)
+        return [ItemAudit.of(row) for row in rows]
 
     @strawberry.field(
         description="The decision; null until there is one, or for those who read neither items nor labels."

@@ -17,6 +17,8 @@ from sqlmodel import select
 from sqlmodel.sql.expression import SelectOfScalar
 from strawberry.dataloader import DataLoader
 
+from app.audits import reads as audit_reads
+from app.audits.models import AuditFinding, QaAudit
 from app.auth import reads as user_reads
 from app.auth.models import User
 from app.discussion import reads as discussion_reads
@@ -119,6 +121,26 @@ class Loaders:
             for row in rows:
                 grouped[row.comment_id].append(row.user_id)
             return [grouped.get(k, []) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
+
+    @cached_property
+    def audits_of_item(self) -> DataLoader[uuid.UUID, list[QaAudit]]:
+        return self._many(audit_reads.readable_audits(self._ctx.actor), QaAudit.item_id)
+
+    @cached_property
+    def findings_of_audit(self) -> DataLoader[uuid.UUID, list[AuditFinding]]:
+        """Findings of audits the caller already holds."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[list[AuditFinding]]:
+            grouped: dict[uuid.UUID, list[AuditFinding]] = defaultdict(list)
+            async with self._ctx.db() as session:
+                rows = await rows_where_in(
+                    session, audit_reads.findings(), AuditFinding.audit_id, keys, order_by=AuditFinding.field
+                )
+            for row in rows:
+                grouped[row.audit_id].append(row)
+            return [sorted(grouped.get(k, []), key=lambda f: (f.field, f.class_value)) for k in keys]
 
         return DataLoader(load_fn=load, max_batch_size=BATCH)
 

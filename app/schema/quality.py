@@ -14,7 +14,7 @@ from strawberry.scalars import JSON
 from app.errors import DomainError
 from app.projects import models as project_models
 from app.projects import reads as project_reads
-from app.quality.report import Figures
+from app.quality.report import AuditFigures, Figures
 from app.schema.context import Info
 from app.schema.errors import bad_input
 from app.schema.identity import User, known_user
@@ -48,6 +48,18 @@ class QualityPolicy:
     refresh_every: int = strawberry.field(
         description="WEIGHTED and DAWID_SKENE: annotator reliability is re-estimated after this many new labels."
     )
+    audit_rate: float = strawberry.field(
+        description="Share of decided items a QA auditor sees (a seeded sample, independent of the review sample)."
+    )
+    audit_below_confidence: float = strawberry.field(description="Every decision under this confidence is audited.")
+    high_impact_classes: JSON = strawberry.field(
+        description='Field -> class values (e.g. {"sentiment": ["neg"]}): every decision giving one is audited.'
+    )
+    rare_class_share: float = strawberry.field(
+        description="A decision giving a class that fewer than this share of the project's decisions give is "
+        "audited; 0 turns it off."
+    )
+    audit_expert_decisions: bool = strawberry.field(description="Every EXPERT_RESOLVED decision is audited.")
 
     @classmethod
     def of(cls, row: project_models.Project) -> QualityPolicy:
@@ -60,6 +72,11 @@ class QualityPolicy:
             review_rate=rules.review_rate,
             review_below_confidence=rules.review_below_confidence,
             refresh_every=rules.refresh_every,
+            audit_rate=rules.audit_rate,
+            audit_below_confidence=rules.audit_below_confidence,
+            high_impact_classes=JSON(rules.high_impact_classes),
+            rare_class_share=rules.rare_class_share,
+            audit_expert_decisions=rules.audit_expert_decisions,
         )
 
 
@@ -73,6 +90,13 @@ class UpdateQualityPolicyInput:
     review_rate: float | None = None
     review_below_confidence: float | None = None
     refresh_every: int | None = None
+    audit_rate: float | None = None
+    audit_below_confidence: float | None = None
+    high_impact_classes: JSON | None = strawberry.field(
+        default=None, description="Replaces the whole map; {} turns the rule off."
+    )
+    rare_class_share: float | None = None
+    audit_expert_decisions: bool | None = None
 
 
 @strawberry.type
@@ -236,6 +260,11 @@ class QualityMutation:
                 review_rate=input.review_rate,
                 review_below_confidence=input.review_below_confidence,
                 refresh_every=input.refresh_every,
+                audit_rate=input.audit_rate,
+                audit_below_confidence=input.audit_below_confidence,
+                high_impact_classes=input.high_impact_classes,  # type: ignore[arg-type]  # checked there
+                rare_class_share=input.rare_class_share,
+                audit_expert_decisions=input.audit_expert_decisions,
             )
             return await policy.update_policy(session, info.context.actor, change)
 
@@ -407,6 +436,79 @@ class QualityWindow:
     )
 
 
+@strawberry.type(description="QA audits of the decisions that gave one class of one field.")
+class AuditClassQuality:
+    field: str
+    value: str = strawberry.field(description="The class as canonical JSON.")
+    audits: int
+    overturned: int
+    overturn_rate: float | None
+
+
+@strawberry.type(description="One annotator's labels behind audited decisions.")
+class AuditAnnotatorQuality:
+    labels: int = strawberry.field(description="Its labels behind the audited decisions.")
+    errors: int = strawberry.field(
+        description="Of those, behind an overturned decision and differing from the value it was overturned to."
+    )
+    error_rate: float | None
+    _annotator: strawberry.Private[str]
+
+    @strawberry.field
+    async def annotator(self, info: Info) -> User | None:
+        return await known_user(info, uuid.UUID(self._annotator))
+
+
+@strawberry.type(description="Audits of the decisions one reviewer's reviews made.")
+class AuditReviewerQuality:
+    audits: int
+    overturned: int
+    overturn_rate: float | None
+    _reviewer: strawberry.Private[str]
+
+    @strawberry.field
+    async def reviewer(self, info: Info) -> User | None:
+        return await known_user(info, uuid.UUID(self._reviewer))
+
+
+@strawberry.type(description="QA audits completed in the period and how often they overturned the decision.")
+class AuditQuality:
+    audits: int
+    overturned: int
+    overturn_rate: float | None
+    classes: list[AuditClassQuality] = strawberry.field(description="Per (field, class) the audited decision gave.")
+    annotators: list[AuditAnnotatorQuality]
+    reviewers: list[AuditReviewerQuality]
+
+    @classmethod
+    def of(cls, f: AuditFigures) -> AuditQuality:
+        return cls(
+            audits=f.audits,
+            overturned=f.overturned,
+            overturn_rate=f.overturn_rate,
+            classes=[
+                AuditClassQuality(
+                    field=c.field,
+                    value=c.value,
+                    audits=c.audits,
+                    overturned=c.overturned,
+                    overturn_rate=c.overturn_rate,
+                )
+                for c in f.classes
+            ],
+            annotators=[
+                AuditAnnotatorQuality(labels=a.labels, errors=a.errors, error_rate=a.error_rate, _annotator=a.annotator)
+                for a in f.annotators
+            ],
+            reviewers=[
+                AuditReviewerQuality(
+                    audits=r.audits, overturned=r.overturned, overturn_rate=r.overturn_rate, _reviewer=r.reviewer
+                )
+                for r in f.reviewers
+            ],
+        )
+
+
 @strawberry.type(description="A project's quality over a period: agreement, annotators, error patterns, the loop.")
 class ProjectQuality:
     figures: QualityFigures
@@ -419,6 +521,7 @@ class ProjectQuality:
     median_cycle_time_seconds: float | None = strawberry.field(description="From import to the decision in force.")
     segments: list[QualitySegment] = strawberry.field(description="Per value of segmentBy (at most 50).")
     windows: list[QualityWindow] = strawberry.field(description="Per `window` hours, oldest first (the last 1000).")
+    audits: AuditQuality = strawberry.field(description="QA audits completed in [from, to).")
 
 
 @strawberry.type
@@ -474,4 +577,5 @@ class QualityQuery:
                 )
                 for w in report.windows
             ],
+            audits=AuditQuality.of(report.audits),
         )

@@ -55,6 +55,20 @@ async def counted_labels(session: AsyncSession, item_id: uuid.UUID) -> list[Labe
     return list(await session.scalars(stmt.order_by(col(Label.id))))
 
 
+async def labels_behind(session: AsyncSession, item_id: uuid.UUID) -> list[Label]:
+    """The labels a new decision version rests on: those of the decision in force (a reviewed
+    item's accepted label is no longer SUBMITTED), else the counted labels."""
+    current = await in_force(session, item_id)
+    if current is None:
+        return await counted_labels(session, item_id)
+    stmt = (
+        select(Label)
+        .join(DecisionLabel, col(DecisionLabel.label_id) == col(Label.id))
+        .where(col(DecisionLabel.decision_id) == current.id)
+    )
+    return list(await session.scalars(stmt.order_by(col(Label.id))))
+
+
 async def current_values(session: AsyncSession, project: Project, labels: list[Label]) -> list[dict[str, Any]]:
     """The labels' values in the terms of the schema in force (through the approved mappings)."""
     chain = await version_chain(session, project)
@@ -156,4 +170,7 @@ async def record(
         await session.execute(
             insert(DecisionLabel), [{"decision_id": decision.id, "label_id": label.id} for label in labels]
         )
+    from app.audits import service as audits  # audits overturn through record: imported when first used
+
+    await audits.on_decision(session, project, decision, replaced=previous is not None)
     return decision

@@ -113,7 +113,7 @@ async def resolve(session: AsyncSession, actor: Actor, new: Resolution) -> Resol
     if escalation is None:
         raise DomainError.single("NOT_ESCALATED", "This item awaits no expert.", "itemId")
     now = utcnow()
-    labels = await decisions.counted_labels(session, item.id)
+    labels = await decisions.labels_behind(session, item.id)
     if any(label.author_id == actor.id for label in labels):
         raise DomainError.single("SELF_REVIEW", "You may not resolve an item you labeled.", "itemId")
     held = escalation.lease_expires_at is not None and escalation.lease_expires_at > now

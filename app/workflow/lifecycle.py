@@ -2,8 +2,9 @@
 
     QUEUED --claim / let go / label / need more--> QUEUED
     QUEUED --send to review--> IN_REVIEW --reject--> QUEUED
-    QUEUED --escalate--> ESCALATED
+    QUEUED | IN_REVIEW | FINAL --escalate--> ESCALATED
     QUEUED | IN_REVIEW | ESCALATED --decide--> FINAL --redecide--> FINAL
+    ESCALATED --redecide--> FINAL  (an expert re-decides a FINAL item a QA auditor escalated)
 
 An item in QUEUED collects labels: `labels_required` counts those it still needs, live leases
 included, so a claim is possible while `active_claims < labels_required`. Once it reaches 0 the
@@ -58,9 +59,12 @@ TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
     (Q, Move.DECIDE): F,
     (R, Move.DECIDE): F,
     (R, Move.REJECT): Q,
+    (R, Move.ESCALATE): E,  # a reviewer hands the item to an expert instead of deciding
     (E, Move.DECIDE): F,
+    (E, Move.REDECIDE): F,
     (F, Move.REDECIDE): F,
     (Q, Move.ANSWER_GOLD): Q,
+    (F, Move.ESCALATE): E,  # a QA auditor doubts a decision in force
 }
 
 _labels_in = col(Item.labels_required) == 0

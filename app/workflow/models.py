@@ -46,6 +46,7 @@ class DecisionMethod(enum.StrEnum):
     CORRECTED = "CORRECTED"  # a reviewer replaced the value
     AGGREGATED = "AGGREGATED"  # the project's aggregation decided it, confident enough, unreviewed
     EXPERT_RESOLVED = "EXPERT_RESOLVED"  # an expert settled an escalated disagreement
+    AUDIT_OVERTURNED = "AUDIT_OVERTURNED"  # a QA auditor overturned the decision in force
 
 
 class AggregationMethod(enum.StrEnum):

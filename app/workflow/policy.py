@@ -8,6 +8,8 @@ aggregation may decide alone, what a reviewer sees and when an expert takes over
                        gets another label, and at k_max it is escalated to an expert
     reviewRate         share of decided items sent to a reviewer (a sample seeded per project)
     reviewBelowConfidence  every item decided under this confidence is reviewed as well
+    auditRate, auditBelowConfidence, highImpactClasses, rareClassShare, auditExpertDecisions
+                       which decisions a QA auditor sees afterwards (app/audits/rules.py)
 
 The defaults (k = k_max, acceptConfidence 0, reviewRate 1) are the classic loop: k labels, then a
 reviewer decides every item. Set by a project_manager or admin (updateQualityPolicy), audited.
@@ -19,18 +21,19 @@ import hashlib
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.audits import rules
 from app.auth.actor import Actor
 from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
-from app.projects.service import MAX_OVERLAP
+from app.projects.service import MAX_OVERLAP, active_schema
 from app.quality.consensus import FieldModel, Proposal, propose_majority, propose_modelled
 from app.workflow.models import AggregationMethod, Label
 
@@ -48,6 +51,11 @@ class QualityPolicy:
     review_rate: float
     review_below_confidence: float
     refresh_every: int
+    audit_rate: float = 0.0
+    audit_below_confidence: float = 0.0
+    high_impact_classes: dict[str, Any] = field(default_factory=dict)
+    rare_class_share: float = 0.0
+    audit_expert_decisions: bool = False
 
 
 def of(project: Project) -> QualityPolicy:
@@ -59,6 +67,11 @@ def of(project: Project) -> QualityPolicy:
         review_rate=project.review_rate,
         review_below_confidence=project.review_below_confidence,
         refresh_every=project.refresh_every,
+        audit_rate=project.audit_rate,
+        audit_below_confidence=project.audit_below_confidence,
+        high_impact_classes=dict(project.high_impact_classes or {}),
+        rare_class_share=project.rare_class_share,
+        audit_expert_decisions=project.audit_expert_decisions,
     )
 
 
@@ -102,6 +115,11 @@ class PolicyChange:
     review_rate: float | None = None
     review_below_confidence: float | None = None
     refresh_every: int | None = None
+    audit_rate: float | None = None
+    audit_below_confidence: float | None = None
+    high_impact_classes: dict[str, Any] | None = None
+    rare_class_share: float | None = None
+    audit_expert_decisions: bool | None = None
 
 
 async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChange) -> Project:
@@ -115,6 +133,9 @@ async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChang
     given = {name: value for name, value in given.items() if value is not None}
     after = replace(before, **given)
     problems = _check(after)
+    if "high_impact_classes" in given:
+        schema = await active_schema(session, project)
+        problems.extend(rules.check_high_impact(after.high_impact_classes, schema.schema))
     if problems:
         raise DomainError(problems)
     project.overlap = after.overlap
@@ -124,6 +145,11 @@ async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChang
     project.review_rate = after.review_rate
     project.review_below_confidence = after.review_below_confidence
     project.refresh_every = after.refresh_every
+    project.audit_rate = after.audit_rate
+    project.audit_below_confidence = after.audit_below_confidence
+    project.high_impact_classes = dict(after.high_impact_classes)
+    project.rare_class_share = after.rare_class_share
+    project.audit_expert_decisions = after.audit_expert_decisions
     changed = {name: _plain(getattr(after, name)) for name in given if getattr(before, name) != getattr(after, name)}
     await audit.record(
         session,
@@ -151,14 +177,17 @@ def _check(p: QualityPolicy) -> list[Problem]:
         problems.append(Problem("OUT_OF_RANGE", f"maxOverlap must lie within 1..{MAX_OVERLAP}.", "maxOverlap"))
     elif p.max_overlap < p.overlap:
         problems.append(Problem("OUT_OF_RANGE", "maxOverlap must be at least overlap.", "maxOverlap"))
-    for name, field in (
+    for name, public in (
         ("accept_confidence", "acceptConfidence"),
         ("review_rate", "reviewRate"),
         ("review_below_confidence", "reviewBelowConfidence"),
+        ("audit_rate", "auditRate"),
+        ("audit_below_confidence", "auditBelowConfidence"),
+        ("rare_class_share", "rareClassShare"),
     ):
         value = getattr(p, name)
-        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-            problems.append(Problem("OUT_OF_RANGE", f"{field} must lie within 0..1.", field))
+        if not (isinstance(value, int | float) and math.isfinite(value) and 0.0 <= value <= 1.0):
+            problems.append(Problem("OUT_OF_RANGE", f"{public} must lie within 0..1.", public))
     if not 1 <= p.refresh_every <= MAX_REFRESH_EVERY:
         problems.append(
             Problem("OUT_OF_RANGE", f"refreshEvery must lie within 1..{MAX_REFRESH_EVERY}.", "refreshEvery")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import statistics
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import ColumnElement, String, case, cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
+from app.audits.models import AuditStatus, QaAudit
 from app.auth.actor import Actor
 from app.columns import epoch_seconds
 from app.db import bulk_read
@@ -26,11 +28,21 @@ from app.errors import DomainError
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema
-from app.quality.report import CLASS_KINDS, Figures, Window, figures, label_table, windows
+from app.quality.report import (
+    CLASS_KINDS,
+    AuditedDecision,
+    AuditFigures,
+    Figures,
+    Window,
+    audit_figures,
+    figures,
+    label_table,
+    windows,
+)
 from app.taxonomy.mapping import remap_through
-from app.taxonomy.versions import version_chain
+from app.taxonomy.versions import VersionChain, version_chain
 from app.workflow.estimates import load as load_estimates
-from app.workflow.models import Decision, Escalation, Label, LabelStatus, Review, ReviewStage, Verdict
+from app.workflow.models import Decision, DecisionLabel, Escalation, Label, LabelStatus, Review, ReviewStage, Verdict
 
 MAX_SEGMENTS = 50
 MAX_WINDOW_HOURS = 24 * 366
@@ -56,6 +68,7 @@ class QualityReport:
     flow: Flow
     segments: dict[str, Figures]
     windows: list[Window]
+    audits: AuditFigures
 
 
 async def project_quality(
@@ -150,7 +163,70 @@ async def _report(
     if window_hours is not None:
         choice_like = [name for name, kind in fields if kind in CLASS_KINDS]
         series = windows(table, window_hours * 3600.0, choice_like)[-MAX_WINDOWS:]
-    return QualityReport(report, flow, segments, series)
+    audited = await _audits(session, project, chain, since, until)
+    return QualityReport(report, flow, segments, series, audit_figures(audited, fields))
+
+
+async def _audits(
+    session: AsyncSession, project: Project, chain: VersionChain, since: datetime | None, until: datetime | None
+) -> list[AuditedDecision]:
+    """The QA audits completed in [since, until), each with the decision it judged, the value an
+    overturn gave, the labels behind the judged decision and the reviewer who made it (values
+    carried to the schema in force)."""
+    stmt = select(QaAudit).where(
+        col(QaAudit.project_id) == project.id,
+        col(QaAudit.status) == AuditStatus.DONE,
+        col(QaAudit.verdict).is_not(None),
+    )
+    if since is not None:
+        stmt = stmt.where(col(QaAudit.completed_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(QaAudit.completed_at) < until)
+    audits = list(await session.scalars(stmt.order_by(col(QaAudit.id))))
+    if not audits:
+        return []
+
+    def carried(value: dict[str, Any], version: uuid.UUID) -> dict[str, Any]:
+        return remap_through(value, chain.steps_from(version))
+
+    judged = {a.decision_id for a in audits}
+    wanted = judged | {a.result_decision_id for a in audits if a.result_decision_id is not None}
+    found: dict[uuid.UUID, Decision] = {}
+    reviewer: dict[uuid.UUID, uuid.UUID] = {}
+    labels: dict[uuid.UUID, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for batch in _batches(sorted(wanted)):
+        found.update({d.id: d for d in await session.scalars(select(Decision).where(col(Decision.id).in_(batch)))})
+    review_ids = sorted({d.review_id for d in found.values() if d.id in judged and d.review_id is not None})
+    for batch in _batches(review_ids):
+        pairs = await session.execute(select(Review.id, Review.reviewer_id).where(col(Review.id).in_(batch)))
+        for review_id, who in pairs.all():
+            reviewer[review_id] = who
+    for batch in _batches(sorted(judged)):
+        behind = await session.execute(
+            select(DecisionLabel.decision_id, Label.author_id, Label.value, Label.schema_version_id)
+            .join(Label, col(Label.id) == col(DecisionLabel.label_id))
+            .where(col(DecisionLabel.decision_id).in_(batch))
+            .order_by(col(Label.id))
+        )
+        for decision_id, author, value, version in behind.all():
+            labels[decision_id].append((str(author), carried(value, version)))
+    result = []
+    for a in audits:
+        decision = found[a.decision_id]
+        after = found.get(a.result_decision_id) if a.result_decision_id else None
+        result.append(
+            AuditedDecision(
+                value=carried(decision.value, decision.schema_version_id),
+                overturned_to=carried(after.value, after.schema_version_id) if after else None,
+                labels=labels[decision.id],
+                reviewer=str(reviewer[decision.review_id]) if decision.review_id in reviewer else None,
+            )
+        )
+    return result
+
+
+def _batches(keys: list[Any], size: int = 500) -> list[list[Any]]:
+    return [keys[i : i + size] for i in range(0, len(keys), size)]
 
 
 def _text(column: Any) -> Any:

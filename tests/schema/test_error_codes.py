@@ -18,6 +18,7 @@ from graphql import GraphQLEnumType, GraphQLList, GraphQLNonNull, GraphQLObjectT
 from graphql import build_schema as schema_from_sdl
 
 import app.operations
+from app.audits.error_codes import AuditErrorCode
 from app.auth.error_codes import TokenErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
 from app.expertise.error_codes import ExpertiseErrorCode
@@ -47,6 +48,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/lifecycle.py",
         "workflow/decisions.py",
         "workflow/policy.py",
+        "audits/rules.py:check_high_impact",  # updateQualityPolicy's highImpactClasses
         "workflow/escalations.py",
         "workflow/estimates.py",
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
@@ -70,6 +72,14 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "discussion/reads.py",
         "guidelines/service.py:!require_acknowledged",
         "guidelines/content.py",
+    ),
+    AuditErrorCode: (
+        *STORED,
+        "audits/service.py",
+        "audits/rules.py",
+        "workflow/lifecycle.py",  # escalateItem's move
+        "workflow/decisions.py",
+        "taxonomy/schema_language.py",
     ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),

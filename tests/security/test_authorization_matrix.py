@@ -31,6 +31,7 @@ from graphql import build_schema as schema_from_sdl
 from sqlmodel import select
 from starlette.routing import Route
 
+from app.audits import service as audits
 from app.auth.models import IdentityKind
 from app.expertise.models import Suspension
 from app.ingestion.models import Item
@@ -170,6 +171,14 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "editComment":             (DUTY,   DUTY,   HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
     "deleteComment":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
     "promoteToGuideline":      (ALLOW,  ALLOW,  HIDDEN, DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    # QA audits are the auditors'; an item's audits are read where its reviews are. Escalating an
+    # item IN_REVIEW is the reviewers' alternative to deciding (admins review too); escalating a
+    # FINAL one is the auditors'. Item unreadable: HIDDEN, as for resolveEscalation.
+    "claimNextAudit":          (DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
+    "submitAudit":             (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN),
+    "escalateItem":            (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    "escalateItem(FINAL)":     (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN),
+    "item.audits":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
     # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
     # (client_credentials), so theirs is EMPTY: nothing to end.
     "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
@@ -200,6 +209,7 @@ class Scene:
     gold_item: str = ""  # a-gold, imported by setGoldAnswers' setup
     comment: str = ""  # the reviewer's comment on a-1, made by the discussion rows' setup
     decision: str = ""  # the decision in force on a-2
+    audited_item: str = ""  # a-2, flagged for audit by the audit rows' setup
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
 
 
@@ -462,6 +472,51 @@ def check_promotion(data: dict[str, Any], scene: Scene) -> Outcome:
     )
 
 
+async def flag_a2(api: Api, scene: Scene) -> None:
+    """a-2 (final, ann3's label accepted by the reviewer) in the audit queue, as a detector puts it."""
+    async with api.runtime.sessions() as session:
+        item = await session.scalar(
+            select(Item).where(Item.project_id == api.world.project_a, Item.external_id == "a-2")
+        )
+        assert item is not None
+        await audits.flag_for_audit(session, item.id, "suspected label issue")
+        await session.commit()
+        scene.audited_item = gid("Item", item.id)
+
+
+async def qa_holds_a2(api: Api, scene: Scene) -> None:
+    await flag_a2(api, scene)
+    claimed = await api.data(CLAIM_AUDIT, {"input": {"projectId": scene.project}}, as_="qa")
+    assert claimed["claimNextAudit"]["errors"] == []
+
+
+def check_audit_claim(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "claimNextAudit")
+    return refused or allow(result["item"]["id"] == scene.audited_item and not result["resumed"], result)
+
+
+def check_audit_submit(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "submitAudit")
+    return refused or allow(result["audit"] == {"status": "DONE", "verdict": "CONFIRM"}, result)
+
+
+def check_escalated(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "escalateItem")
+    return refused or allow(result["item"]["status"] == "ESCALATED", result)
+
+
+CLAIM_AUDIT = """
+mutation Claim($input: ClaimNextAuditInput!) {
+  claimNextAudit(input: $input) { resumed item { id } errors { code field message } }
+}
+"""
+ESCALATE = """
+mutation Escalate($input: EscalateItemInput!) {
+  escalateItem(input: $input) { item { status } errors { code field message } }
+}
+"""
+
+
 def check_refresh(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "refreshQuality")
     return refused or allow((result["fields"], result["redecided"]) == (0, 0), result)  # MAJORITY: nothing to fit
@@ -626,6 +681,43 @@ OPERATIONS: dict[str, Operation] = {
         check_promotion,
         writes=True,
         setup=comment_on_a1,
+    ),
+    "claimNextAudit": Operation(
+        CLAIM_AUDIT, lambda s: {"input": {"projectId": s.project}}, check_audit_claim, writes=True, setup=flag_a2
+    ),
+    "submitAudit": Operation(
+        """
+        mutation Submit($input: SubmitAuditInput!) {
+          submitAudit(input: $input) { audit { status verdict } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"itemId": s.audited_item, "verdict": "CONFIRM"}},
+        check_audit_submit,
+        writes=True,
+        setup=qa_holds_a2,
+    ),
+    "escalateItem": Operation(
+        ESCALATE,
+        lambda s: {"input": {"itemId": s.pending_item, "reason": "Needs an expert."}},
+        check_escalated,
+        writes=True,
+    ),
+    "escalateItem(FINAL)": Operation(
+        ESCALATE,
+        lambda s: {"input": {"itemId": s.audited_item, "reason": "The decision looks wrong."}},
+        check_escalated,
+        writes=True,
+        setup=flag_a2,
+    ),
+    "item.audits": Operation(
+        node_query("Item { audits { status reasons reasonDetail } }"),
+        lambda s: {"id": s.audited_item},
+        lambda d, s: allow(
+            d["node"]["audits"]
+            == [{"status": "PENDING", "reasons": ["FLAGGED"], "reasonDetail": "suspected label issue"}],
+            d,
+        ),
+        setup=flag_a2,
     ),
     "projectQuality": Operation(
         "query Quality($id: ID!) { projectQuality(projectId: $id) { decidedItems figures { labels } } }",

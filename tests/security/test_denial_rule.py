@@ -192,6 +192,30 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "goldRate": 0.1}},
         ),
     ),
+    "claimNextAudit": (
+        "Project",
+        Case(
+            "qa",
+            mutation("claimNextAudit", "ClaimNextAuditInput", "resumed"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
+    "submitAudit": (
+        "Item",
+        Case(
+            "qa",
+            mutation("submitAudit", "SubmitAuditInput", "audit { status }"),
+            lambda id_: {"input": {"itemId": id_, "verdict": "CONFIRM"}},
+        ),
+    ),
+    "escalateItem": (
+        "Item",
+        Case(
+            "reviewer",
+            mutation("escalateItem", "EscalateItemInput", "item { id }"),
+            lambda id_: {"input": {"itemId": id_, "reason": "Needs an expert."}},
+        ),
+    ),
     "claimNextEscalation": (
         "Project",
         Case(
