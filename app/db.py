@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
@@ -64,6 +64,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
 def is_postgres(session: AsyncSession) -> bool:
     return session.sync_session.get_bind().dialect.name == "postgresql"
+
+
+async def serialize_on(session: AsyncSession, key: str) -> None:
+    """Queue transactions that share `key` until this one ends: a transaction-scoped advisory
+    lock on PostgreSQL; SQLite writers are serialised already (BEGIN IMMEDIATE)."""
+    if is_postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -5,7 +5,14 @@ from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
 from app.discussion.models import Comment, CommentMention
-from app.expertise.models import GoldAnswer, GoldResponse, Suspension
+from app.expertise.models import (
+    Certificate,
+    CertificateRequirement,
+    GoldAnswer,
+    GoldResponse,
+    QualificationAttempt,
+    Suspension,
+)
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
 from app.policies.models import CasbinRule
@@ -18,6 +25,8 @@ __all__ = [
     "AuditEvent",
     "AuditFinding",
     "CasbinRule",
+    "Certificate",
+    "CertificateRequirement",
     "Comment",
     "CommentMention",
     "Decision",
@@ -32,6 +41,7 @@ __all__ = [
     "LabelSchemaVersion",
     "Project",
     "QaAudit",
+    "QualificationAttempt",
     "QualityModel",
     "RefreshToken",
     "Review",

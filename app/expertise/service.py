@@ -30,7 +30,6 @@ from app.auth.actor import Actor
 from app.auth.models import User
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.expertise import scoring
 from app.expertise.models import GoldAnswer, GoldResponse, Suspension
@@ -201,14 +200,13 @@ async def gold_task(session: AsyncSession, project: Project, annotator_id: uuid.
             col(Item.project_id) == project.id,
             col(Item.gold),
             col(Item.status) == ItemStatus.QUEUED,
-            col(Item.active_claims) < col(Item.labels_required),
             ~seen,
         )
         .order_by(col(Item.priority).desc(), col(Item.id))
         .limit(1)
     )
-    if is_postgres(session):
-        stmt = stmt.with_for_update(skip_locked=True, of=Item)
+    # No lock and no capacity test: a gold item is never decided, so any number of annotators
+    # may hold it at once (lifecycle Move.CLAIM_GOLD).
     return await session.scalar(stmt.execution_options(populate_existing=True))
 
 
@@ -266,7 +264,11 @@ async def rolling_accuracy(
     """The mean score of the annotator's last `gold_window` gold answers here, and how many."""
     latest = (
         select(GoldResponse.score)
-        .where(col(GoldResponse.project_id) == project.id, col(GoldResponse.annotator_id) == annotator_id)
+        .where(
+            col(GoldResponse.project_id) == project.id,
+            col(GoldResponse.annotator_id) == annotator_id,
+            col(GoldResponse.attempt_id).is_(None),  # qualification answers are not blind
+        )
         .order_by(col(GoldResponse.created_at).desc(), col(GoldResponse.id).desc())
         .limit(project.gold_window)
     )
@@ -282,12 +284,6 @@ async def open_suspension(session: AsyncSession, project_id: uuid.UUID, user_id:
             col(Suspension.lifted_at).is_(None),
         )
     )
-
-
-async def require_not_suspended(session: AsyncSession, actor: Actor, project: Project) -> None:
-    suspension = await open_suspension(session, project.id, actor.id)
-    if suspension is not None:
-        raise DomainError.single("SUSPENDED", f"You are suspended from claiming here: {suspension.reason}", "projectId")
 
 
 async def lift_suspension(

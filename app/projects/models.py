@@ -48,6 +48,16 @@ class Project(SQLModel, table=True):
     gold_floor: float = Field(default=0.0)
     gold_min_answers: int = Field(default=5)
     gold_seed: int = Field(default=0)
+    # Certification (app/expertise/qualification.py): claims need a certificate earned by passing a
+    # qualification set of `qualification_size` gold items at `qualification_pass_mark` (scored on
+    # `qualification_field` only when set); it lasts `certificate_days`; a failed attempt may be
+    # retried after `qualification_cooldown_minutes`.
+    certification_required: bool = Field(default=False)
+    qualification_size: int = Field(default=10)
+    qualification_pass_mark: float = Field(default=0.8)
+    qualification_field: str = Field(default="")
+    certificate_days: int = Field(default=180)
+    qualification_cooldown_minutes: int = Field(default=1440)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

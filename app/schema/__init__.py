@@ -32,6 +32,7 @@ from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
+from app.schema.qualification import QualificationMutation
 from app.schema.quality import QualityMutation, QualityQuery
 from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
@@ -103,6 +104,7 @@ Mutation = merge_types(
         TasksMutation,
         QualityMutation,
         ExpertiseMutation,
+        QualificationMutation,
         AuditsMutation,
         TaxonomyMutation,
         GuidelinesMutation,

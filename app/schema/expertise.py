@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
 from app.expertise import error_codes as area_codes
-from app.expertise import service
+from app.expertise import qualification, service
 from app.projects import models as project_models
 from app.schema.context import Info
 from app.schema.errors import UserError
@@ -21,6 +21,7 @@ from app.schema.mutation import input_id, run_mutation
 
 if TYPE_CHECKING:
     from app.schema.projects import Project
+    from app.schema.qualification import Certification
 
 ExpertiseErrorCode = strawberry.enum(area_codes.ExpertiseErrorCode, description=area_codes.ExpertiseErrorCode.__doc__)
 
@@ -62,6 +63,9 @@ class ProjectAnnotator:
     gold_answers: int = strawberry.field(description="Gold answers in the rolling window (at most goldWindow).")
     gold_accuracy: float | None = strawberry.field(description="Mean score of those answers, 0..1.")
     suspension: Suspension | None
+    certification: Annotated[Certification, strawberry.lazy("app.schema.qualification")] = strawberry.field(
+        description="Certified, expiring, qualifying, in a cool-down after a failed attempt, or uncertified."
+    )
     _user: strawberry.Private[uuid.UUID]
 
     @strawberry.field
@@ -70,8 +74,11 @@ class ProjectAnnotator:
 
 
 async def project_annotators(info: Info, row: project_models.Project) -> list[ProjectAnnotator]:
+    from app.schema.qualification import Certification
+
     async with info.context.db() as session:
         found = await service.annotators(session, info.context.actor, row)
+        certified = await qualification.certifications(session, row, [a.user.id for a in found])
     return [
         ProjectAnnotator(
             gold_answers=a.gold_answers,
@@ -81,6 +88,7 @@ async def project_annotators(info: Info, row: project_models.Project) -> list[Pr
             )
             if a.suspension
             else None,
+            certification=Certification.of(certified[a.user.id]),
             _user=a.user.id,
         )
         for a in found

@@ -21,6 +21,7 @@ from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
 from app.schema.node import Node, decode_id, global_id
+from app.schema.qualification import CertificationPolicy
 from app.schema.quality import QualityPolicy
 from app.schema.taxonomy import LabelSchemaVersion
 
@@ -70,6 +71,13 @@ class Project(Node):
     @strawberry.field(description="How gold questions are served and what their scores do (app/expertise).")
     def gold_policy(self) -> GoldPolicy:
         return GoldPolicy.of(self.row)
+
+    @strawberry.field(
+        description="Who may claim here: certification by a qualification set and certificates required from "
+        "other projects (app/expertise/qualification.py)."
+    )
+    async def certification_policy(self, info: Info) -> CertificationPolicy:
+        return await CertificationPolicy.of(info, self.row)
 
     @strawberry.field(
         description="The project's annotators with their rolling gold accuracy and suspension. Project managers, "

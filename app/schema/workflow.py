@@ -31,6 +31,7 @@ class WorkflowError(UserError):
 
 if TYPE_CHECKING:
     from app.schema.items import Item
+    from app.schema.qualification import Qualification, QualificationFeedback
 
 AssignmentStatus = strawberry.enum(models.AssignmentStatus)
 LabelStatus = strawberry.enum(models.LabelStatus)
@@ -243,6 +244,17 @@ class Assignment(Node):
         return Label.of(row) if row else None
 
     @strawberry.field(
+        description="The qualification set this task is a question of, to its annotator and the project's "
+        "managers; null for ordinary tasks."
+    )
+    async def qualification(
+        self, info: Info
+    ) -> Annotated[Qualification, strawberry.lazy("app.schema.qualification")] | None:
+        from app.schema.qualification import qualification_of_task
+
+        return await qualification_of_task(info, self._row.qualification_attempt_id)
+
+    @strawberry.field(
         description="For rework: the reviews that rejected the assignee's earlier labels on this item, oldest "
         "first, with the reviewer's comment. Empty on a fresh item, and for anyone but the assignee."
     )
@@ -284,6 +296,17 @@ class SubmitLabelInput:
 class SubmitLabelPayload:
     label: Label | None
     errors: list[WorkflowError]
+
+    @strawberry.field(
+        description="When the task was a question of your qualification set: your score, the correct value and the "
+        "guideline's definitions of its classes, and the set's progress. Null for every other task."
+    )
+    async def qualification(
+        self, info: Info
+    ) -> Annotated[QualificationFeedback, strawberry.lazy("app.schema.qualification")] | None:
+        from app.schema.qualification import feedback_on
+
+        return await feedback_on(info, self.label._row.id) if self.label else None
 
 
 @strawberry.input

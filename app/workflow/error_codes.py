@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 
 from app.errors import CommonErrorCode, error_codes
+from app.expertise.error_codes import ClaimGateCode
 from app.guidelines.error_codes import AcknowledgementCode
 from app.json_bounds import JsonErrorCode
 from app.taxonomy.error_codes import LabelSchemaCode
@@ -26,7 +27,6 @@ class TaskCode(enum.StrEnum):
     QUEUE_EMPTY = "QUEUE_EMPTY"
     RENEWAL_LIMIT = "RENEWAL_LIMIT"
     SELF_REVIEW = "SELF_REVIEW"
-    SUSPENDED = "SUSPENDED"  # the claimant's gold accuracy fell under the floor (app/expertise)
     UNEXPECTED = "UNEXPECTED"
 
 
@@ -37,6 +37,7 @@ WorkflowErrorCode = error_codes(
     CommonErrorCode,
     JsonErrorCode,
     TaskCode,
+    ClaimGateCode,
     LabelSchemaCode,
     AcknowledgementCode,
 )

@@ -23,6 +23,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
+from app.expertise import qualification
 from app.ingestion.models import Item
 from app.ingestion.reads import get_item
 from app.operations import Operation, Permission
@@ -49,6 +50,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     """The caller's live escalation in the project, else the oldest open one it did not label."""
     project = await find_project(session, actor, project_id)
     CLAIM_NEXT_ESCALATION.require(actor, project.id)
+    await qualification.require_prerequisites(session, actor, project, qualification.Stage.ESCALATION)
     now = utcnow()
     open_ = (col(Escalation.project_id) == project.id, col(Escalation.resolved_at).is_(None))
     live = await session.scalar(

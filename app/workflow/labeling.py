@@ -14,6 +14,7 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
+from app.expertise import qualification
 from app.expertise import service as expertise
 from app.ingestion.models import Item
 from app.operations import Operation, Permission
@@ -87,10 +88,14 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     outcome = None
     if gold:
         # A gold answer: scored against the known one and never counted (app/expertise); to the
-        # annotator it is a label like any other.
+        # annotator it is a label like any other, unless it answers a qualification set, where
+        # the feedback follows at once (SubmitLabelPayload.qualification).
         await lifecycle.move(session, assignment.item_id, Move.ANSWER_GOLD)
         await session.flush()
-        await expertise.score_answer(session, actor, project, label)
+        if assignment.qualification_attempt_id is not None:
+            await qualification.answer(session, actor, project, label, assignment.qualification_attempt_id)
+        else:
+            await expertise.score_answer(session, actor, project, label)
     else:
         # The label takes the slot its lease held; with the last one in, the item is settled.
         state = await lifecycle.move(session, assignment.item_id, Move.LABEL)

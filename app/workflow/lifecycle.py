@@ -43,6 +43,7 @@ class Move(enum.StrEnum):
     DECIDE = "decide"
     REJECT = "reject"  # a reviewer sends the item back for rework
     REDECIDE = "redecide"  # a later decision supersedes the one in force
+    CLAIM_GOLD = "claim gold"  # an annotator leases a gold item (as many at once as ask: it is never decided)
     ANSWER_GOLD = "answer gold"  # a leased answer to a gold item arrives: scored, never counted
 
 
@@ -63,6 +64,7 @@ TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
     (E, Move.DECIDE): F,
     (E, Move.REDECIDE): F,
     (F, Move.REDECIDE): F,
+    (Q, Move.CLAIM_GOLD): Q,
     (Q, Move.ANSWER_GOLD): Q,
     (F, Move.ESCALATE): E,  # a QA auditor doubts a decision in force
 }
@@ -72,6 +74,7 @@ _labels_in = col(Item.labels_required) == 0
 GUARDS: Mapping[Move, ColumnElement[bool]] = {
     Move.CLAIM: col(Item.active_claims) < col(Item.labels_required),
     Move.LET_GO: col(Item.active_claims) > 0,
+    Move.CLAIM_GOLD: col(Item.gold).is_(True),
     Move.ANSWER_GOLD: (col(Item.active_claims) > 0) & col(Item.gold),
     Move.LABEL: (col(Item.active_claims) > 0) & (col(Item.labels_required) > 0),
     Move.NEED_MORE: _labels_in,
@@ -83,6 +86,7 @@ GUARDS: Mapping[Move, ColumnElement[bool]] = {
 REFUSAL = {
     Move.CLAIM: "has all the labels it needs leased or in",
     Move.LET_GO: "has no live lease",
+    Move.CLAIM_GOLD: "is not a gold item",
     Move.ANSWER_GOLD: "is not a gold item with a live lease",
     Move.LABEL: "needs no further label",
 }
@@ -108,7 +112,7 @@ class ItemState:
 
 def _counters(move: Move, n: int, rework_for: uuid.UUID | None) -> dict[str, Any]:
     claims, labels, required = col(Item.active_claims), col(Item.label_count), col(Item.labels_required)
-    if move is Move.CLAIM:
+    if move in (Move.CLAIM, Move.CLAIM_GOLD):
         return {"active_claims": claims + n}
     if move in (Move.LET_GO, Move.ANSWER_GOLD):
         return {"active_claims": claims - n}

@@ -70,6 +70,8 @@ class Assignment(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow)
     lease_expires_at: datetime
     submitted_at: datetime | None = None
+    # A question of a qualification set (app/expertise/qualification.py), answered with feedback.
+    qualification_attempt_id: uuid.UUID | None = Field(default=None, foreign_key="qualification_attempt.id")
 
 
 class Label(SQLModel, table=True):

@@ -8,15 +8,16 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, text, update
+from sqlalchemy import exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import is_postgres
+from app.db import is_postgres, serialize_on
 from app.errors import DomainError
+from app.expertise import qualification
 from app.expertise import service as expertise
 from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
@@ -49,17 +50,15 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     the candidate item row is locked (SKIP LOCKED), and the overlap test reads counters on
     that same row, so a concurrent claim re-checks them after the lock. Claims of one annotator
     in one project also take a transaction-scoped advisory lock there: without it two of them
-    in flight both find no live task and each leases an item.
+    in flight both find no live task and each leases an item. Before any item is looked at, the
+    claimant passes the gate of app/expertise/qualification.py (suspension, certificates); one
+    taking a qualification set is served its questions instead of work.
     """
     project = await find_project(session, actor, project_id)
     CLAIM_NEXT_TASK.require(actor, project.id)
     await require_acknowledged(session, actor, project, "projectId")
-    await expertise.require_not_suspended(session, actor, project)
-    if is_postgres(session):
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-            {"key": f"claim:{project.id}:{actor.id}"},
-        )
+    await serialize_on(session, qualification.claim_key(project.id, actor.id))
+    qualifying = await qualification.claim_gate(session, actor, project)
     now = utcnow()
     await expire_leases(session, project.id, now)
 
@@ -74,11 +73,14 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         .limit(1)
     )
     if live is not None:
-        item = await session.get(Item, live.item_id)
-        assert item is not None
-        return Claim(live, item, resumed=True)
+        held = await session.get(Item, live.item_id)
+        assert held is not None
+        return Claim(live, held, resumed=True)
 
-    item = await expertise.gold_task(session, project, actor.id) or await _find_item(session, project, actor.id)
+    if qualifying is not None:
+        item: Item | None = await qualification.question(session, project, qualifying)
+    else:
+        item = await expertise.gold_task(session, project, actor.id) or await _find_item(session, project, actor.id)
     if item is None:
         raise DomainError.single("QUEUE_EMPTY", "No item is waiting for you in this project.", "projectId")
     assignment = Assignment(
@@ -87,9 +89,10 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         annotator_id=actor.id,
         claimed_at=now,
         lease_expires_at=now + timedelta(seconds=project.lease_seconds),
+        qualification_attempt_id=qualifying.id if qualifying else None,
     )
     session.add(assignment)
-    await lifecycle.move(session, item.id, Move.CLAIM)
+    await lifecycle.move(session, item.id, Move.CLAIM_GOLD if item.gold else Move.CLAIM)
     await audit.record(
         session,
         actor,

@@ -37,7 +37,12 @@ STORED = (*COMMON, "json_bounds.py")  # operations that store JSON documents
 AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ProjectErrorCode: (*STORED, "projects/service.py", "taxonomy/schema_language.py", "guidelines/content.py"),
     IngestionErrorCode: (*STORED, "ingestion/service.py", "expertise/service.py:check_value"),
-    ExpertiseErrorCode: (*STORED, "expertise/service.py", "taxonomy/schema_language.py"),
+    ExpertiseErrorCode: (
+        *STORED,
+        "expertise/service.py",
+        "expertise/qualification.py",
+        "taxonomy/schema_language.py",
+    ),
     WorkflowErrorCode: (
         *STORED,
         "workflow/queue.py",
@@ -54,7 +59,11 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
-        "expertise/service.py:require_not_suspended",
+        # The claim's gate: suspension, certificates, and serving a qualification set.
+        "expertise/qualification.py:claim_gate",
+        "expertise/qualification.py:require_prerequisites",
+        "expertise/qualification.py:_begin",
+        "expertise/qualification.py:question",
     ),
     TaxonomyErrorCode: (
         *STORED,

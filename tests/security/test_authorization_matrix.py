@@ -33,10 +33,11 @@ from starlette.routing import Route
 
 from app.audits import service as audits
 from app.auth.models import IdentityKind
-from app.expertise.models import Suspension
+from app.expertise.models import GoldAnswer, Suspension
 from app.ingestion.models import Item
 from app.main import create_app
 from app.policies.roles import Role
+from app.projects.models import Project
 from app.schema import build_schema
 from app.settings import Settings
 from app.workflow import lifecycle
@@ -155,6 +156,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "setGoldAnswers":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "updateGoldPolicy":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "liftSuspension":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    # Certification: the policy is the managers'; a qualification set is taken by whoever claims tasks.
+    "project.certificationPolicy":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "updateCertificationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "startQualification":      (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     # The expert queue is the experts' alone; resolving needs the item readable first.
     "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
     "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
@@ -550,6 +555,33 @@ def check_lift(data: dict[str, Any], scene: Scene) -> Outcome:
     return refused or allow(result["lifted"] is True, result)
 
 
+async def one_gold_question(api: Api, scene: Scene) -> None:
+    """A gold item and a qualification set of one, so a qualification can start."""
+    await import_a_gold_candidate(api, scene)
+    async with api.runtime.sessions() as session:
+        item = (await session.scalars(select(Item).where(Item.external_id == "a-gold"))).one()
+        item.gold = True
+        session.add(
+            GoldAnswer(
+                item_id=item.id, project_id=item.project_id, value={"sentiment": "pos"}, set_by=api.world.id("pm")
+            )
+        )
+        project = await session.get(Project, item.project_id)
+        assert project is not None
+        project.qualification_size = 1
+        await session.commit()
+
+
+def check_certification_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateCertificationPolicy")
+    return refused or allow(result["project"]["certificationPolicy"] == {"passMark": 0.9}, result)
+
+
+def check_start_qualification(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "startQualification")
+    return refused or allow(result["qualification"] == {"size": 1, "answered": 0}, result)
+
+
 def check_escalation_claim(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "claimNextEscalation")
     return refused or allow(result["escalation"]["item"]["id"] == scene.escalated_item, result)
@@ -604,6 +636,36 @@ OPERATIONS: dict[str, Operation] = {
         check_lift,
         writes=True,
         setup=suspend_ann1,
+    ),
+    "project.certificationPolicy": Operation(
+        project_query("certificationPolicy { required size prerequisites { field } }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(
+            d["project"]["certificationPolicy"] == {"required": False, "size": 10, "prerequisites": []}, d
+        ),
+    ),
+    "updateCertificationPolicy": Operation(
+        """
+        mutation Certification($input: UpdateCertificationPolicyInput!) {
+          updateCertificationPolicy(input: $input) {
+            project { certificationPolicy { passMark } } errors { code field message }
+          }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "passMark": 0.9}},
+        check_certification_policy,
+        writes=True,
+    ),
+    "startQualification": Operation(
+        """
+        mutation Start($input: StartQualificationInput!) {
+          startQualification(input: $input) { qualification { size answered } errors { code field message } }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project}},
+        check_start_qualification,
+        writes=True,
+        setup=one_gold_question,
     ),
     "item.comments": Operation(
         node_query("Item { comments { body author { username } } }"),

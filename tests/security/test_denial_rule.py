@@ -192,6 +192,31 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "goldRate": 0.1}},
         ),
     ),
+    "liftSuspension": (
+        "Project",
+        Case(
+            "pm",
+            mutation("liftSuspension", "LiftSuspensionInput", "lifted"),
+            # a real person's id (answer() puts ann1's in): only the project is B's or missing
+            lambda id_: {"input": {"projectId": id_, "userId": "", "reason": "Retrained."}},
+        ),
+    ),
+    "updateCertificationPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateCertificationPolicy", "UpdateCertificationPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "size": 2}},
+        ),
+    ),
+    "startQualification": (
+        "Project",
+        Case(
+            "ann1",
+            mutation("startQualification", "StartQualificationInput", "qualification { size }"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
     "claimNextAudit": (
         "Project",
         Case(

@@ -25,11 +25,14 @@ READY: dict[Move, dict[str, int]] = {
     Move.LET_GO: {"labels_required": 2, "active_claims": 1, "label_count": 0},
     Move.LABEL: {"labels_required": 2, "active_claims": 1, "label_count": 0},
     Move.ANSWER_GOLD: {"labels_required": 2, "active_claims": 1, "label_count": 0, "gold": True},
+    # Every needed label leased: a gold item is claimed all the same (nobody decides it).
+    Move.CLAIM_GOLD: {"labels_required": 1, "active_claims": 1, "label_count": 0, "gold": True},
 }
 SETTLED = {"labels_required": 0, "active_claims": 0, "label_count": 2}
 # What each legal move does to (labels_required, active_claims, label_count).
 EFFECT: dict[Move, tuple[int, int, int]] = {
     Move.CLAIM: (0, 1, 0),
+    Move.CLAIM_GOLD: (0, 1, 0),
     Move.LET_GO: (0, -1, 0),
     Move.ANSWER_GOLD: (0, -1, 0),  # the answer is scored, not counted: the gold item stays as it was
     Move.LABEL: (-1, -1, 1),
@@ -110,6 +113,7 @@ async def test_every_pair_of_the_table(api: Api, state: ItemStatus, step: Move) 
         (Move.ESCALATE, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
         (Move.NEED_MORE, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
         (Move.ANSWER_GOLD, {"labels_required": 1, "active_claims": 1, "label_count": 0}),  # not a gold item
+        (Move.CLAIM_GOLD, {"labels_required": 2, "active_claims": 0, "label_count": 0}),  # not a gold item
     ],
     ids=str,
 )
