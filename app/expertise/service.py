@@ -327,17 +327,51 @@ class AnnotatorStanding:
 
 
 async def annotators(session: AsyncSession, actor: Actor, project: Project) -> list[AnnotatorStanding]:
-    """The project's annotators (granted the role here) with their gold figures and suspension."""
+    """The project's annotators (granted the role here) with their gold figures and suspension,
+    in four statements however many there are."""
     actor.require("annotator", "read", project.id)
     granted = select(CasbinRule.v0).where(
         CasbinRule.ptype == "g", CasbinRule.v1 == Role.ANNOTATOR.subject, CasbinRule.v2 == domain(project.id)
     )
     ids = [uuid.UUID(subject.removeprefix("user:")) for subject in await session.scalars(granted)]
     people = list(await session.scalars(select(User).where(col(User.id).in_(ids)).order_by(col(User.username))))
+    recency = (
+        func.row_number()
+        .over(
+            partition_by=col(GoldResponse.annotator_id),
+            order_by=(col(GoldResponse.created_at).desc(), col(GoldResponse.id).desc()),
+        )
+        .label("recency")
+    )
+    latest = (
+        select(GoldResponse.annotator_id, GoldResponse.score, recency)
+        .where(
+            col(GoldResponse.project_id) == project.id,
+            col(GoldResponse.annotator_id).in_(ids),
+            col(GoldResponse.attempt_id).is_(None),
+        )
+        .subquery()
+    )
+    rolling = await session.execute(
+        select(latest.c.annotator_id, func.avg(latest.c.score), func.count())
+        .where(latest.c.recency <= project.gold_window)
+        .group_by(latest.c.annotator_id)
+    )
+    figures: dict[uuid.UUID, tuple[float, int]] = {who: (float(mean), int(n)) for who, mean, n in rolling}
+    suspended = {
+        s.user_id: s
+        for s in await session.scalars(
+            select(Suspension).where(
+                col(Suspension.project_id) == project.id,
+                col(Suspension.user_id).in_(ids),
+                col(Suspension.lifted_at).is_(None),
+            )
+        )
+    }
     result = []
     for person in people:
-        accuracy, answered = await rolling_accuracy(session, project, person.id)
-        suspension = await open_suspension(session, project.id, person.id)
+        accuracy, answered = figures.get(person.id, (None, 0))
+        suspension = suspended.get(person.id)
         result.append(
             AnnotatorStanding(person, answered, accuracy, suspension, suspension.created_at if suspension else None)
         )
