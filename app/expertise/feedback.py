@@ -142,13 +142,17 @@ def _sources(actor: Actor, projects: set[uuid.UUID] | None) -> dict[FeedbackKind
     def scoped(column: Any) -> list[Any]:
         return [] if projects is None else [col(column).in_(sorted(projects, key=str))]
 
-    own = col(Label.author_id) == actor.id
+    def own_labels(*entities: Any) -> Any:
+        """The caller's labels (ix_label_author), the start of every source but gold's: a page reads
+        the caller's own history, never a scan of the project's labels or reviews."""
+        return select(*entities).select_from(Label).where(col(Label.author_id) == actor.id)
 
     async def rejections(session: AsyncSession, before: uuid.UUID | None, limit: int) -> list[_Candidate]:
         stmt = (
-            select(Review, Label)
-            .join(Label, col(Label.id) == col(Review.label_id))
-            .where(own, col(Review.verdict).in_([Verdict.REJECT, Verdict.CORRECT]), *scoped(Review.project_id))
+            own_labels(Review, Label)
+            # Through the item's reviews (indexed), then the label's among them.
+            .join(Review, and_(col(Review.item_id) == col(Label.item_id), col(Review.label_id) == col(Label.id)))
+            .where(col(Review.verdict).in_([Verdict.REJECT, Verdict.CORRECT]), *scoped(Review.project_id))
             .order_by(col(Review.id).desc())
             .limit(limit)
         )
@@ -170,11 +174,18 @@ def _sources(actor: Actor, projects: set[uuid.UUID] | None) -> dict[FeedbackKind
 
     async def overturns(session: AsyncSession, before: uuid.UUID | None, limit: int) -> list[_Candidate]:
         stmt = (
-            select(QaAudit, Decision, Label)
+            own_labels(QaAudit, Decision, Label)
+            .join(DecisionLabel, col(DecisionLabel.label_id) == col(Label.id))
+            # Through the item's audits (indexed), then those of a decision the label was behind.
+            .join(
+                QaAudit,
+                and_(
+                    col(QaAudit.item_id) == col(Label.item_id),
+                    col(QaAudit.decision_id) == col(DecisionLabel.decision_id),
+                ),
+            )
             .join(Decision, col(Decision.id) == col(QaAudit.result_decision_id))
-            .join(DecisionLabel, col(DecisionLabel.decision_id) == col(QaAudit.decision_id))
-            .join(Label, col(Label.id) == col(DecisionLabel.label_id))
-            .where(own, col(QaAudit.verdict) == AuditVerdict.OVERTURN, *scoped(QaAudit.project_id))
+            .where(col(QaAudit.verdict) == AuditVerdict.OVERTURN, *scoped(QaAudit.project_id))
             .order_by(col(QaAudit.result_decision_id).desc(), col(Label.id).desc())
             .limit(limit)
         )
@@ -224,10 +235,10 @@ def _sources(actor: Actor, projects: set[uuid.UUID] | None) -> dict[FeedbackKind
 
     async def resolutions(session: AsyncSession, before: uuid.UUID | None, limit: int) -> list[_Candidate]:
         stmt = (
-            select(Decision, Label)
-            .join(DecisionLabel, col(DecisionLabel.decision_id) == col(Decision.id))
-            .join(Label, col(Label.id) == col(DecisionLabel.label_id))
-            .where(own, col(Decision.method) == DecisionMethod.EXPERT_RESOLVED, *scoped(Decision.project_id))
+            own_labels(Decision, Label)
+            .join(DecisionLabel, col(DecisionLabel.label_id) == col(Label.id))
+            .join(Decision, col(Decision.id) == col(DecisionLabel.decision_id))
+            .where(col(Decision.method) == DecisionMethod.EXPERT_RESOLVED, *scoped(Decision.project_id))
             .order_by(col(Decision.id).desc(), col(Label.id).desc())
             .limit(limit)
         )

@@ -87,9 +87,7 @@ async def taught_project(api: Api, name: str, *, overlap: int = 1) -> str:
     return project
 
 
-async def feedback(
-    api: Api, *, as_: str, first: int = 50, after: str | None = None, **filters: Any
-) -> dict[str, Any]:
+async def feedback(api: Api, *, as_: str, first: int = 50, after: str | None = None, **filters: Any) -> dict[str, Any]:
     variables = {"first": first, "after": after, **filters}
     page: dict[str, Any] = (await api.data(FEEDBACK, variables, as_=as_))["viewer"]["feedback"]
     return page
