@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import models
 from app.auth.reads import list_identities
+from app.expertise import feedback
 from app.policies import error_codes as area_codes
 from app.policies import roles
 from app.policies.roles import ORG, project_of
@@ -32,10 +33,18 @@ class RoleError(UserError):
 
 if TYPE_CHECKING:
     from app.schema.discussion import Comment
+    from app.schema.feedback import FeedbackEntry
     from app.schema.workflow import Assignment
 
 IdentityKind = strawberry.enum(models.IdentityKind, description="A person, or a service account (a model, a pipeline).")
 Role = strawberry.enum(roles.Role, description="Least-privilege roles; docs/ARCHITECTURE.md says what each may do.")
+# Registered here, where Viewer.feedback takes it as an argument (app/schema/feedback.py has the rest).
+FeedbackKind = strawberry.enum(
+    feedback.FeedbackKind,
+    description="What judged your label wrong: a reviewer rejecting or correcting it (REJECTION), a QA audit "
+    "overturning a decision it was behind to another value (OVERTURN), a gold question answered short of "
+    "full marks (GOLD_MISS), an expert resolving its escalated item to another value (EXPERT_RESOLUTION).",
+)
 
 
 @strawberry.type(description="A person or service account, as others see it.")
@@ -104,6 +113,25 @@ class Viewer:
         from app.schema.discussion import viewer_mentions
 
         return await viewer_mentions(info, first, after)
+
+    @strawberry.field(
+        description="What was judged wrong about your own labels, newest first: rejections and corrections by a "
+        "reviewer, QA audits overturning a decision to another value than yours, gold answers short of full "
+        "marks, experts resolving an escalated item to another value than yours. Each entry has the item, your "
+        "value, the decided value, the comment and the guideline's definitions of the classes in question. Only "
+        "projects where you still make or read labels; optionally of one project and of some kinds."
+    )
+    async def feedback(
+        self,
+        info: Info,
+        project_id: strawberry.ID | None = None,
+        kinds: list[FeedbackKind] | None = None,  # type: ignore[valid-type]
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Annotated[FeedbackEntry, strawberry.lazy("app.schema.feedback")]]:
+        from app.schema.feedback import viewer_feedback
+
+        return await viewer_feedback(info, project_id, kinds, first, after)
 
 
 def viewer(info: Info) -> Viewer:

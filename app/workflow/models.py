@@ -75,7 +75,8 @@ class Assignment(SQLModel, table=True):
 
 
 class Label(SQLModel, table=True):
-    __table_args__ = (Index("ix_label_item", "item_id"),)
+    # By author: an annotator's own labels (viewer.feedback) without a scan of everyone's.
+    __table_args__ = (Index("ix_label_item", "item_id"), Index("ix_label_author", "author_id"))
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     project_id: uuid.UUID = Field(foreign_key="project.id")

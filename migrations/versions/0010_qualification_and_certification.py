@@ -68,21 +68,26 @@ def upgrade() -> None:
     with op.batch_alter_table('certificate', schema=None) as batch_op:
         batch_op.create_index('ix_certificate_holder', ['project_id', 'user_id', 'field', 'expires_at'], unique=False)
 
-    with op.batch_alter_table('assignment', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('qualification_attempt_id', sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key('fk_assignment_qualification_attempt_id_qualification_attempt', 'qualification_attempt', ['qualification_attempt_id'], ['id'])
+    # Plain ADD COLUMN, not a batch copy: SQLite cannot drop and recreate tables that others
+    # reference while they hold rows (as in 0004). SQLite takes the reference with the column
+    # (it cannot add a constraint later); PostgreSQL gets the named constraint.
+    for table, column, name in (
+        ('assignment', 'qualification_attempt_id', 'fk_assignment_qualification_attempt_id_qualification_attempt'),
+        ('gold_response', 'attempt_id', 'fk_gold_response_attempt_id_qualification_attempt'),
+    ):
+        if op.get_bind().dialect.name == 'sqlite':
+            op.execute(f'ALTER TABLE {table} ADD COLUMN {column} CHAR(32) REFERENCES qualification_attempt (id)')
+        else:
+            op.add_column(table, sa.Column(column, sa.Uuid(), nullable=True))
+            op.create_foreign_key(name, table, 'qualification_attempt', [column], ['id'])
 
-    with op.batch_alter_table('gold_response', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('attempt_id', sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key('fk_gold_response_attempt_id_qualification_attempt', 'qualification_attempt', ['attempt_id'], ['id'])
-
-    with op.batch_alter_table('project', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('certification_required', sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch_op.add_column(sa.Column('qualification_size', sa.Integer(), nullable=False, server_default='10'))
-        batch_op.add_column(sa.Column('qualification_pass_mark', sa.Float(), nullable=False, server_default='0.8'))
-        batch_op.add_column(sa.Column('qualification_field', sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=''))
-        batch_op.add_column(sa.Column('certificate_days', sa.Integer(), nullable=False, server_default='180'))
-        batch_op.add_column(sa.Column('qualification_cooldown_minutes', sa.Integer(), nullable=False, server_default='1440'))
+    # Plain ADD COLUMN again: project rows are referenced by most tables.
+    op.add_column('project', sa.Column('certification_required', sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column('project', sa.Column('qualification_size', sa.Integer(), nullable=False, server_default='10'))
+    op.add_column('project', sa.Column('qualification_pass_mark', sa.Float(), nullable=False, server_default='0.8'))
+    op.add_column('project', sa.Column('qualification_field', sqlmodel.sql.sqltypes.AutoString(), nullable=False, server_default=''))
+    op.add_column('project', sa.Column('certificate_days', sa.Integer(), nullable=False, server_default='180'))
+    op.add_column('project', sa.Column('qualification_cooldown_minutes', sa.Integer(), nullable=False, server_default='1440'))
 
     # ### end Alembic commands ###
 
@@ -98,11 +103,13 @@ def downgrade() -> None:
         batch_op.drop_column('certification_required')
 
     with op.batch_alter_table('gold_response', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_gold_response_attempt_id_qualification_attempt', type_='foreignkey')
+        if op.get_bind().dialect.name != 'sqlite':  # SQLite's reference is unnamed: the copy drops it
+            batch_op.drop_constraint('fk_gold_response_attempt_id_qualification_attempt', type_='foreignkey')
         batch_op.drop_column('attempt_id')
 
     with op.batch_alter_table('assignment', schema=None) as batch_op:
-        batch_op.drop_constraint('fk_assignment_qualification_attempt_id_qualification_attempt', type_='foreignkey')
+        if op.get_bind().dialect.name != 'sqlite':  # SQLite's reference is unnamed: the copy drops it
+            batch_op.drop_constraint('fk_assignment_qualification_attempt_id_qualification_attempt', type_='foreignkey')
         batch_op.drop_column('qualification_attempt_id')
 
     with op.batch_alter_table('certificate', schema=None) as batch_op:

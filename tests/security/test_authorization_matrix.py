@@ -143,6 +143,8 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
     # The task loop around a claim
     "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
+    # Feedback is on one's own labels: ann1's rejected label on a-3 is ann1's alone to read.
+    "viewer.feedback":         (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
     "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
     "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
     # The quality program: its policy is the project's managers' and admins'.
@@ -216,6 +218,7 @@ class Scene:
     decision: str = ""  # the decision in force on a-2
     audited_item: str = ""  # a-2, flagged for audit by the audit rows' setup
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
+    rejected_label: str = ""  # ann1's label on a-3, rejected by the reviewer, for viewer.feedback
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1165,6 +1168,30 @@ def check_own_tasks(data: dict[str, Any], scene: Scene) -> Outcome:
     return allow(shown == [{"id": scene.own_task, "status": "ACTIVE", "item": {"externalId": "a-3"}}], shown)
 
 
+async def reject_ann1s_label(api: Api, scene: Scene) -> None:
+    """ann1 labels its task (a-3) and the reviewer rejects the label (once per scene)."""
+    if scene.rejected_label:
+        return
+    await claim_own_task(api, scene)
+    submitted = await api.data(
+        SUBMIT, {"input": {"assignmentId": scene.own_task, "value": {"sentiment": "pos"}}}, as_="ann1"
+    )
+    assert submitted["submitLabel"]["errors"] == [], submitted
+    label = submitted["submitLabel"]["label"]["id"]
+    verdict = {"labelId": label, "verdict": "REJECT", "comment": "Not positive."}
+    rejected = await api.data(REVIEW, {"input": verdict}, as_="reviewer")
+    assert rejected["reviewLabel"]["errors"] == [], rejected
+    scene.rejected_label = label
+
+
+def check_own_feedback(data: dict[str, Any], scene: Scene) -> Outcome:
+    shown = data["viewer"]["feedback"]["nodes"]
+    if shown == []:
+        return EMPTY
+    expected = [{"kind": "REJECTION", "comment": "Not positive.", "item": {"externalId": "a-3"}}]
+    return allow(shown == expected, shown)
+
+
 def own_task_now(field: str, status: str) -> Check:
     def check(data: dict[str, Any], scene: Scene) -> Outcome:
         refused, result = payload(data, field)
@@ -1204,6 +1231,13 @@ OPERATIONS.update(
             own_task_now("releaseTask", "RELEASED"),
             writes=True,
             setup=claim_own_task,
+        ),
+        # After viewer.tasks: its setup labels ann1's task, which viewer.tasks must see still live.
+        "viewer.feedback": Operation(
+            "query Feedback { viewer { feedback(first: 10) { nodes { kind comment item { externalId } } } } }",
+            lambda s: {},
+            check_own_feedback,
+            setup=reject_ann1s_label,
         ),
     }
 )

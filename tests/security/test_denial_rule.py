@@ -265,6 +265,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "version": 1}},
         ),
     ),
+    "viewer.feedback(projectId)": (
+        "Project",
+        Case(
+            "ann1",
+            "query F($id: ID!) { viewer { feedback(projectId: $id) { nodes { kind } pageInfo { hasNextPage } } } }",
+            lambda id_: {"id": id_},
+        ),
+    ),
     "GET /export/{id}.jsonl": ("Project", Case("pm", None, lambda id_: {}, lambda id_: f"/export/{id_}.jsonl")),
     "GET /guidelines/{id}/{version}.md": (
         "Project",
