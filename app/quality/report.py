@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -120,40 +121,57 @@ def label_table(
     decisions: Sequence[Sequence[Any]],
     annotator_name: Callable[[str], str] = str,
     gold: Sequence[Sequence[Any]] | None = None,
+    gold_items: Collection[Any] = (),
 ) -> LabelTable:
     """A table from label columns `[item, annotator, time_spent_ms (None: not reported), epoch
     seconds, *one per name of names: the field's JSON text or None]` and decision columns `[item,
     *field JSON texts]`. JSON may come in any formatting: each distinct text is parsed and made
     canonical once. Decisions on items without a label are left out. `annotator_name` turns an
-    annotator id as the columns give it into its name in the report (once per annotator). `gold`:
+    annotator id as the columns give it into its name in the report (once per annotator).
+    `gold_items`: the gold items, whose labels (gold answers) are dropped from the labels; `gold`:
     the gold answers' columns `[item, annotator, epoch seconds, score, per-field scores (a mapping
-    from field name to score)]`, which must not also be among the labels."""
-    n_labels = len(labels[0])
+    from field name to score)]`. Reading the gold answers among the labels and dropping them here
+    costs less than leaving them out in SQL (a probe per label)."""
     gold = gold if gold is not None and len(gold[0]) else [[], [], [], [], []]
     n_gold = len(gold[0])
-    items, item_ids = _encode([*labels[0], *gold[0]]) if n_gold else _encode(labels[0])
-    item = items[:n_labels]
-    annotators, raw_annotators = _encode([*labels[1], *gold[1]]) if n_gold else _encode(labels[1])
-    annotator = annotators[:n_labels]
+    item, item_ids = _encode(labels[0])
+    annotator, raw_annotators = _encode(labels[1])
+    item_at = {v: i for i, v in enumerate(item_ids)}
+    if any(i not in item_at for i in gold[0]):  # gold answers whose labels were not passed
+        codes, item_ids = _encode([*labels[0], *gold[0]])
+        item, item_at = codes[: len(labels[0])], {v: i for i, v in enumerate(item_ids)}
+    annotator_at = {v: i for i, v in enumerate(raw_annotators)}
+    if any(a not in annotator_at for a in gold[1]):
+        codes, raw_annotators = _encode([*labels[1], *gold[1]])
+        annotator, annotator_at = codes[: len(labels[1])], {v: i for i, v in enumerate(raw_annotators)}
+    time_spent_ms = np.array(labels[2], dtype=np.float64)  # None reads as NaN
+    at = np.array(labels[3], dtype=np.float64)
+    values: list[Sequence[Any]] = list(labels[4 : 4 + len(names)])
+    is_gold = np.zeros(len(item_ids), dtype=np.bool_)
+    is_gold[[item_at[i] for i in gold_items if i in item_at]] = True
+    if is_gold.any():
+        keep = ~is_gold[item]
+        item, annotator, time_spent_ms, at = item[keep], annotator[keep], time_spent_ms[keep], at[keep]
+        values = [list(compress(texts, keep.tolist())) for texts in values]
+    n_labels = int(item.size)
     named = [annotator_name(a) for a in raw_annotators]
     order = sorted(range(len(named)), key=named.__getitem__)
     rank = np.empty(len(named), dtype=np.intp)
     rank[order] = np.arange(len(named), dtype=np.intp)
-    item_at = {v: i for i, v in enumerate(item_ids)}
     kept = [j for j, d in enumerate(decisions[0]) if d in item_at] if decisions else []
     decided_item = np.fromiter((item_at[decisions[0][j]] for j in kept), dtype=np.intp, count=len(kept))
     decided = np.zeros(len(item_ids), dtype=np.bool_)
     decided[decided_item] = True
     columns: dict[str, Column] = {}
     for f, name in enumerate(names):
-        codes, keys = _encode_json([*labels[4 + f], *(decisions[1 + f][j] for j in kept)])
+        codes, keys = _encode_json([*values[f], *(decisions[1 + f][j] for j in kept)])
         final = np.full(len(item_ids), -1, dtype=np.intp)
         final[decided_item] = codes[n_labels:]
         columns[name] = Column(codes[:n_labels], keys, final)
-    gold_annotator = annotators[n_labels:]
+    gold_annotator = np.fromiter(map(annotator_at.__getitem__, gold[1]), dtype=np.intp, count=n_gold)
     per_field = gold[4]
     answers = GoldAnswers(
-        item=items[n_labels:],
+        item=np.fromiter(map(item_at.__getitem__, gold[0]), dtype=np.intp, count=n_gold),
         annotator=rank[gold_annotator] if named else gold_annotator,
         at=np.array(gold[2], dtype=np.float64),
         score=np.array(gold[3], dtype=np.float64),
@@ -172,8 +190,8 @@ def label_table(
         item_ids=item_ids,
         annotator_ids=tuple(named[j] for j in order),
         columns=columns,
-        time_spent_ms=np.array(labels[2], dtype=np.float64),  # None reads as NaN
-        at=np.array(labels[3], dtype=np.float64),
+        time_spent_ms=time_spent_ms,
+        at=at,
         decided=decided,
         gold=answers,
     )

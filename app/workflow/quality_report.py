@@ -120,7 +120,6 @@ async def _report(
         scope.append(col(Label.created_at) >= since)
     if until is not None:
         scope.append(col(Label.created_at) < until)
-    gold_items = select(GoldAnswer.item_id).where(col(GoldAnswer.project_id) == project.id)
     older = col(Label.schema_version_id) != active  # such a label is read whole and carried forward
     found = await session.connection()  # Core rows, not the ORM session's: no bookkeeping per row
     rows = await found.execute(
@@ -131,7 +130,7 @@ async def _report(
                 case((older, cast(col(Label.value), String)), else_=None),
                 case((older, _text(Label.schema_version_id)), else_=None),
             ]
-        ).where(*scope, col(Label.item_id).not_in(gold_items))
+        ).where(*scope)
     )
     labels = [list(column) for column in zip(*rows.all(), strict=True)] or [[] for _ in range(6 + len(names))]
     *labels, whole, version = labels
@@ -162,10 +161,13 @@ async def _report(
             ]
         )
         .join(GoldResponse, col(GoldResponse.label_id) == col(Label.id))
-        .where(*scope)
+        # The gold answers' own project condition lets the database start from them (a few) and
+        # look each label up, rather than probe for an answer behind every label.
+        .where(col(GoldResponse.project_id) == project.id, *scope)
     )
     gold = [list(column) for column in zip(*answered.all(), strict=True)] or None
-    table = label_table(names, labels, decisions, lambda raw: str(uuid.UUID(raw)), gold)
+    gold_items = await found.execute(select(_text(GoldAnswer.item_id)).where(GoldAnswer.project_id == project.id))
+    table = label_table(names, labels, decisions, lambda raw: str(uuid.UUID(raw)), gold, gold_items.scalars().all())
     estimates = await load_estimates(session, project)
     report = figures(table, fields, estimates)
     labelled = set(table.item_ids)
