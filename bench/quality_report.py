@@ -1,11 +1,13 @@
 """projectQuality on a project with 100,000 labels (20,000 items x 5 annotators of 50), in process.
 
-    .venv/bin/python -m bench.quality_report [--items N] [--runs N] [--sqlite-only]
+    .venv/bin/python -m bench.quality_report [--items N] [--gold N] [--runs N] [--sqlite-only]
 
 Builds the project in a fresh database (`labelgraph migrate`, then bulk inserts of items, tasks,
-labels and decisions in force), then times `workflow.quality_report.project_quality` as the
-resolver calls it (one read session, the admin's actor), `--runs` times per database, plus one
-run with `segment_by` and a daily window. Prints the median and the range.
+labels and decisions in force; and `--gold` gold items, 200 by default, each answered by 5
+annotators with their scored gold responses and no decision), then times
+`workflow.quality_report.project_quality` as the resolver calls it (one read session, the admin's
+actor), `--runs` times per database, plus one run with `segment_by` and a daily window. Prints the
+median and the range.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from app.auth.actor import Actor
 from app.auth.models import IdentityKind, User
 from app.clock import utcnow
 from app.db import create_engine, session_factory
+from app.expertise.models import GoldAnswer, GoldResponse
 from app.ids import new_id
 from app.ingestion.models import Item, ItemStatus
 from app.policies.enforcer import Authorizer
@@ -40,10 +43,12 @@ from bench.stores import PostgresStore, SqliteStore, postgres_answers
 SCHEMA = {"fields": [{"name": "sentiment", "kind": "single_choice", "classes": [f"c{i}" for i in range(10)]}]}
 
 
-async def build(url: str, n_items: int) -> tuple[Actor, Project]:
+async def build(url: str, n_items: int, n_gold: int = 0) -> tuple[Actor, Project]:
+    """`n_items` ordinary items, decided, then `n_gold` gold items (the crowd's last ones: their
+    true class is the gold answer), labeled the same way and never decided."""
     engine = create_engine(url)
     sessions = session_factory(engine)
-    crowd = make_crowd(n_items=n_items, per_item=5, n_classes=10, n_annotators=50)
+    crowd = make_crowd(n_items=n_items + n_gold, per_item=5, n_classes=10, n_annotators=50)
     r = crowd.ratings
     now = utcnow()
     admin_id = new_id()
@@ -58,7 +63,7 @@ async def build(url: str, n_items: int) -> tuple[Actor, Project]:
         schema = LabelSchemaVersion(project_id=project.id, version=1, definition=SCHEMA, created_by=admin_id)
         session.add(schema)
         await session.flush()
-        item_ids = [new_id() for _ in range(n_items)]
+        item_ids = [new_id() for _ in range(n_items + n_gold)]
         start = now - timedelta(days=30)
         await session.execute(
             insert(Item),
@@ -70,14 +75,32 @@ async def build(url: str, n_items: int) -> tuple[Actor, Project]:
                     "data": {"text": f"item {i}"},
                     "meta": {"lang": ("en", "de", "fr")[i % 3]},
                     "content_hash": f"{i:064d}",
-                    "status": ItemStatus.FINAL,
-                    "labels_required": 0,
-                    "label_count": 5,
+                    # A gold item stays queued with its overlap, however many answers it got.
+                    "status": ItemStatus.QUEUED if i >= n_items else ItemStatus.FINAL,
+                    "labels_required": 5 if i >= n_items else 0,
+                    "label_count": 0 if i >= n_items else 5,
+                    "gold": i >= n_items,
                     "created_at": start,
                 }
-                for i in range(n_items)
+                for i in range(n_items + n_gold)
             ],
         )
+        truth = crowd.truth.tolist()
+        if n_gold:
+            await session.execute(
+                insert(GoldAnswer),
+                [
+                    {
+                        "item_id": item_ids[i],
+                        "project_id": project.id,
+                        "value": {"sentiment": f"c{truth[i]}"},
+                        "set_by": admin_id,
+                        "set_at": start,
+                    }
+                    for i in range(n_items, n_items + n_gold)
+                ],
+            )
+        responses: list[dict[str, Any]] = []
         assignments: list[dict[str, Any]] = []
         labels: list[dict[str, Any]] = []
         for n, (i, a, v) in enumerate(zip(r.item.tolist(), r.annotator.tolist(), r.value.tolist(), strict=True)):
@@ -95,9 +118,24 @@ async def build(url: str, n_items: int) -> tuple[Actor, Project]:
                     "submitted_at": at,
                 }
             )
+            label_id = new_id()
+            if i >= n_items:
+                score = float(v == truth[i])
+                responses.append(
+                    {
+                        "id": new_id(),
+                        "project_id": project.id,
+                        "item_id": item_ids[i],
+                        "annotator_id": people[a],
+                        "label_id": label_id,
+                        "score": score,
+                        "fields": {"sentiment": score},
+                        "created_at": at,
+                    }
+                )
             labels.append(
                 {
-                    "id": new_id(),
+                    "id": label_id,
                     "project_id": project.id,
                     "item_id": item_ids[i],
                     "assignment_id": task,
@@ -109,7 +147,7 @@ async def build(url: str, n_items: int) -> tuple[Actor, Project]:
                     "created_at": at,
                 }
             )
-        for table, rows in ((Assignment, assignments), (Label, labels)):
+        for table, rows in ((Assignment, assignments), (Label, labels), (GoldResponse, responses)):
             for k in range(0, len(rows), 5000):
                 await session.execute(insert(table), rows[k : k + 5000])
         counts = r.counts()
@@ -160,6 +198,7 @@ async def measure(url: str, actor: Actor, project: Project, runs: int, **options
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
+    parser.add_argument("--gold", type=int, default=200, help="gold items, 5 answers each (default 200)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sqlite-only", action="store_true")
     args = parser.parse_args()
@@ -171,8 +210,11 @@ def main() -> None:
             store.fresh()
             bootstrap(store.url())
             started = time.perf_counter()
-            actor, project = asyncio.run(build(store.url(), args.items))
-            print(f"{store.name}: built {args.items * 5:,} labels in {time.perf_counter() - started:.1f} s")
+            actor, project = asyncio.run(build(store.url(), args.items, args.gold))
+            print(
+                f"{store.name}: built {args.items * 5:,} labels and {args.gold * 5:,} gold answers "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
             for name, options in (
                 ("projectQuality", {}),
                 ("with segmentBy + daily window", {"segment_by": "lang", "window_hours": 24}),

@@ -5,7 +5,9 @@ Three aggregators, all returning an `Aggregate`:
 - `majority_vote`: the most frequent class per item;
 - `weighted_vote`: votes weighted by each annotator's known reliability (one-coin log-odds);
 - `dawid_skene`: Dawid & Skene's (1979) EM, which learns a confusion matrix per annotator and a class
-  prior together with the items' posteriors, from the labels alone.
+  prior together with the items' posteriors, from the labels alone or, semi-supervised, with the
+  true class of some items known (gold questions) and clamped; `dawid_skene_with_known` fits that
+  from two starts and keeps the likelier fit (`log_likelihood`).
 
 `item_posterior` is the online step of a live project: one item's posterior from its labels and a
 fitted confusion/prior, without running EM again.
@@ -227,7 +229,63 @@ def _floored_entropy(posterior: FloatArray, log_posterior: FloatArray) -> float:
     return -exact
 
 
-def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Aggregate | None = None) -> Aggregate:
+@dataclass(frozen=True)
+class _Clamp:
+    """The items of a Dawid-Skene fit whose true class is known, and how they enter the prior."""
+
+    rows: IntArray  # the known items
+    classes: IntArray  # their classes
+    free: IntArray  # the other items
+    prior_weight: FloatArray  # per item: 1 where it counts in the prior, else 0
+    prior_labels: FloatArray  # per item: its labels where it counts in the prior, else 0
+    in_prior: bool
+
+    @classmethod
+    def of(cls, known: npt.ArrayLike | None, r: Ratings, *, in_prior: bool) -> _Clamp | None:
+        n, k = r.n_items, r.n_classes
+        if known is None:
+            return None
+        truth = np.asarray(known)
+        if truth.shape != (n,) or (truth.size and not np.issubdtype(truth.dtype, np.integer)):
+            raise ValueError(f"known must hold one class index (or -1) per item ({n}), got shape {truth.shape}")
+        if truth.size and (truth.min() < -1 or truth.max() >= k):
+            raise ValueError("known class index out of range")
+        rows = np.flatnonzero(truth >= 0)
+        if not rows.size:
+            return None
+        weight = np.ones(n, dtype=np.float64)
+        if not in_prior:
+            weight[rows] = 0.0
+        labels = weight * r.labels_per_item()
+        return cls(rows, truth[rows].astype(np.intp), np.flatnonzero(truth < 0), weight, labels, in_prior)
+
+    def posterior(self, posterior: FloatArray, log_posterior: FloatArray | None = None) -> None:
+        """Clamp the known rows, in place, to the one-hot of their class (the log: 0 there and
+        log 1e-10 elsewhere, what the entropy's floor makes of a 0)."""
+        posterior[self.rows] = 0.0
+        posterior[self.rows, self.classes] = 1.0
+        if log_posterior is not None:
+            log_posterior[self.rows] = np.log(_EPS)
+            log_posterior[self.rows, self.classes] = 0.0
+
+    def prior(self, posterior: FloatArray) -> FloatArray:
+        """The mean posterior of the items that count in the prior (uniform when none does)."""
+        total = float(self.prior_weight.sum())
+        k = posterior.shape[1]
+        if total == 0.0:
+            return np.full(k, 1.0 / k)
+        return np.asarray((self.prior_weight @ posterior) / total, dtype=np.float64)
+
+
+def dawid_skene(
+    r: Ratings,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-5,
+    init: Aggregate | None = None,
+    known: npt.ArrayLike | None = None,
+    known_in_prior: bool = False,
+) -> Aggregate:
     """Dawid & Skene (1979) EM: per-annotator confusion matrices, a class prior, and item posteriors.
 
     Model: item i has a hidden true class z_i ~ prior; annotator a labelling it gives class l with
@@ -259,6 +317,19 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
     with the M-step on it, not converged. ValueError for items without classes, a negative
     `max_iter`, or an `init` whose posterior is not items x classes.
 
+    Known truths (semi-supervised Dawid-Skene): `known[i]` is item i's true class index when it is
+    known (a gold question's answer), -1 when not. A known item's posterior is clamped to the
+    one-hot of its class at the start and after every E-step, so it never moves, and its labels
+    enter the M-step's expected counts like any other: they show each annotator's confusion on
+    items whose truth is certain. By default (`known_in_prior=False`) known items stay out of the
+    class prior, which is the mean posterior of the other items (uniform when there are none):
+    known items are chosen (a manager picks gold questions), so their class mix says nothing about
+    the classes of the items to decide, and the loss counts the prior and the entropy over those
+    other items only (a known item's likelihood is that of its labels given its class). With
+    `known_in_prior=True` they count in the prior and the loss as every item does, which is what
+    crowd-kit's `DawidSkene.fit(data, true_labels)` does. A known item's `label` is its class and
+    its `confidence` 1. With no known item (`known` None or all -1) the fit is the unsupervised one.
+
     Caveat (the model's, not the code's): with little overlap, e.g. annotators seen on one item
     each, the likelihood can prefer merging classes, so even a unanimous item may get another
     class; with every annotator on every item, unanimous labels stay.
@@ -280,6 +351,7 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
         )
     if init is not None and init.posterior.shape != (n, k):
         raise ValueError(f"init.posterior must be items x classes {(n, k)}, got {init.posterior.shape}")
+    clamp = _Clamp.of(known, r, in_prior=known_in_prior)
 
     x = r.incidence()  # items x (annotators * K), column a * K + l; duplicate labels add up
     xt = x.T  # a CSC view, no copy: the M-step's product
@@ -291,7 +363,9 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
         posterior = np.full_like(votes, 1.0 / k)
         np.divide(votes, per_item[:, None], out=posterior, where=per_item[:, None] > 0)
     n_labels = float(x.sum())
-    prior = np.einsum("ij->j", posterior) / n
+    if clamp is not None:
+        clamp.posterior(posterior)
+    prior = clamp.prior(posterior) if clamp is not None else np.einsum("ij->j", posterior) / n
     counts = np.asarray(xt @ posterior)
     given_true, log_given_true = _m_step(counts, a, k)
 
@@ -303,14 +377,25 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
         log_joint = np.asarray(x @ log_given_true)
         log_joint += _log_prior(prior)
         posterior, log_posterior = _normalise_log_likelihood(log_joint)
-        prior = np.einsum("ij->j", posterior) / n
+        if clamp is not None:
+            clamp.posterior(posterior, log_posterior)
+            prior = clamp.prior(posterior)
+        else:
+            prior = np.einsum("ij->j", posterior) / n
         counts = np.asarray(xt @ posterior)
         given_true, log_given_true = _m_step(counts, a, k)
         # Expected log joint: each label's log P(l | c) weighted by the posterior, which is what the
         # M-step's counts add up; the prior once per label (the counts' column sums); then the
-        # posterior's entropy.
-        joint = float(np.vdot(counts, log_given_true)) + float(counts.sum(axis=0) @ _log_prior(prior))
-        new_loss = (joint + _floored_entropy(posterior, log_posterior)) / n_labels
+        # posterior's entropy. With known items outside the prior, the prior and the entropy are
+        # those of the other items (a known item's posterior is certain and drawn from no prior).
+        joint = float(np.vdot(counts, log_given_true))
+        if clamp is None or clamp.in_prior:
+            joint += float(counts.sum(axis=0) @ _log_prior(prior))
+            entropy = _floored_entropy(posterior, log_posterior)
+        else:
+            joint += float((clamp.prior_labels @ posterior) @ _log_prior(prior))
+            entropy = _floored_entropy(posterior[clamp.free], log_posterior[clamp.free])
+        new_loss = (joint + entropy) / n_labels
         if new_loss - loss < tol:
             converged = True
             break
@@ -326,6 +411,86 @@ def dawid_skene(r: Ratings, *, max_iter: int = 100, tol: float = 1e-5, init: Agg
         iterations=iterations,
         converged=converged,
     )
+
+
+def dawid_skene_with_known(
+    r: Ratings, known: npt.ArrayLike, *, max_iter: int = 100, tol: float = 1e-5, known_in_prior: bool = False
+) -> Aggregate:
+    """Semi-supervised Dawid-Skene (`dawid_skene` with `known`) from two starts, keeping the fit of
+    the higher `log_likelihood` (the first one on a tie, up to 1e-9 relative).
+
+    EM only climbs to the nearest optimum. From the vote fractions (`dawid_skene`'s own start), a
+    majority that is consistently wrong (annotators who swap two classes, say) pulls the free
+    items its way, and a few known items cannot turn the fit round: their counts are outweighed by
+    the free items' in every confusion matrix. The second start believes the known items first:
+    each annotator's confusion column (true class c) is its counts on the known items plus one
+    pseudo-label spread as the vote fractions' M-step would spread it (so an annotator or a class
+    without known items falls back to the votes, and one known item is not taken as certainty);
+    one E-step from those confusions and the free items' vote prior gives the start. With no known
+    item this is `dawid_skene` itself. ValueError as `dawid_skene` for a bad `known`.
+    """
+    first = dawid_skene(r, max_iter=max_iter, tol=tol, known=known, known_in_prior=known_in_prior)
+    clamp = _Clamp.of(known, r, in_prior=known_in_prior) if r.n_items and r.n_classes else None
+    if clamp is None:
+        return first
+    start = _known_start(r, clamp)
+    second = dawid_skene(r, max_iter=max_iter, tol=tol, init=start, known=known, known_in_prior=known_in_prior)
+    best = log_likelihood(r, first, known, known_in_prior=known_in_prior)
+    other = log_likelihood(r, second, known, known_in_prior=known_in_prior)
+    return second if other > best + 1e-9 * max(abs(best), 1.0) else first
+
+
+def _known_start(r: Ratings, clamp: _Clamp) -> Aggregate:
+    """The start `dawid_skene_with_known` tries second: one E-step from confusions counted on the
+    known items, each (annotator, true class) column given one pseudo-label as the votes say."""
+    n, a, k = r.n_items, r.n_annotators, r.n_classes
+    x = r.incidence()
+    votes = majority_vote(r).posterior
+    clamp.posterior(votes)  # the known rows one-hot, as in dawid_skene's own start
+    certain = np.zeros((n, k))
+    certain[clamp.rows, clamp.classes] = 1.0
+    free = votes - certain  # the known rows become 0
+    known_counts = np.asarray(x.T @ certain).reshape(a, k, k)  # [annotator, given, true]
+    voted = np.asarray(x.T @ free).reshape(a, k, k)
+    total = voted.sum(axis=1, keepdims=True)
+    pseudo = np.divide(voted, total, out=np.zeros_like(voted), where=total > 0)
+    _, log_given_true = _m_step((known_counts + pseudo).reshape(a * k, k), a, k)
+    log_joint = np.asarray(x @ log_given_true) + _log_prior(clamp.prior(votes))
+    posterior, _ = _normalise_log_likelihood(log_joint)
+    clamp.posterior(posterior)
+    label = _first_max(posterior, probabilities=True)
+    return Aggregate(label=label, confidence=_pick(posterior, label), posterior=posterior)
+
+
+def log_likelihood(
+    r: Ratings, fit: Aggregate, known: npt.ArrayLike | None = None, *, known_in_prior: bool = False
+) -> float:
+    """The log-probability of the labels under a fitted Dawid-Skene model (its `confusion` and
+    `prior`, each cell floored at 1e-10): over the items of unknown class, log sum_c prior_c prod
+    P_a(l | c); over the known ones (`known` as in `dawid_skene`), log prod P_a(l | known class),
+    plus log prior of that class with `known_in_prior`. Natural log. ValueError when `fit` has no
+    confusion (a vote) or does not fit `r`, or for a bad `known`."""
+    if fit.confusion is None or fit.prior is None:
+        raise ValueError("log_likelihood needs a Dawid-Skene fit (confusion and prior)")
+    n, a, k = r.n_items, r.n_annotators, r.n_classes
+    if fit.confusion.shape != (a, k, k) or fit.prior.shape != (k,):
+        raise ValueError("the fit's confusion and prior do not match the ratings")
+    if n == 0 or k == 0:
+        return 0.0
+    clamp = _Clamp.of(known, r, in_prior=known_in_prior)
+    given_true = np.maximum(fit.confusion.transpose(0, 2, 1).reshape(a * k, k), _EPS)
+    evidence = np.asarray(r.incidence() @ np.log(given_true))  # items x K: sum of log P(l | c)
+    log_prior = _log_prior(fit.prior)
+    if clamp is None:
+        free, total = np.arange(n), 0.0
+    else:
+        free = clamp.free
+        total = float(evidence[clamp.rows, clamp.classes].sum())
+        if known_in_prior:
+            total += float(log_prior[clamp.classes].sum())
+    joint = evidence[free] + log_prior
+    top = joint.max(axis=1, keepdims=True)
+    return total + float((top[:, 0] + np.log(np.exp(joint - top).sum(axis=1))).sum())
 
 
 def item_posterior(annotators: IntArray, values: IntArray, confusion: FloatArray, prior: FloatArray) -> FloatArray:

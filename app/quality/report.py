@@ -6,6 +6,11 @@ choices and taxonomy classes, ordinal for ratings, interval for numbers; multi-c
 match) and boxes by mean pairwise box F1 (IoU >= 0.5), since neither is a class; text by exact
 pairwise agreement. Annotators are judged against the final labels (the decisions in force).
 
+Gold answers (labels on gold questions, app/expertise/) are not labels here: they never enter the
+agreement, the comparison with final labels or the time series' distributions, which are about the
+items to decide. They come as their stored scores (`GoldAnswers`), and give each annotator, each
+field and each annotator on a field a gold accuracy: the mean score of its gold answers.
+
 The labels arrive as a `LabelTable`: columns of integer codes, one row per label, so that a
 project's 100,000 labels are counted by numpy rather than walked in Python. Each field's values
 are coded by their canonical JSON (`consensus.canonical`), computed once per distinct value.
@@ -15,8 +20,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -49,24 +55,53 @@ class Column:
 
 
 @dataclass(frozen=True)
+class GoldAnswers:
+    """The scored gold answers of a report, one row per answer, in its table's item and annotator
+    codes: the answer's score (0..1, the mean over the gold answer's fields) and per field name its
+    score there (NaN where the gold answer has no such field)."""
+
+    item: IntArray
+    annotator: IntArray
+    at: FloatArray  # seconds since the epoch
+    score: FloatArray
+    fields: dict[str, FloatArray]
+
+    @property
+    def n(self) -> int:
+        return int(self.item.size)
+
+    def subset(self, keep: BoolArray) -> GoldAnswers:
+        return GoldAnswers(
+            self.item[keep],
+            self.annotator[keep],
+            self.at[keep],
+            self.score[keep],
+            {name: v[keep] for name, v in self.fields.items()},
+        )
+
+
+@dataclass(frozen=True)
 class LabelTable:
-    """The labels of a report, one row per label, and the decisions in force on their items."""
+    """The labels of a report, one row per label, the decisions in force on their items, and the
+    gold answers (kept apart: they are not labels of the items to decide)."""
 
     item: IntArray  # per label: index into item_ids
     annotator: IntArray  # per label: index into annotator_ids
-    item_ids: tuple[str, ...]  # sorted
-    annotator_ids: tuple[str, ...]  # sorted
+    item_ids: tuple[str, ...]  # sorted; the gold answers' items too
+    annotator_ids: tuple[str, ...]  # sorted; the gold answers' authors too
     columns: dict[str, Column]
     time_spent_ms: FloatArray  # per label, NaN when not reported
     at: FloatArray  # per label, seconds since the epoch
     decided: BoolArray  # per item: a decision is in force
+    gold: GoldAnswers
 
     @property
     def n_labels(self) -> int:
         return int(self.item.size)
 
-    def subset(self, keep: BoolArray) -> LabelTable:
-        """The same table over the labels `keep` marks (items, annotators and decisions unchanged)."""
+    def subset(self, keep: BoolArray, keep_gold: BoolArray) -> LabelTable:
+        """The same table over the labels `keep` marks and the gold answers `keep_gold` marks
+        (items, annotators and decisions unchanged)."""
         return LabelTable(
             self.item[keep],
             self.annotator[keep],
@@ -76,6 +111,7 @@ class LabelTable:
             self.time_spent_ms[keep],
             self.at[keep],
             self.decided,
+            self.gold.subset(keep_gold),
         )
 
 
@@ -84,39 +120,80 @@ def label_table(
     labels: Sequence[Sequence[Any]],
     decisions: Sequence[Sequence[Any]],
     annotator_name: Callable[[str], str] = str,
+    gold: Sequence[Sequence[Any]] | None = None,
+    gold_items: Collection[Any] = (),
 ) -> LabelTable:
     """A table from label columns `[item, annotator, time_spent_ms (None: not reported), epoch
     seconds, *one per name of names: the field's JSON text or None]` and decision columns `[item,
     *field JSON texts]`. JSON may come in any formatting: each distinct text is parsed and made
     canonical once. Decisions on items without a label are left out. `annotator_name` turns an
-    annotator id as the columns give it into its name in the report (once per annotator)."""
-    n_labels = len(labels[0])
+    annotator id as the columns give it into its name in the report (once per annotator).
+    `gold_items`: the gold items, whose labels (gold answers) are dropped from the labels; `gold`:
+    the gold answers' columns `[item, annotator, epoch seconds, score, per-field scores (a mapping
+    from field name to score)]`. Reading the gold answers among the labels and dropping them here
+    costs less than leaving them out in SQL (a probe per label)."""
+    gold = gold if gold is not None and len(gold[0]) else [[], [], [], [], []]
+    n_gold = len(gold[0])
     item, item_ids = _encode(labels[0])
     annotator, raw_annotators = _encode(labels[1])
+    item_at = {v: i for i, v in enumerate(item_ids)}
+    if any(i not in item_at for i in gold[0]):  # gold answers whose labels were not passed
+        codes, item_ids = _encode([*labels[0], *gold[0]])
+        item, item_at = codes[: len(labels[0])], {v: i for i, v in enumerate(item_ids)}
+    annotator_at = {v: i for i, v in enumerate(raw_annotators)}
+    if any(a not in annotator_at for a in gold[1]):
+        codes, raw_annotators = _encode([*labels[1], *gold[1]])
+        annotator, annotator_at = codes[: len(labels[1])], {v: i for i, v in enumerate(raw_annotators)}
+    time_spent_ms = np.array(labels[2], dtype=np.float64)  # None reads as NaN
+    at = np.array(labels[3], dtype=np.float64)
+    values: list[Sequence[Any]] = list(labels[4 : 4 + len(names)])
+    is_gold = np.zeros(len(item_ids), dtype=np.bool_)
+    is_gold[[item_at[i] for i in gold_items if i in item_at]] = True
+    if is_gold.any():
+        keep = ~is_gold[item]
+        item, annotator, time_spent_ms, at = item[keep], annotator[keep], time_spent_ms[keep], at[keep]
+        values = [list(compress(texts, keep.tolist())) for texts in values]
+    n_labels = int(item.size)
     named = [annotator_name(a) for a in raw_annotators]
     order = sorted(range(len(named)), key=named.__getitem__)
     rank = np.empty(len(named), dtype=np.intp)
     rank[order] = np.arange(len(named), dtype=np.intp)
-    item_at = {v: i for i, v in enumerate(item_ids)}
     kept = [j for j, d in enumerate(decisions[0]) if d in item_at] if decisions else []
     decided_item = np.fromiter((item_at[decisions[0][j]] for j in kept), dtype=np.intp, count=len(kept))
     decided = np.zeros(len(item_ids), dtype=np.bool_)
     decided[decided_item] = True
     columns: dict[str, Column] = {}
     for f, name in enumerate(names):
-        codes, keys = _encode_json([*labels[4 + f], *(decisions[1 + f][j] for j in kept)])
+        codes, keys = _encode_json([*values[f], *(decisions[1 + f][j] for j in kept)])
         final = np.full(len(item_ids), -1, dtype=np.intp)
         final[decided_item] = codes[n_labels:]
         columns[name] = Column(codes[:n_labels], keys, final)
+    gold_annotator = np.fromiter(map(annotator_at.__getitem__, gold[1]), dtype=np.intp, count=n_gold)
+    per_field = gold[4]
+    answers = GoldAnswers(
+        item=np.fromiter(map(item_at.__getitem__, gold[0]), dtype=np.intp, count=n_gold),
+        annotator=rank[gold_annotator] if named else gold_annotator,
+        at=np.array(gold[2], dtype=np.float64),
+        score=np.array(gold[3], dtype=np.float64),
+        fields={
+            name: np.fromiter(
+                (np.nan if (v := (scores or {}).get(name)) is None else float(v) for scores in per_field),
+                dtype=np.float64,
+                count=n_gold,
+            )
+            for name in names
+        },
+    )
     return LabelTable(
         item=item,
         annotator=rank[annotator] if named else annotator,
         item_ids=item_ids,
         annotator_ids=tuple(named[j] for j in order),
         columns=columns,
-        time_spent_ms=np.array(labels[2], dtype=np.float64),  # None reads as NaN
-        at=np.array(labels[3], dtype=np.float64),
+        time_spent_ms=time_spent_ms,
+        at=at,
         decided=decided,
+        gold=answers,
     )
 
 
@@ -167,6 +244,8 @@ class FieldFigures:
     confusion_classes: list[str]
     confusion: list[list[int]]
     pairs: list[PairFigures] = field(default_factory=list)
+    gold_answers: int = 0  # gold answers scored on this field
+    gold_accuracy: float | None = None  # their mean score on it
 
 
 @dataclass(frozen=True)
@@ -181,6 +260,8 @@ class AnnotatorField:
     estimated_classes: list[str]
     estimated_confusion: list[list[float]] | None  # rows: true class, P(annotator gives column)
     estimated_accuracy: float | None
+    gold_answers: int  # its gold answers scored on this field
+    gold_accuracy: float | None  # their mean score on it
 
 
 @dataclass(frozen=True)
@@ -192,14 +273,18 @@ class AnnotatorFigures:
     median_time_ms: float | None
     labels_per_active_hour: float | None  # labels / clock hours in which it submitted at least one
     fields: list[AnnotatorField] = field(default_factory=list)
+    gold_answers: int = 0
+    gold_accuracy: float | None = None  # the mean score of its gold answers
 
 
 @dataclass(frozen=True)
 class Figures:
-    labels: int
+    labels: int  # labels of items to decide (gold answers apart)
     items: int
     fields: list[FieldFigures]
     annotators: list[AnnotatorFigures] = field(default_factory=list)
+    gold_answers: int = 0
+    gold_accuracy: float | None = None  # the mean score of the gold answers
 
 
 @dataclass(frozen=True)
@@ -210,16 +295,23 @@ class Window:
     distribution: dict[str, dict[str, float]]
     # Per field: Jensen-Shannon divergence (base 2) from the previous window with labels.
     drift: dict[str, float | None]
+    gold_answers: int = 0
+    gold_accuracy: float | None = None  # the mean score of the window's gold answers
 
 
 def windows(table: LabelTable, width_s: float, names: Sequence[str]) -> list[Window]:
-    """Labels per time window of `width_s` seconds (windows without labels are left out), each
-    field's label distribution (labels without the field left out), and its drift from the
-    previous window."""
-    if not table.n_labels:
+    """Labels per time window of `width_s` seconds (windows with neither labels nor gold answers
+    are left out), each field's label distribution (labels without the field left out), its drift
+    from the previous window with labels, and the window's gold answers with their mean score."""
+    gold = table.gold
+    if not table.n_labels and not gold.n:
         return []
-    buckets, bucket_of = np.unique(np.floor_divide(table.at, width_s).astype(np.int64), return_inverse=True)
+    at = np.concatenate([table.at, gold.at]) if gold.n else table.at
+    buckets, slot = np.unique(np.floor_divide(at, width_s).astype(np.int64), return_inverse=True)
+    bucket_of, gold_bucket = slot[: table.n_labels], slot[table.n_labels :]
     sizes = np.bincount(bucket_of, minlength=buckets.size)
+    gold_sizes = np.bincount(gold_bucket, minlength=buckets.size)
+    gold_sums = np.bincount(gold_bucket, weights=gold.score, minlength=buckets.size)
     shares: dict[str, FloatArray] = {}
     for name in names:
         column = table.columns[name]
@@ -231,6 +323,7 @@ def windows(table: LabelTable, width_s: float, names: Sequence[str]) -> list[Win
         totals = counts.sum(axis=1, keepdims=True)
         shares[name] = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
     result: list[Window] = []
+    last: int | None = None  # the previous window with labels
     for b in range(buckets.size):
         distribution = {
             name: {key: float(s) for key, s in zip(table.columns[name].keys, shares[name][b], strict=True) if s > 0}
@@ -239,10 +332,22 @@ def windows(table: LabelTable, width_s: float, names: Sequence[str]) -> list[Win
         drift: dict[str, float | None] = {}
         for name in names:
             now = shares[name][b]
-            before = shares[name][b - 1] if b else None
+            before = shares[name][last] if last is not None else None
             comparable = before is not None and before.any() and now.any()
             drift[name] = metrics.jensen_shannon(before, now) if before is not None and comparable else None
-        result.append(Window(float(buckets[b] * width_s), int(sizes[b]), distribution, drift))
+        answered = int(gold_sizes[b])
+        result.append(
+            Window(
+                float(buckets[b] * width_s),
+                int(sizes[b]),
+                distribution,
+                drift,
+                answered,
+                float(gold_sums[b] / answered) if answered else None,
+            )
+        )
+        if sizes[b]:
+            last = b
     return result
 
 
@@ -251,13 +356,29 @@ def figures(
 ) -> Figures:
     """Figures over the table and the schema's (field name, kind) pairs; `estimates` (field ->
     the project's stored Dawid-Skene model) adds each annotator's estimated confusion matrix."""
-    per_field = [_field(table, name, kind) for name, kind in fields]
+    gold = table.gold
+    per_field = []
+    for name, kind in fields:
+        scored = gold.fields[name][~np.isnan(gold.fields[name])]
+        per_field.append(
+            replace(_field(table, name, kind), gold_answers=int(scored.size), gold_accuracy=_mean(scored.tolist()))
+        )
     return Figures(
         labels=table.n_labels,
         items=int(np.unique(table.item).size),
         fields=per_field,
         annotators=_annotators(table, fields, per_field, estimates or {}),
+        gold_answers=gold.n,
+        gold_accuracy=_mean(gold.score.tolist()),
     )
+
+
+def _gold_by_annotator(gold: GoldAnswers, scores: FloatArray, n: int) -> tuple[IntArray, list[float | None]]:
+    """Per annotator: how many of its gold answers have a score in `scores` (NaN: none), and their mean."""
+    scored = ~np.isnan(scores)
+    count = np.bincount(gold.annotator[scored], minlength=n)
+    total = np.bincount(gold.annotator[scored], weights=scores[scored], minlength=n)
+    return count, [float(total[a] / count[a]) if count[a] else None for a in range(n)]
 
 
 def _field(table: LabelTable, name: str, kind: str) -> FieldFigures:
@@ -410,20 +531,25 @@ def _annotators(
     estimates: Mapping[str, FieldModel],
 ) -> list[AnnotatorFigures]:
     """Whole labels (every field at once) against the final labels and against each other: a label's
-    agreeing pairs are the other labels of its item with the same whole value."""
-    if not table.n_labels:
+    agreeing pairs are the other labels of its item with the same whole value. Gold answers give
+    each annotator its gold figures (an annotator with gold answers only is listed with 0 labels)."""
+    if not table.n_labels and not table.gold.n:
         return []
     n_annotators = len(table.annotator_ids)
-    whole, whole_final = _whole(table, [name for name, _ in fields])
-    truth = np.where(table.decided, whole_final, -1)[table.item]
-    judged = truth >= 0
-    correct = np.bincount(table.annotator, weights=judged & (truth == whole), minlength=n_annotators)
-    compared = np.bincount(table.annotator, weights=judged, minlength=n_annotators)
-    _, cell, same = np.unique(table.item * (int(whole.max()) + 1) + whole, return_inverse=True, return_counts=True)
-    agreeing = np.bincount(table.annotator, weights=same[cell] - 1, minlength=n_annotators)
-    per_item = np.bincount(table.item, minlength=len(table.item_ids))
-    pairs = np.bincount(table.annotator, weights=per_item[table.item] - 1, minlength=n_annotators)
+    zero: npt.NDArray[Any] = np.zeros(n_annotators)
+    correct = compared = agreeing = pairs = zero
+    if table.n_labels:
+        whole, whole_final = _whole(table, [name for name, _ in fields])
+        truth = np.where(table.decided, whole_final, -1)[table.item]
+        judged = truth >= 0
+        correct = np.bincount(table.annotator, weights=judged & (truth == whole), minlength=n_annotators)
+        compared = np.bincount(table.annotator, weights=judged, minlength=n_annotators)
+        _, cell, same = np.unique(table.item * (int(whole.max()) + 1) + whole, return_inverse=True, return_counts=True)
+        agreeing = np.bincount(table.annotator, weights=same[cell] - 1, minlength=n_annotators)
+        per_item = np.bincount(table.item, minlength=len(table.item_ids))
+        pairs = np.bincount(table.annotator, weights=per_item[table.item] - 1, minlength=n_annotators)
     labels = np.bincount(table.annotator, minlength=n_annotators)
+    gold_answers, gold_accuracy = _gold_by_annotator(table.gold, table.gold.score, n_annotators)
     hours = np.unique(table.annotator * (1 << 40) + np.floor_divide(table.at, 3600.0).astype(np.int64))
     active_hours = np.bincount(hours >> 40, minlength=n_annotators)
     medians = _medians(table.annotator, table.time_spent_ms, n_annotators)
@@ -437,9 +563,11 @@ def _annotators(
             median_time_ms=medians[a],
             labels_per_active_hour=float(labels[a] / active_hours[a]) if active_hours[a] else None,
             fields=by_field[a],
+            gold_answers=int(gold_answers[a]),
+            gold_accuracy=gold_accuracy[a],
         )
         for a in range(n_annotators)
-        if labels[a]
+        if labels[a] or gold_answers[a]
     ]
 
 
@@ -479,26 +607,34 @@ def _annotator_fields(
     per_field: Sequence[FieldFigures],
     estimates: Mapping[str, FieldModel],
 ) -> list[list[AnnotatorField]]:
-    """Per annotator, per class field with at most MAX_CONFUSION_CLASSES classes: its confusion
-    matrix against the final labels and the stored estimate's."""
+    """Per annotator, per class field with at most MAX_CONFUSION_CLASSES classes (or with gold
+    answers only): its confusion matrix against the final labels, the stored estimate's, and its
+    gold accuracy there."""
     n = len(table.annotator_ids)
     result: list[list[AnnotatorField]] = [[] for _ in range(n)]
     for (name, kind), figured in zip(fields, per_field, strict=True):
-        if kind not in CLASS_KINDS or kind == "multi_choice" or not figured.confusion_classes:
+        if kind not in CLASS_KINDS or kind == "multi_choice":
+            continue
+        if not figured.confusion_classes and not figured.gold_answers:
             continue
         k = len(figured.confusion_classes)
         if k > MAX_CONFUSION_CLASSES:
             continue
-        column = table.columns[name]
-        position = {key: i for i, key in enumerate(figured.confusion_classes)}
-        # a key is canonical JSON, which is also how confusion_classes shows a number
-        to_class = np.fromiter((position.get(key, -1) for key in column.keys), dtype=np.intp, count=len(column.keys))
-        truth = _reference(column, to_class)[table.item]
-        given = to_class[column.codes]
-        compared = (truth >= 0) & (given >= 0)
-        flat = np.bincount(
-            (table.annotator[compared] * k + truth[compared]) * k + given[compared], minlength=n * k * k
-        ).reshape(n, k, k)
+        flat: npt.NDArray[Any] = np.zeros((n, k, k), dtype=np.intp)
+        if k:
+            column = table.columns[name]
+            position = {key: i for i, key in enumerate(figured.confusion_classes)}
+            # a key is canonical JSON, which is also how confusion_classes shows a number
+            to_class = np.fromiter(
+                (position.get(key, -1) for key in column.keys), dtype=np.intp, count=len(column.keys)
+            )
+            truth = _reference(column, to_class)[table.item]
+            given = to_class[column.codes]
+            compared = (truth >= 0) & (given >= 0)
+            flat = np.bincount(
+                (table.annotator[compared] * k + truth[compared]) * k + given[compared], minlength=n * k * k
+            ).reshape(n, k, k)
+        gold_answers, gold_accuracy = _gold_by_annotator(table.gold, table.gold.fields[name], n)
         model = estimates.get(name)
         for a in range(n):
             cm = flat[a]
@@ -513,6 +649,8 @@ def _annotator_fields(
                     estimated_classes=list(model.classes) if model and estimated is not None else [],
                     estimated_confusion=estimated.tolist() if estimated is not None else None,
                     estimated_accuracy=model.accuracy.get(table.annotator_ids[a]) if model else None,
+                    gold_answers=int(gold_answers[a]),
+                    gold_accuracy=gold_accuracy[a],
                 )
             )
     return result

@@ -304,6 +304,13 @@ class FieldQuality:
     pairs: list[PairQuality] = strawberry.field(
         description="Per pair of annotators sharing items (the 500 sharing the most): how often they agree."
     )
+    gold_answers: int = strawberry.field(
+        description="Gold answers in the period scored on this field (their gold answer has it)."
+    )
+    gold_accuracy: float | None = strawberry.field(
+        description="Mean score of those answers on this field (0..1: exact match, or set, span or box F1 by the "
+        "field's kind); null without one."
+    )
 
 
 @strawberry.type(description="Two annotators on the items both labeled.")
@@ -337,13 +344,18 @@ class AnnotatorFieldQuality:
         "null without a Dawid-Skene estimate of this annotator."
     )
     estimated_accuracy: float | None = strawberry.field(
-        description="The estimate's accuracy (Dawid-Skene or weighted vote); null without one."
+        description="The estimate's accuracy (Dawid-Skene or weighted vote, with gold answers as known truth); "
+        "null without one."
+    )
+    gold_answers: int = strawberry.field(description="Its gold answers in the period scored on this field.")
+    gold_accuracy: float | None = strawberry.field(
+        description="Their mean score on this field (0..1); null without one."
     )
 
 
 @strawberry.type
 class AnnotatorQuality:
-    labels: int
+    labels: int = strawberry.field(description="Its labels of items to decide (gold answers are counted apart).")
     accuracy: float | None = strawberry.field(
         description="Share of its labels on decided items matching the final label."
     )
@@ -355,6 +367,11 @@ class AnnotatorQuality:
     fields: list[AnnotatorFieldQuality] = strawberry.field(
         description="Per single-choice, taxonomy or rating field of at most 50 classes."
     )
+    gold_answers: int = strawberry.field(description="Its gold answers in the period.")
+    gold_accuracy: float | None = strawberry.field(
+        description="Their mean score (0..1, each the mean over the gold answer's fields), over the period (not "
+        "the rolling goldWindow of project.annotators); null without one."
+    )
     _annotator: strawberry.Private[str]
 
     @strawberry.field
@@ -362,12 +379,20 @@ class AnnotatorQuality:
         return await known_user(info, uuid.UUID(self._annotator))
 
 
-@strawberry.type(description="The figures over one set of labels (the whole period or one segment).")
+@strawberry.type(
+    description="The figures over one set of labels (the whole period or one segment). Answers to gold questions "
+    "are not labels here: they are left out of the label figures (agreement, accuracy against final labels, "
+    "throughput) and counted in the gold ones."
+)
 class QualityFigures:
-    labels: int
+    labels: int = strawberry.field(description="Labels of items to decide (gold answers apart).")
     items: int
     fields: list[FieldQuality]
-    annotators: list[AnnotatorQuality]
+    annotators: list[AnnotatorQuality] = strawberry.field(
+        description="Everyone with labels or gold answers in the period."
+    )
+    gold_answers: int = strawberry.field(description="Answers to gold questions in the period.")
+    gold_accuracy: float | None = strawberry.field(description="Their mean score (0..1); null without one.")
 
     @classmethod
     def of(cls, f: Figures) -> QualityFigures:
@@ -390,6 +415,8 @@ class QualityFigures:
                         )
                         for p in x.pairs
                     ],
+                    gold_answers=x.gold_answers,
+                    gold_accuracy=x.gold_accuracy,
                 )
                 for x in f.fields
             ],
@@ -408,13 +435,19 @@ class QualityFigures:
                             estimated_classes=x.estimated_classes,
                             estimated_confusion=None if x.estimated_confusion is None else JSON(x.estimated_confusion),
                             estimated_accuracy=x.estimated_accuracy,
+                            gold_answers=x.gold_answers,
+                            gold_accuracy=x.gold_accuracy,
                         )
                         for x in a.fields
                     ],
+                    gold_answers=a.gold_answers,
+                    gold_accuracy=a.gold_accuracy,
                     _annotator=a.annotator,
                 )
                 for a in f.annotators
             ],
+            gold_answers=f.gold_answers,
+            gold_accuracy=f.gold_accuracy,
         )
 
 
@@ -424,7 +457,7 @@ class QualitySegment:
     figures: QualityFigures
 
 
-@strawberry.type(description="The labels of one time window and how their distribution moved.")
+@strawberry.type(description="The labels and gold answers of one time window, and how the labels' distribution moved.")
 class QualityWindow:
     start: datetime
     labels: int
@@ -432,8 +465,11 @@ class QualityWindow:
         description="Per choice, taxonomy, rating or multi-choice field: canonical value -> share of the labels."
     )
     drift: JSON = strawberry.field(
-        description="Per field: Jensen-Shannon divergence (base 2, 0..1) from the previous window; null for the first."
+        description="Per field: Jensen-Shannon divergence (base 2, 0..1) from the previous window with labels; null "
+        "for the first."
     )
+    gold_answers: int = strawberry.field(description="Answers to gold questions in this window.")
+    gold_accuracy: float | None = strawberry.field(description="Their mean score (0..1); null without one.")
 
 
 @strawberry.type(description="QA audits of the decisions that gave one class of one field.")
@@ -574,6 +610,8 @@ class QualityQuery:
                     labels=w.labels,
                     distribution=JSON(w.distribution),
                     drift=JSON(w.drift),
+                    gold_answers=w.gold_answers,
+                    gold_accuracy=w.gold_accuracy,
                 )
                 for w in report.windows
             ],

@@ -6,6 +6,13 @@ a class prior by EM over every counted label of the field (app/quality/aggregati
 re-estimates a submit aggregates the item with the stored estimates (app/quality/consensus.py),
 so it costs one small read, not an EM run.
 
+Gold answers are known truth, never consensus. The labels given on gold items (items with a
+GoldAnswer, app/expertise/) join a field's fit only where the gold answer has that field: under
+DAWID_SKENE as items whose true class is clamped to the gold answer's (they shape the confusion
+matrices, not the class prior: gold items are picked by a manager, not drawn like the items to
+decide), under WEIGHTED compared against the gold answer as the other labels are against the
+decision in force. A gold item never gets a decision, so nothing here re-decides it.
+
 A re-estimate runs on `refreshQuality` and in the background after about `refresh_every` new
 labels of the project (counted in this process: a restart starts the count again). Items the
 aggregation decided alone (AGGREGATED) are aggregated again under the new estimates; where the
@@ -15,9 +22,11 @@ value changes, a new decision version supersedes the old one. Human decisions st
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections import defaultdict
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +39,11 @@ from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
 from app.db import SESSIONS, after_commit, bulk_read, unit_of_work
+from app.expertise.models import GoldAnswer
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
-from app.quality.aggregation import dawid_skene
+from app.quality.aggregation import dawid_skene_with_known
 from app.quality.consensus import FieldModel, Proposal, canonical
 from app.quality.ratings import Ratings
 from app.workflow import decisions
@@ -110,20 +120,41 @@ async def estimate(session: AsyncSession, project: Project, *, in_thread: bool =
             )
         )
         values = await decisions.current_values(session, project, labels)
+        gold = await gold_truths(session, project)
         rows: dict[str, list[tuple[uuid.UUID, str, str]]] = defaultdict(list)
+        by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]] = defaultdict(list)
+        used = 0
         for label, value in zip(labels, values, strict=True):
             author = str(label.author_id)
-            for name in value:
+            truth = gold.get(label.item_id)
+            if truth is None:
+                for name in value:
+                    rows[name].append((label.item_id, author, canonical(value.get(name))))
+                by_item[label.item_id].append((label, value))
+                used += 1
+                continue
+            # A gold answer: in the fit of the fields its gold answer has, never in any consensus.
+            known = [name for name in value if name in truth]
+            for name in known:
                 rows[name].append((label.item_id, author, canonical(value.get(name))))
+            used += bool(known)
         if method is AggregationMethod.DAWID_SKENE:
-            fitted = await asyncio.to_thread(_ds_estimates, rows) if in_thread else _ds_estimates(rows)
+            fit = functools.partial(_ds_estimates, rows, gold)
+            fitted = await asyncio.to_thread(fit) if in_thread else fit()
         else:
-            fitted = await _accuracy_estimates(session, project, rows)
-        by_item: dict[uuid.UUID, list[tuple[Label, dict[str, Any]]]] = defaultdict(list)
-        for label, value in zip(labels, values, strict=True):
-            by_item[label.item_id].append((label, value))
+            fitted = await _accuracy_estimates(session, project, rows, gold)
         changes = await _changed(session, project, fitted, by_item)
-    return Plan(method, fitted, {name: len(found) for name, found in rows.items()}, changes, len(labels))
+    return Plan(method, fitted, {name: len(found) for name, found in rows.items()}, changes, used)
+
+
+async def gold_truths(session: AsyncSession, project: Project) -> dict[uuid.UUID, dict[str, str]]:
+    """Per gold item of the project: its gold answer, field by field, as canonical values. The
+    answer is taken as stored: a gold answer carries no schema version (set it again after a schema
+    change that renames its classes)."""
+    found = await session.execute(
+        select(GoldAnswer.item_id, GoldAnswer.value).where(col(GoldAnswer.project_id) == project.id)
+    )
+    return {item: {name: canonical(v) for name, v in (value or {}).items()} for item, value in found.all()}
 
 
 async def apply(session: AsyncSession, project: Project, plan: Plan) -> Refreshed:
@@ -207,13 +238,25 @@ async def load(session: AsyncSession, project: Project) -> dict[str, FieldModel]
     return models
 
 
-def _ds_estimates(rows: dict[str, list[tuple[uuid.UUID, str, str]]]) -> dict[str, FieldModel]:
+def _ds_estimates(
+    rows: dict[str, list[tuple[uuid.UUID, str, str]]], gold: Mapping[uuid.UUID, Mapping[str, str]]
+) -> dict[str, FieldModel]:
+    """Dawid-Skene per field, the gold items' true classes clamped to their gold answers' (fitted from
+    the votes and from the gold answers, the likelier fit kept: app/quality/aggregation.py)."""
     models: dict[str, FieldModel] = {}
     for name, triples in rows.items():
-        ratings = Ratings.from_rows(triples)
+        truths: dict[Hashable, str] = {item: answer[name] for item, answer in gold.items() if name in answer}
+        seen = {item for item, _, _ in triples}
+        ratings = Ratings.from_rows(triples, classes={v for item, v in truths.items() if item in seen})
         if ratings.n_classes < 2:
             continue
-        fit = dawid_skene(ratings, max_iter=DS_MAX_ITER, tol=DS_TOL)
+        class_at = {c: i for i, c in enumerate(ratings.classes)}
+        known = np.fromiter(
+            (class_at[truths[item]] if item in truths else -1 for item in ratings.item_ids),
+            dtype=np.intp,
+            count=ratings.n_items,
+        )
+        fit = dawid_skene_with_known(ratings, known, max_iter=DS_MAX_ITER, tol=DS_TOL)
         assert fit.confusion is not None
         assert fit.prior is not None
         accuracy = fit.annotator_accuracy_estimate()
@@ -229,21 +272,28 @@ def _ds_estimates(rows: dict[str, list[tuple[uuid.UUID, str, str]]]) -> dict[str
 
 
 async def _accuracy_estimates(
-    session: AsyncSession, project: Project, rows: dict[str, list[tuple[uuid.UUID, str, str]]]
+    session: AsyncSession,
+    project: Project,
+    rows: dict[str, list[tuple[uuid.UUID, str, str]]],
+    gold: Mapping[uuid.UUID, Mapping[str, str]],
 ) -> dict[str, FieldModel]:
+    """Each annotator's smoothed accuracy per field against the decisions in force and, on gold
+    items (which have no decision), against the gold answer."""
     final = {
-        d.item_id: d.value
+        d.item_id: {name: canonical(v) for name, v in d.value.items()}
         for d in await session.scalars(
             select(Decision).where(Decision.project_id == project.id, col(Decision.superseded_at).is_(None))
         )
     }
+    reference = {**final, **gold}
     models: dict[str, FieldModel] = {}
     for name, triples in rows.items():
         compared: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for item_id, author, key in triples:
-            if item_id in final:
+            truth = reference.get(item_id)
+            if truth is not None:
                 tally = compared[author]
-                tally[0] += key == canonical(final[item_id].get(name))
+                tally[0] += key == truth.get(name, "null")
                 tally[1] += 1
         classes = tuple(sorted({key for _, _, key in triples}))
         models[name] = FieldModel(

@@ -87,15 +87,17 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     assignment.submitted_at = now
     outcome = None
     if gold:
-        # A gold answer: scored against the known one and never counted (app/expertise); to the
-        # annotator it is a label like any other, unless it answers a qualification set, where
-        # the feedback follows at once (SubmitLabelPayload.qualification).
+        # A gold answer: scored against the known one and never counted towards a decision
+        # (app/expertise); to the annotator it is a label like any other, unless it answers a
+        # qualification set, where the feedback follows at once (SubmitLabelPayload.qualification).
+        # The re-estimate takes it as known truth, so it counts towards the next one.
         await lifecycle.move(session, assignment.item_id, Move.ANSWER_GOLD)
         await session.flush()
         if assignment.qualification_attempt_id is not None:
             await qualification.answer(session, actor, project, label, assignment.qualification_attempt_id)
         else:
             await expertise.score_answer(session, actor, project, label)
+        estimates.count_label(session, project)
     else:
         # The label takes the slot its lease held; with the last one in, the item is settled.
         state = await lifecycle.move(session, assignment.item_id, Move.LABEL)

@@ -2,7 +2,9 @@
 
 Readable by admins, project managers and QA auditors (`quality read`). Every figure counts the
 labels made in [from, to) (all of them without a period) and the decisions in force on their items;
-`segment_by` repeats the figures per value of one item metadata field.
+`segment_by` repeats the figures per value of one item metadata field. Labels on gold items are
+gold answers, not labels: they are left out of every label figure and counted, with their stored
+scores, in the gold figures of the same period (their label's time decides it).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.auth.actor import Actor
 from app.columns import epoch_seconds
 from app.db import bulk_read
 from app.errors import DomainError
+from app.expertise.models import GoldAnswer, GoldResponse
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema
@@ -147,7 +150,24 @@ async def _report(
         .where(Decision.project_id == project.id, col(Decision.superseded_at).is_(None))
     )
     decisions = [list(column) for column in zip(*decided.all(), strict=True)]
-    table = label_table(names, labels, decisions, lambda raw: str(uuid.UUID(raw)))
+    answered = await found.execute(
+        select(
+            *[
+                _text(Label.item_id),
+                _text(Label.author_id),
+                epoch_seconds(col(Label.created_at)),
+                col(GoldResponse.score),
+                col(GoldResponse.fields),
+            ]
+        )
+        .join(GoldResponse, col(GoldResponse.label_id) == col(Label.id))
+        # The gold answers' own project condition lets the database start from them (a few) and
+        # look each label up, rather than probe for an answer behind every label.
+        .where(col(GoldResponse.project_id) == project.id, col(GoldResponse.attempt_id).is_(None), *scope)
+    )
+    gold = [list(column) for column in zip(*answered.all(), strict=True)] or None
+    gold_items = await found.execute(select(_text(GoldAnswer.item_id)).where(GoldAnswer.project_id == project.id))
+    table = label_table(names, labels, decisions, lambda raw: str(uuid.UUID(raw)), gold, gold_items.scalars().all())
     estimates = await load_estimates(session, project)
     report = figures(table, fields, estimates)
     labelled = set(table.item_ids)
@@ -156,9 +176,10 @@ async def _report(
     segments: dict[str, Figures] = {}
     if segment_by:
         segment_of = await _segments(session, project, segment_by)
-        segment = np.array([segment_of.get(item, "None") for item in table.item_ids], dtype=object)[table.item]
-        for value in sorted(set(segment))[:MAX_SEGMENTS]:
-            segments[value] = figures(table.subset(segment == value), fields, estimates)
+        of_item = np.array([segment_of.get(item, "None") for item in table.item_ids], dtype=object)
+        segment, gold_segment = of_item[table.item], of_item[table.gold.item]
+        for value in sorted(set(segment) | set(gold_segment))[:MAX_SEGMENTS]:
+            segments[value] = figures(table.subset(segment == value, gold_segment == value), fields, estimates)
     series = []
     if window_hours is not None:
         choice_like = [name for name, kind in fields if kind in CLASS_KINDS]

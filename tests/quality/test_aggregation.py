@@ -2,7 +2,8 @@
 
 crowd-kit's DawidSkene is the oracle for Dawid-Skene: same initialisation (majority-vote
 fractions), same 1e-10 floors and the same stopping rule, so the two should stop at the same
-iteration with the same posteriors.
+iteration with the same posteriors. With known truths it is the oracle too (its `true_labels`),
+where it means the same thing: known items counted in the prior (`known_in_prior=True`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from hypothesis import strategies as st
 from app.quality.aggregation import (
     Aggregate,
     dawid_skene,
+    dawid_skene_with_known,
     item_posterior,
+    log_likelihood,
     majority_vote,
     weighted_vote,
 )
@@ -150,13 +153,13 @@ def _crowd(n_items: int, n_classes: int = 10, per_item: int = 5, seed: int = 7) 
     return make_crowd(n_items=n_items, per_item=per_item, n_classes=n_classes, seed=seed)
 
 
-def _crowd_kit(ratings: Ratings, **options: Any) -> DawidSkene:
+def _crowd_kit(ratings: Ratings, true_labels: pd.Series | None = None, **options: Any) -> DawidSkene:
     frame = pd.DataFrame({"task": ratings.item, "worker": ratings.annotator, "label": ratings.value})
     model = DawidSkene(**options)
     with warnings.catch_warnings():
         # crowd-kit 1.4 still passes `inplace=`/`copy=` to pandas 3, which warns on each call.
         warnings.simplefilter("ignore", pd.errors.Pandas4Warning)
-        model.fit(frame)
+        model.fit(frame, true_labels=true_labels)
     return model
 
 
@@ -362,6 +365,185 @@ def test_annotator_accuracy_estimate_is_prior_weighted_diagonal() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Known truths (gold questions): semi-supervised Dawid-Skene
+
+
+def _some_known(crowd: Crowd, share: float, seed: int = 1) -> np.ndarray:
+    """Per item: its true class for a random `share` of the items, -1 for the rest."""
+    rng = np.random.default_rng(seed)
+    n = crowd.ratings.n_items
+    known = np.full(n, -1, dtype=np.intp)
+    chosen = rng.choice(n, int(n * share), replace=False)
+    known[chosen] = crowd.truth[chosen]
+    return known
+
+
+@pytest.mark.parametrize(
+    ("n_items", "n_classes", "per_item", "seed"), [(2000, 10, 5, 7), (2000, 3, 3, 11), (1500, 4, 7, 3)]
+)
+def test_known_truths_match_crowd_kits_true_labels(n_items: int, n_classes: int, per_item: int, seed: int) -> None:
+    crowd = _crowd(n_items, n_classes, per_item, seed)
+    known = _some_known(crowd, 0.1)
+    ours = dawid_skene(crowd.ratings, known=known, known_in_prior=True)
+    chosen = np.flatnonzero(known >= 0)
+    theirs = _crowd_kit(crowd.ratings, pd.Series(known[chosen], index=chosen), n_iter=100, tol=1e-5)
+    probas, confusion, prior = _their_arrays(theirs, crowd.ratings)
+    assert ours.converged
+    assert ours.iterations == len(theirs.loss_history_)
+    np.testing.assert_allclose(ours.posterior, probas, atol=1e-6)
+    np.testing.assert_allclose(ours.confusion, confusion, atol=1e-6)
+    np.testing.assert_allclose(ours.prior, prior, atol=1e-9)
+
+
+def test_known_items_stay_clamped_and_by_default_stay_out_of_the_prior() -> None:
+    crowd = _crowd(2000, 3, 3, 11)
+    known = _some_known(crowd, 0.2)
+    chosen = known >= 0
+    for max_iter in (0, 1, 100):
+        result = dawid_skene(crowd.ratings, known=known, max_iter=max_iter)
+        one_hot = np.eye(3)[known[chosen]]
+        assert result.posterior[chosen].tolist() == one_hot.tolist()
+        assert result.label[chosen].tolist() == known[chosen].tolist()
+        assert result.confidence[chosen].tolist() == [1.0] * int(chosen.sum())
+        # The prior is the other items' mean posterior (the M-step after the last E-step).
+        assert result.prior is not None
+        np.testing.assert_allclose(result.prior, result.posterior[~chosen].mean(axis=0), atol=1e-12)
+        counted = dawid_skene(crowd.ratings, known=known, max_iter=max_iter, known_in_prior=True)
+        assert counted.prior is not None
+        np.testing.assert_allclose(counted.prior, counted.posterior.mean(axis=0), atol=1e-12)
+    # Every item known: nothing to take a prior from, so it is uniform.
+    everything = dawid_skene(crowd.ratings, known=crowd.truth)
+    assert everything.prior is not None
+    np.testing.assert_allclose(everything.prior, 1 / 3)
+    assert everything.label.tolist() == crowd.truth.tolist()
+
+
+def test_a_manager_picked_gold_set_does_not_skew_the_prior() -> None:
+    """Gold items are chosen, not drawn: 300 of class 0 made gold leave the other items at 23% of
+    class 0. Outside the prior the estimate follows those; counted in it, class 0 doubles."""
+    crowd = _crowd(2000, 3, 3, 11)
+    known = np.full(2000, -1, dtype=np.intp)
+    known[np.flatnonzero(crowd.truth == 0)[:300]] = 0
+    free = known < 0
+    share = np.bincount(crowd.truth[free], minlength=3) / free.sum()
+    outside = dawid_skene(crowd.ratings, known=known).prior
+    counted = dawid_skene(crowd.ratings, known=known, known_in_prior=True).prior
+    assert outside is not None
+    assert counted is not None
+    np.testing.assert_allclose(outside, share, atol=0.02)
+    assert counted[0] > share[0] + 0.15
+
+
+def test_no_known_item_is_the_unsupervised_fit() -> None:
+    crowd = _crowd(2000)
+    plain = dawid_skene(crowd.ratings)
+    nothing = np.full(crowd.ratings.n_items, -1)
+    for other in (dawid_skene(crowd.ratings, known=nothing), dawid_skene_with_known(crowd.ratings, nothing)):
+        assert other.iterations == plain.iterations
+        np.testing.assert_array_equal(other.posterior, plain.posterior)
+        np.testing.assert_array_equal(other.confusion, plain.confusion)
+
+
+def test_a_lone_annotators_gold_answers_show_it_guessing() -> None:
+    """s labels its items alone, so nothing but gold can judge it: as unknown items its answers
+    agree with themselves and it looks perfect; clamped to the gold answers, half of them are
+    wrong whatever the true class, and its confusion rows say so."""
+    rows = []
+    for i in range(10):  # g1 and g2 agree on items of both classes
+        value = ("pos", "neg")[i % 2]
+        rows += [(f"a{i}", "g1", value), (f"a{i}", "g2", value)]
+    rows += [(f"b{i}", "s", ("pos", "neg")[(i // 2) % 2]) for i in range(10)]  # s alone
+    truth = ["neg", "pos"] * 4
+    given = ["pos", "pos", "neg", "neg"] * 2  # right on half, on either class
+    rows += [(f"q{i}", "s", g) for i, g in enumerate(given)]
+    ratings = Ratings.from_rows(rows)
+    gold = {f"q{i}": ratings.classes.index(t) for i, t in enumerate(truth)}
+    known = np.array([gold.get(str(item), -1) for item in ratings.item_ids])
+    s = ratings.annotator_ids.index("s")
+
+    unknown = dawid_skene(ratings)
+    clamped = dawid_skene_with_known(ratings, known)
+    assert unknown.confusion is not None
+    assert clamped.confusion is not None
+    before, after = unknown.annotator_accuracy_estimate(), clamped.annotator_accuracy_estimate()
+    assert before is not None
+    assert after is not None
+    assert before[s] > 0.99
+    assert after[s] == pytest.approx(0.5, abs=0.05)
+    np.testing.assert_allclose(clamped.confusion[s], 0.5, atol=0.07)  # a coin, whatever the truth
+    assert after[:s].tolist() == pytest.approx([1.0, 1.0])  # g1 and g2 are untouched
+
+
+def _swapping_majority(seed: int = 3) -> tuple[Ratings, np.ndarray, np.ndarray]:
+    """300 items of 3 classes, each labeled by 5 annotators, 90% consistent: three of them
+    answer class (c + 1) mod 3 for class c, the two others c. The truth and 30 known items."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, 3, 300)
+    rows = []
+    for i, c in enumerate(truth):
+        for a in range(5):
+            shown = (c + 1) % 3 if a < 3 else c
+            rows.append((f"i{i:03}", f"a{a}", int(shown if rng.random() < 0.9 else rng.integers(0, 3))))
+    known = np.full(300, -1, dtype=np.intp)
+    known[:30] = truth[:30]
+    return Ratings.from_rows(rows), truth, known
+
+
+def test_known_items_turn_round_a_fit_the_majority_got_wrong() -> None:
+    ratings, truth, known = _swapping_majority()
+    free = known < 0
+    unsupervised = dawid_skene(ratings)
+    assert np.mean(unsupervised.label[free] == truth[free]) < 0.05  # the swappers' view, throughout
+    # Clamping alone, from the votes, stays near that optimum: 30 known items are outweighed by 270.
+    from_votes = dawid_skene(ratings, known=known)
+    assert np.mean(from_votes.label[free] == truth[free]) < 0.05
+    # From the known items' confusions the fit finds the truth, and it is the likelier fit.
+    best = dawid_skene_with_known(ratings, known)
+    assert np.mean(best.label[free] == truth[free]) > 0.95
+    assert log_likelihood(ratings, best, known) > log_likelihood(ratings, from_votes, known) + 100
+    accuracy = best.annotator_accuracy_estimate()
+    assert accuracy is not None
+    assert accuracy[:3].max() < 0.15  # the swappers are found out
+    assert accuracy[3:].min() > 0.85
+    assert best.confusion is not None
+    for a in range(3):  # and their confusion is the swap: true c -> given c + 1
+        assert [int(np.argmax(best.confusion[a, c])) for c in range(3)] == [1, 2, 0]
+
+
+def test_log_likelihood_by_hand() -> None:
+    ratings = Ratings.from_rows([("i", "u1", "A"), ("i", "u2", "B"), ("j", "u1", "B"), ("k", "u2", "A")])
+    confusion = np.array([[[0.9, 0.1], [0.2, 0.8]], [[0.7, 0.3], [0.4, 0.6]]])
+    fit = Aggregate(
+        label=np.zeros(3, dtype=np.intp),
+        confidence=np.zeros(3),
+        posterior=np.full((3, 2), 0.5),
+        confusion=confusion,
+        prior=np.array([0.25, 0.75]),
+    )
+    # i: 0.25 * 0.9 * 0.3 + 0.75 * 0.2 * 0.6; j: 0.25 * 0.1 + 0.75 * 0.8; k: 0.25 * 0.7 + 0.75 * 0.4.
+    i, j, k = 0.25 * 0.9 * 0.3 + 0.75 * 0.2 * 0.6, 0.25 * 0.1 + 0.75 * 0.8, 0.25 * 0.7 + 0.75 * 0.4
+    assert log_likelihood(ratings, fit) == pytest.approx(np.log(i * j * k))
+    # j known to be B: its term is P_u1(B | B) = 0.8, with its prior 0.75 only when known items count there.
+    known = np.array([-1, 1, -1])
+    assert log_likelihood(ratings, fit, known) == pytest.approx(np.log(i * 0.8 * k))
+    assert log_likelihood(ratings, fit, known, known_in_prior=True) == pytest.approx(np.log(i * 0.75 * 0.8 * k))
+    with pytest.raises(ValueError, match="Dawid-Skene fit"):
+        log_likelihood(ratings, majority_vote(ratings))
+
+
+def test_known_truths_are_checked() -> None:
+    ratings = Ratings.from_rows([("i", "u1", "A"), ("j", "u1", "B")])
+    with pytest.raises(ValueError, match="one class index"):
+        dawid_skene(ratings, known=np.array([0]))
+    with pytest.raises(ValueError, match="one class index"):
+        dawid_skene(ratings, known=np.array([0.0, 1.0]))
+    with pytest.raises(ValueError, match="out of range"):
+        dawid_skene(ratings, known=np.array([2, -1]))
+    with pytest.raises(ValueError, match="out of range"):
+        dawid_skene_with_known(ratings, np.array([-2, -1]))
+
+
+# ---------------------------------------------------------------------------------------------
 # Properties
 
 
@@ -466,3 +648,21 @@ def test_dawid_skene_keeps_unanimous_labels_when_everyone_labels_everything(
     result = dawid_skene(ratings)
     assert result.label.tolist() == truth[:n_items]
     assert result.confidence.min() > 1 - 1e-6
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=_rows(), chosen=st.lists(st.integers(-1, 3), min_size=8, max_size=8))
+def test_fits_with_known_truths_are_distributions_and_keep_them(
+    data: tuple[list[tuple[str, str, int]], int, int], chosen: list[int]
+) -> None:
+    ratings = Ratings.from_rows(data[0])
+    known = np.array([min(c, ratings.n_classes - 1) for c in chosen[: ratings.n_items]], dtype=np.intp)
+    for result in (dawid_skene(ratings, known=known), dawid_skene_with_known(ratings, known)):
+        assert np.isfinite(result.posterior).all()
+        np.testing.assert_allclose(result.posterior.sum(axis=1), 1.0, atol=1e-12)
+        assert result.label[known >= 0].tolist() == known[known >= 0].tolist()
+        assert result.confusion is not None
+        assert result.prior is not None
+        np.testing.assert_allclose(result.confusion.sum(axis=2), 1.0, atol=1e-12)
+        assert result.prior.sum() == pytest.approx(1.0)
+        assert np.isfinite(log_likelihood(ratings, result, known))
