@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def server_env(database_url: str) -> dict[str, str]:
     """The environment of the CLI and the server: ours, without any LABELGRAPH_* of the caller's."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LABELGRAPH_")}
     env.update(
+        # The checkout the bench lives in, not whichever one the virtualenv's editable install
+        # points at: the `labelgraph` script would otherwise import that one's `app`.
+        PYTHONPATH=os.pathsep.join(filter(None, (str(ROOT), env.get("PYTHONPATH")))),
         LABELGRAPH_DATABASE_URL=database_url,
         LABELGRAPH_SECRET_KEY=SECRET_KEY,
         # Sign-in is not what is measured; cheap hashes keep the CLI and /auth/token quick.
@@ -38,8 +42,8 @@ def server_env(database_url: str) -> dict[str, str]:
     return env
 
 
-def bootstrap(database_url: str) -> None:
-    """Schema, the bench's people and the first admin, as an operator would set them up."""
+def bootstrap(database_url: str, people: Sequence[str] = (ADMIN, *ANNOTATORS, REVIEWER)) -> None:
+    """Schema, the bench's people (`ADMIN` among them) and the first admin, as an operator would set them up."""
     env = server_env(database_url)
 
     def start(*args: str) -> tuple[str, subprocess.Popen[str]]:
@@ -52,16 +56,30 @@ def bootstrap(database_url: str) -> None:
             text=True,
         )
 
-    def finish(*commands: tuple[str, subprocess.Popen[str]]) -> None:
+    def finish(*commands: tuple[str, subprocess.Popen[str]]) -> list[str]:
+        """Wait for the commands; raise for the first that failed other than on a locked SQLite
+        file, and answer the names of those (to run again)."""
+        locked: list[str] = []
         for name, command in commands:
             output, _ = command.communicate()
             if command.returncode != 0:
-                raise RuntimeError(f"{name} failed:\n{output}")
+                if "database is locked" not in output:
+                    raise RuntimeError(f"{name} failed:\n{output}")
+                locked.append(name)
+        return locked
 
-    finish(start("migrate"))
-    # The users are independent of each other: create them at once (each CLI call is mostly start-up).
-    finish(*(start("user", "create", name, "--password", PASSWORD) for name in (ADMIN, *ANNOTATORS, REVIEWER)))
-    finish(start("user", "grant", ADMIN, "admin"))
+    def run(*args: str) -> None:
+        if finish(start(*args)):
+            raise RuntimeError(f"{' '.join(('labelgraph', *args))} failed: the database stayed locked")
+
+    run("migrate")
+    # The users are independent of each other: create them at once (each CLI call is mostly
+    # start-up). On a loaded machine a writer can outwait SQLite's busy timeout: those go again, one
+    # at a time.
+    made = {" ".join(("labelgraph", "user", "create", name, "--password", PASSWORD)): name for name in people}
+    for again in finish(*(start("user", "create", name, "--password", PASSWORD) for name in people)):
+        run("user", "create", made[again], "--password", PASSWORD)
+    run("user", "grant", ADMIN, "admin")
 
 
 def free_port() -> int:

@@ -519,3 +519,30 @@ def item_posterior(annotators: IntArray, values: IntArray, confusion: FloatArray
     evidence = np.log(np.maximum(conf[who, :, what], _TINY)).sum(axis=0)  # K: sum of log P(l | c)
     posterior, _ = _softmax((_log_prior(pri) + evidence)[None, :])
     return np.asarray(posterior[0], dtype=np.float64)
+
+
+def smoothed_confusion(r: Ratings, posterior: FloatArray, pseudo_count: float) -> FloatArray:
+    """Per-annotator confusion matrices (annotators x K x K, `[a, true, given]`, rows sum to 1) from
+    a posterior over `r`'s items, with `pseudo_count` labels added to every cell:
+
+        confusion[a, c, l] = (expected labels l of a on items of class c + pseudo_count)
+                             / (expected labels of a on items of class c + K * pseudo_count)
+
+    With 0 this is the M-step of `dawid_skene` on that posterior (without its 1e-10 floor; a row
+    with nothing seen is uniform). With pseudo labels it is the estimate under a symmetric
+    Dirichlet prior on each row: a row seen on few items stays near uniform instead of holding
+    zeros, so one label of an annotator known from little data cannot make a posterior certain,
+    and a cell no label fell into is not taken for impossible. ValueError for a negative
+    pseudo_count or a posterior that is not items x classes.
+    """
+    if pseudo_count < 0 or not np.isfinite(pseudo_count):
+        raise ValueError("pseudo_count must be a finite number >= 0")
+    n_annotators, k = r.n_annotators, r.n_classes
+    weights = np.asarray(posterior, dtype=np.float64)
+    if weights.shape != (r.n_items, k):
+        raise ValueError(f"posterior must be items x classes {(r.n_items, k)}, got {weights.shape}")
+    counts = np.asarray(r.incidence().T @ weights)  # (annotator * K + given) x true
+    cells = counts.reshape(n_annotators, k, k).transpose(0, 2, 1) + pseudo_count  # annotator, true, given
+    totals = cells.sum(axis=2, keepdims=True)
+    uniform = np.full_like(cells, 1.0 / k if k else 0.0)
+    return np.asarray(np.divide(cells, totals, out=uniform, where=totals > 0), dtype=np.float64)

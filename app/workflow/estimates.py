@@ -43,7 +43,7 @@ from app.expertise.models import GoldAnswer
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
-from app.quality.aggregation import dawid_skene_with_known
+from app.quality.aggregation import dawid_skene_with_known, smoothed_confusion
 from app.quality.consensus import FieldModel, Proposal, canonical
 from app.quality.ratings import Ratings
 from app.workflow import decisions
@@ -55,6 +55,11 @@ REFRESH_QUALITY = Operation("refreshQuality", Permission("quality", "refresh"), 
 
 DS_MAX_ITER = 100
 DS_TOL = 1e-5
+# Pseudo labels added to every cell of each annotator's confusion matrix after the fit
+# (app/quality/aggregation.smoothed_confusion): a matrix known from few items stays near uniform
+# instead of holding exact zeros, which made one label certain and settled two disagreeing labels
+# on noise.
+DS_PSEUDO_COUNT = 1.0
 
 
 @dataclass(frozen=True)
@@ -257,16 +262,15 @@ def _ds_estimates(
             count=ratings.n_items,
         )
         fit = dawid_skene_with_known(ratings, known, max_iter=DS_MAX_ITER, tol=DS_TOL)
-        assert fit.confusion is not None
         assert fit.prior is not None
-        accuracy = fit.annotator_accuracy_estimate()
-        assert accuracy is not None
+        confusion = smoothed_confusion(ratings, fit.posterior, DS_PSEUDO_COUNT)
+        accuracy = np.einsum("akk->ak", confusion) @ fit.prior
         authors = [str(a) for a in ratings.annotator_ids]
         models[name] = FieldModel(
             classes=tuple(str(c) for c in ratings.classes),
             prior=fit.prior,
             accuracy={a: float(accuracy[i]) for i, a in enumerate(authors)},
-            confusion={a: fit.confusion[i] for i, a in enumerate(authors)},
+            confusion={a: confusion[i] for i, a in enumerate(authors)},
         )
     return models
 

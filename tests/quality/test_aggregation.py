@@ -26,6 +26,7 @@ from app.quality.aggregation import (
     item_posterior,
     log_likelihood,
     majority_vote,
+    smoothed_confusion,
     weighted_vote,
 )
 from app.quality.ratings import Ratings
@@ -362,6 +363,35 @@ def test_annotator_accuracy_estimate_is_prior_weighted_diagonal() -> None:
     estimate = result.annotator_accuracy_estimate()
     assert estimate is not None
     assert estimate.tolist() == pytest.approx([0.65, 0.5])
+
+
+def test_smoothed_confusion_adds_pseudo_labels_to_every_cell() -> None:
+    # u1 labels a (class x) and b (class y), u2 agrees on a only; with a one-hot posterior u1's
+    # row x holds 1 label, u2's row y none: (count + 1) / (row total + 2 * 1).
+    ratings = Ratings.from_rows([("a", "u1", "x"), ("a", "u2", "x"), ("b", "u1", "y")])
+    posterior = np.array([[1.0, 0.0], [0.0, 1.0]])
+    smoothed = smoothed_confusion(ratings, posterior, 1.0)
+    np.testing.assert_allclose(smoothed[0], [[2 / 3, 1 / 3], [1 / 3, 2 / 3]])
+    np.testing.assert_allclose(smoothed[1], [[2 / 3, 1 / 3], [0.5, 0.5]])  # a row it was never seen on
+    # Without pseudo labels: the counts as they are, a row seen on nothing uniform.
+    np.testing.assert_allclose(smoothed_confusion(ratings, posterior, 0.0)[1], [[1.0, 0.0], [0.5, 0.5]])
+    with pytest.raises(ValueError, match="pseudo_count"):
+        smoothed_confusion(ratings, posterior, -1.0)
+    with pytest.raises(ValueError, match="items x classes"):
+        smoothed_confusion(ratings, posterior[:1], 1.0)
+
+
+def test_smoothed_confusion_without_pseudo_labels_is_the_fits_own() -> None:
+    crowd = _crowd(2_000)
+    fit = dawid_skene(crowd.ratings, max_iter=20)
+    assert fit.confusion is not None
+    np.testing.assert_allclose(smoothed_confusion(crowd.ratings, fit.posterior, 0.0), fit.confusion, atol=1e-8)
+    # With them every cell is positive and every row still a distribution, nearer uniform.
+    smoothed = smoothed_confusion(crowd.ratings, fit.posterior, 1.0)
+    assert (smoothed > 0).all()
+    np.testing.assert_allclose(smoothed.sum(axis=2), 1.0)
+    k = crowd.ratings.n_classes
+    assert (np.abs(smoothed - 1 / k) <= np.abs(fit.confusion - 1 / k) + 1e-8).all()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -327,6 +327,47 @@ async def test_the_re_estimate_runs_by_itself_after_refresh_every_labels(api: Ap
     assert len(after["item-6"]["decisions"]) == 2
 
 
+async def one_label_after_agreeing_pairs(api: Api, name: str, per_class: int) -> dict[str, Any]:
+    """ann1 and ann2 agree on `per_class` items of each class, the estimate is refreshed, then ann1
+    alone labels a new item (overlap 1, one more label allowed): that item, as the pm sees it."""
+    project = await create_project(api, name, overlap=2)
+    await set_policy(
+        api, project, method="DAWID_SKENE", acceptConfidence=0.8, maxOverlap=3, reviewRate=0.0, refreshEvery=1000
+    )
+    truth = ["pos", "neg", "neu"] * per_class
+    await imported(api, project, rows(len(truth)))
+    for annotator in ("ann1", "ann2"):
+        for value in truth:
+            await labeled(api, project, sentiment(value), as_=annotator)
+    assert (await api.data(REFRESH, {"input": {"projectId": project}}, as_="pm"))["refreshQuality"]["errors"] == []
+    await set_policy(api, project, overlap=1)
+    await imported(api, project, rows(1, prefix="new"))
+    await labeled(api, project, sentiment("pos"), as_="ann1")
+    return (await items(api, project))["new-0"]
+
+
+async def test_one_label_of_an_annotator_the_estimate_knows_from_few_items_does_not_settle_an_item(
+    api: Api,
+) -> None:
+    """Three agreeing items are all the estimate has seen of ann1: its confusion matrix holds one
+    label per row, plus a pseudo label in every cell ((1 + 1) / (1 + 3) on the diagonal), so one
+    pos from it is 50% sure, not certain, and the item asks for a second label."""
+    item = await one_label_after_agreeing_pairs(api, "Few items", per_class=1)
+    assert (item["status"], item["labelsRequired"], item["finalLabel"]) == ("QUEUED", 1, None)
+
+
+async def test_one_label_settles_an_item_once_the_estimate_has_seen_the_annotator_enough(api: Api) -> None:
+    """After 8 agreeing items per class, ann1's diagonal is (8 + 1) / (8 + 3): one label of it is
+    9/11 sure, above the policy's 0.8, and decides the item alone."""
+    item = await one_label_after_agreeing_pairs(api, "Enough items", per_class=8)
+    assert (item["status"], item["finalLabel"]["method"], item["finalLabel"]["value"]) == (
+        "FINAL",
+        "AGGREGATED",
+        sentiment("pos"),
+    )
+    assert math.isclose(item["finalLabel"]["confidence"], 9 / 11, rel_tol=1e-6)
+
+
 QUALITY = """
 query Quality($id: ID!, $segmentBy: String) {
   projectQuality(projectId: $id, segmentBy: $segmentBy) {
