@@ -103,8 +103,8 @@ def half_right(external_id: str) -> str:
 
 async def test_gold_answers_are_known_truth_for_dawid_skene_and_gold_items_stay_undecided(api: Api) -> None:
     """One label per item: nothing but gold can tell how good ann3 is. Before it answers gold
-    questions Dawid-Skene finds its labels consistent with themselves; its gold answers, clamped
-    to the known answers, show it right half the time."""
+    questions Dawid-Skene finds its labels consistent with themselves (as good as ann1); its gold
+    answers, clamped to the known answers, show it right half the time."""
     project = await create_project(api, "Gold truth DS", overlap=1)
     assert (await set_policy(api, project, method="DAWID_SKENE", reviewRate=0.0, refreshEvery=1000))["errors"] == []
     await imported(api, project, rows(10, prefix="work") + rows(8, prefix="gold"))
@@ -116,7 +116,8 @@ async def test_gold_answers_are_known_truth_for_dawid_skene_and_gold_items_stay_
     assert (await api.data(REFRESH, {"input": {"projectId": project}}, as_="pm"))["refreshQuality"]["errors"] == []
     before = by_annotator((await report(api, project))["figures"])
     [ann3_before] = before["ann3"]["fields"]
-    assert ann3_before["estimatedAccuracy"] > 0.99
+    # Self-consistent: as good as five labels can show (one pseudo label per confusion cell).
+    assert ann3_before["estimatedAccuracy"] > 0.75
     assert (before["ann3"]["goldAnswers"], before["ann3"]["goldAccuracy"]) == (0, None)
 
     await gold_rate(api, project, 1.0)
@@ -132,7 +133,7 @@ async def test_gold_answers_are_known_truth_for_dawid_skene_and_gold_items_stay_
     # Its estimated confusion is a coin's on both classes, as its gold answers are.
     for row in ann3_after["estimatedConfusion"]:
         assert all(abs(p - 0.5) < 0.2 for p in row)
-    assert after["ann1"]["fields"][0]["estimatedAccuracy"] > 0.99
+    assert after["ann1"]["fields"][0]["estimatedAccuracy"] > 0.75
     assert (after["ann3"]["goldAnswers"], after["ann3"]["goldAccuracy"]) == (8, 0.5)
     assert (ann3_after["goldAnswers"], ann3_after["goldAccuracy"]) == (8, 0.5)
     assert (after["ann1"]["goldAnswers"], after["ann1"]["goldAccuracy"]) == (0, None)
