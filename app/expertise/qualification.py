@@ -43,6 +43,7 @@ from app.expertise.models import (
     GoldAnswer,
     GoldResponse,
     QualificationAttempt,
+    Suspension,
 )
 from app.expertise.service import open_suspension
 from app.guidelines import content as guideline_content
@@ -234,23 +235,46 @@ async def claim_gate(session: AsyncSession, actor: Actor, project: Project) -> Q
     """Before claimNextTask looks for an item: the open qualification attempt to serve from, or
     None for ordinary work; raises SUSPENDED, CERTIFICATE_REQUIRED or QUALIFICATION_COOLDOWN.
     An uncertified annotator in a project requiring certification starts its attempt here."""
-    attempt = await open_attempt(session, project.id, actor.id)
-    if attempt is not None:
+    attempt_id, suspended_for, any_prerequisite = (await session.execute(_gate_facts(project.id, actor.id))).one()
+    if attempt_id is not None:
+        attempt = await session.get(QualificationAttempt, attempt_id)
+        assert attempt is not None
         return attempt
-    suspension = await open_suspension(session, project.id, actor.id)
-    if suspension is not None:
+    if suspended_for is not None:
         raise DomainError.single(
             "SUSPENDED",
-            f"You are suspended from claiming here: {suspension.reason} Pass the qualification set again "
+            f"You are suspended from claiming here: {suspended_for} Pass the qualification set again "
             "(startQualification) or ask a project manager.",
             "projectId",
         )
-    await require_prerequisites(session, actor, project, Stage.LABELING)
+    if any_prerequisite:
+        await require_prerequisites(session, actor, project, Stage.LABELING)
     if not project.certification_required:
         return None
     if await valid_certificate(session, project.id, actor.id, project.qualification_field) is not None:
         return None
     return await _begin(session, actor, project)
+
+
+def _gate_facts(project_id: uuid.UUID, user_id: uuid.UUID) -> Any:
+    """The gate's three questions in one statement (every claim asks them): the open attempt, the
+    open suspension's reason, and whether the project has prerequisites at all."""
+    attempt = select(QualificationAttempt.id).where(
+        col(QualificationAttempt.project_id) == project_id,
+        col(QualificationAttempt.user_id) == user_id,
+        col(QualificationAttempt.finished_at).is_(None),
+    )
+    suspension = select(Suspension.reason).where(
+        col(Suspension.project_id) == project_id,
+        col(Suspension.user_id) == user_id,
+        col(Suspension.lifted_at).is_(None),
+    )
+    prerequisite = select(CertificateRequirement.project_id).where(col(CertificateRequirement.project_id) == project_id)
+    return select(
+        attempt.limit(1).scalar_subquery(),
+        suspension.limit(1).scalar_subquery(),
+        prerequisite.exists(),
+    )
 
 
 async def require_prerequisites(session: AsyncSession, actor: Actor, project: Project, stage: Stage) -> None:
