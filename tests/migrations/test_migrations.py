@@ -64,6 +64,43 @@ def test_upgrade_check_downgrade_upgrade(empty_url: str) -> None:
     command.check(config)
 
 
+def index_definitions(url: str) -> dict[str, str]:
+    """Each index's definition as the database holds it (SQLite: its CREATE text; PostgreSQL: pg_indexes)."""
+    sql = (
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        if url.startswith("sqlite")
+        else "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+    )
+
+    async def run() -> dict[str, str]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                return {str(name): str(definition) for name, definition in (await conn.execute(text(sql))).all()}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_descending_index_columns_survive_every_migration(empty_url: str) -> None:
+    """`alembic check` does not compare sort order, and SQLite's batch copies rebuild indexes
+    from reflection, which drops DESC: the claim queue then sorted the whole queue per claim."""
+    command.upgrade(alembic_config(empty_url), "head")
+    held = index_definitions(empty_url)
+    descending = {
+        index.name: [e.element.name for e in index.expressions if getattr(e, "modifier", None) is not None]
+        for table in metadata.tables.values()
+        for index in table.indexes
+    }
+    descending = {name: columns for name, columns in descending.items() if columns}
+    assert descending == {"ix_item_queue": ["priority"]}
+    for name, columns in descending.items():
+        assert name in held
+        for column in columns:
+            assert f"{column} DESC" in held[name], held[name]
+
+
 def test_there_is_a_single_head() -> None:
     scripts = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
     assert len(scripts.get_heads()) == 1, scripts.get_heads()
