@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
+from app.access.middleware import AccessHistory
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.middleware import RequireActor, actor_of, authentication
@@ -74,6 +75,7 @@ def middleware(settings: Settings) -> list[Middleware]:
             )
         )
     stack.append(authentication())
+    stack.append(Middleware(AccessHistory))  # inside: the caller is known by then
     return stack
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
+from app.access.recorder import AccessRecorder
 from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.tokens import TokenService
@@ -31,8 +32,12 @@ class Runtime:
     authorizer: Authorizer
     tokens: TokenService
     passwords: Passwords
+    access: AccessRecorder = field(init=False)
     watcher: PolicyWatcher | None = None
     _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -48,6 +53,7 @@ class Runtime:
             tokens=TokenService(settings.secret_key, settings.issuer, settings.audience, settings.token_lifetime_s),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
+        runtime.access.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
         return runtime
@@ -61,6 +67,7 @@ class Runtime:
         from app.workflow import estimates
 
         await estimates.drain()
+        await self.access.stop()
         if self.watcher is not None:
             await self.watcher.stop()
         await self.engine.dispose()

@@ -58,6 +58,8 @@ class Settings:
     # Hosts for GraphiQL, served only outside production.
     graphiql: bool = True
     graphiql_assets: Path = DEFAULT_GRAPHIQL_ASSETS
+    # Access history (app/access/). Off only to measure what it costs; production keeps it on.
+    access_history: bool = True
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -83,6 +85,7 @@ class Settings:
             max_body_bytes=_env_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             graphiql=not production,
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
+            access_history=production or _env_bool("ACCESS_HISTORY", True),
         )
 
     @property

@@ -1,5 +1,6 @@
 """Every table, imported once so the metadata (and Alembic) sees the whole schema."""
 
+from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
@@ -21,6 +22,8 @@ from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, QualityModel, Review
 
 __all__ = [
+    "AccessEvent",
+    "AccessResource",
     "Assignment",
     "AuditEvent",
     "AuditFinding",

@@ -15,6 +15,7 @@ import importlib.util
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,13 +64,15 @@ def _run_async(coroutine: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coroutine)
 
 
-def repetition(store: Store, sizes: Sizes, rows: list[dict[str, object]], folder: Path, n: int) -> dict[str, float]:
+def repetition(
+    store: Store, sizes: Sizes, rows: list[dict[str, object]], folder: Path, n: int, settings: dict[str, str]
+) -> dict[str, float]:
     load = os.getloadavg()[0]  # before we add to it: others' work on the shared cores skews the figures
     store.fresh()
     started = time.perf_counter()
     bootstrap(store.url())
     say(f"  run {n}: migrated, users created ({time.perf_counter() - started:.1f} s); load average before: {load:.2f}")
-    with Server(store.url(), folder / f"server-{store.name}-{n}.log") as server:
+    with Server(store.url(), folder / f"server-{store.name}-{n}.log", settings) as server:
         try:
             figures = _run_async(
                 run_workload(server.base_url, sizes, rows, lambda: server.usage().cpu_s, lambda s: say(f"    {s}"))
@@ -95,7 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         default="MAJORITY",
         help="the project's aggregation (updateQualityPolicy; every item is still reviewed)",
     )
+    parser.add_argument(
+        "--compare-access-history",
+        action="store_true",
+        help="each run twice, with the access history on and off (LABELGRAPH_ACCESS_HISTORY=0), to see its cost",
+    )
     args = parser.parse_args(argv)
+    variants: list[tuple[str, dict[str, str]]] = [("", {})]
+    if args.compare_access_history:
+        variants.append((" no access history", {"LABELGRAPH_ACCESS_HISTORY": "0"}))
     workload.METHOD = args.method
     sizes = QUICK if args.quick else FULL
     runs = args.runs if args.runs is not None else (1 if args.quick else 3)
@@ -128,16 +139,21 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for store in stores:
                 say(f"\n== {store.name}")
-                results[store.name] = []
+                for suffix, _ in variants:
+                    results[store.name + suffix] = []
                 try:
                     for n in range(1, runs + 1):
-                        results[store.name].append(repetition(store, sizes, rows, Path(tmp), n))
+                        for suffix, settings in variants:  # interleaved: drifting load hits both alike
+                            if suffix:
+                                say(f"  run {n}{suffix}:")
+                            results[store.name + suffix].append(repetition(store, sizes, rows, Path(tmp), n, settings))
                 finally:
                     store.drop()
-                say(f"  {store.name}, median [min-max] of {runs}:")
-                for metric in metrics(sizes):
-                    values = [r[metric.key] for r in results[store.name]]
-                    say(f"    {metric.label.strip()}: {metric.spread(values)} {metric.unit}")
+                for suffix, _ in variants:
+                    say(f"  {store.name}{suffix}, median [min-max] of {runs}:")
+                    for metric in metrics(sizes):
+                        values = [r[metric.key] for r in results[store.name + suffix]]
+                        say(f"    {metric.label.strip()}: {metric.spread(values)} {metric.unit}")
         except (BenchError, RuntimeError, httpx.HTTPError) as exc:
             say(f"\nbench failed: {exc}")
             return 1
@@ -146,7 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         say("   QUICK sizes: the peer's figures and the targets are for the full workload.")
     say(table(sizes, results))
+    if args.compare_access_history:
+        off = variants[1][0]
+        for store in stores:
+            say(access_history_cost(results[store.name], results[store.name + off], store.name))
     return 0
+
+
+def access_history_cost(on: list[dict[str, float]], off: list[dict[str, float]], store: str) -> str:
+    """The figure the issue asks for: claim+submit throughput with the access history over without."""
+    ratio = statistics.median(r["cycles_per_s"] for r in on) / statistics.median(r["cycles_per_s"] for r in off)
+    cpu = statistics.median(r["srv_ms_per_cycle"] for r in on) / statistics.median(r["srv_ms_per_cycle"] for r in off)
+    return f"{store}: access history on/off, claim+submit throughput x{ratio:.3f}, server CPU per cycle x{cpu:.3f}"
 
 
 if __name__ == "__main__":

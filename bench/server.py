@@ -106,10 +106,11 @@ class ProcessUsage:
 class Server:
     """`uvicorn --factory app.main:app_from_env` on a free loopback port, stopped on exit."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(self, database_url: str, log_path: Path, settings: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        self._env = server_env(database_url)
+        # settings: LABELGRAPH_* variables for this server only (a setting being measured)
+        self._env = {**server_env(database_url), **(settings or {})}
         self._log_path = log_path
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.access import note as access
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance.models import AuditEvent
@@ -43,6 +44,7 @@ async def record(
     and nothing reads it back.
     """
     bound = bound_input(session)
+    access.changed(session, entity_type, entity_id)
     await session.execute(
         insert(AuditEvent).values(
             occurred_at=utcnow(),

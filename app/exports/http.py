@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from app.access import note as access
 from app.auth.actor import Actor
 from app.auth.middleware import requires_actor
 from app.compliance import audit
@@ -27,7 +28,9 @@ async def export_endpoint(request: Request, actor: Actor) -> Response:
         if project is None:
             return JSONResponse({"error": "not_found", "error_description": "No such project."}, status_code=404)
         if not actor.can("export", "read", project.id):
+            access.denied("export", "You may not export it.")
             return JSONResponse({"error": "forbidden", "error_description": "You may not export it."}, status_code=403)
+        access.read("Project", project.id)
         await audit.record(session, actor, "export.download", "Project", project.id, project_id=project.id, request={})
 
     # Shaped by what the caller may read: an ml_service account exports no person and no single label.

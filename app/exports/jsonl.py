@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.access import note as access
 from app.auth.models import User
 from app.guidelines.models import GuidelineVersion
 from app.ingestion.models import Item
@@ -61,6 +62,8 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
             return
         after = rows[-1][1].id
         item_ids = [item.id for _, item in rows]
+        if reader.items:
+            access.read_many("Item", item_ids)
         labels: dict[uuid.UUID, list[Label]] = defaultdict(list)
         for label in await session.scalars(
             select(Label).where(col(Label.item_id).in_(item_ids)).order_by(col(Label.id))

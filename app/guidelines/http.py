@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from app.access import note as access
 from app.auth.actor import Actor
 from app.auth.middleware import requires_actor
 from app.downloads import attachment
@@ -24,10 +25,12 @@ async def guideline_markdown_endpoint(request: Request, actor: Actor) -> Respons
         if project is None:
             return _not_found("No such project.")
         if not actor.can("guideline", "read", project.id):
+            access.denied("guideline", "You may not read it.")
             return JSONResponse({"error": "forbidden", "error_description": "You may not read it."}, status_code=403)
         row = await service.get_version(session, actor, project.id, request.path_params["version"])
     if row is None:
         return _not_found("No such guideline version.")
+    access.read("GuidelineVersion", row.id)
     document = render_markdown(
         project=project.name,
         version=row.version,

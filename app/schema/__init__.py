@@ -19,6 +19,7 @@ from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
+from app.schema.access import AccessLog, AccessQuery
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
 from app.schema.context import Context, Info
@@ -94,7 +95,7 @@ class NodeQuery:
             return await _node(session, info.context.actor, type_name, pk)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, QualityQuery))
+Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery))
 Mutation = merge_types(
     "Mutation",
     (
@@ -153,7 +154,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             GuidelineVersion,
             *LABEL_FIELDS,
         ],
-        extensions=extensions(settings),
+        extensions=[*extensions(settings), AccessLog],
         config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )
 

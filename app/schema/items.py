@@ -9,6 +9,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.scalars import JSON
 
+from app.access import note as access
 from app.expertise import service as expertise
 from app.ingestion import error_codes as area_codes
 from app.ingestion import models
@@ -42,8 +43,6 @@ ItemStatus = strawberry.enum(models.ItemStatus)
 @strawberry.type(description="A unit of data to label, as imported.")
 class Item(Node):
     external_id: str
-    data: JSON
-    metadata: JSON
     content_hash: str = strawberry.field(description="SHA-256 of the canonical JSON of data.")
     priority: float
     status: ItemStatus  # type: ignore[valid-type]
@@ -60,8 +59,6 @@ class Item(Node):
         return cls(
             id=global_id("Item", row.id),
             external_id=row.external_id,
-            data=JSON(row.data),
-            metadata=JSON(row.meta),
             content_hash=row.content_hash,
             priority=row.priority,
             status=row.status,
@@ -70,6 +67,16 @@ class Item(Node):
             labels_required=row.labels_required,
             _row=row,
         )
+
+    @strawberry.field(description="The content to label, as imported; each response carrying it is in accessEvents.")
+    def data(self) -> JSON:
+        access.read("Item", self._row.id)
+        return JSON(self._row.data)
+
+    @strawberry.field(description="The item's metadata, as imported (recorded in accessEvents like data).")
+    def metadata(self) -> JSON:
+        access.read("Item", self._row.id)
+        return JSON(self._row.meta)
 
     @strawberry.field(
         description="Labels you may see: all of them for reviewers and managers; for an annotator, its own and, "

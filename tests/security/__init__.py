@@ -72,11 +72,17 @@ async def claim_and_submit(api: Api, project: str, annotator: str, sentiment: st
     return {"task": task["id"], "item": task["item"]["id"], "label": submit["submitLabel"]["label"]["id"]}
 
 
+ACCESS_HISTORY = {"access_event", "access_resource"}
+
+
 async def database_state(api: Api) -> State:
-    """Every row of every table, in a stable order: equal states mean nothing was written."""
+    """Every row of every table, in a stable order: equal states mean nothing was written.
+    Access history is left out: it records every request, refused ones above all."""
     state: State = {}
     async with api.runtime.sessions() as session:
         for table in metadata.sorted_tables:
+            if table.name in ACCESS_HISTORY:
+                continue
             rows = (await session.execute(select(table))).all()
             state[table.name] = sorted(tuple(repr(value) for value in row) for row in rows)
     return state

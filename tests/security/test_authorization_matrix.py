@@ -111,6 +111,7 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "item.labels":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
     "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
     "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
+    "accessEvents":            (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
     "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
@@ -906,6 +907,16 @@ OPERATIONS: dict[str, Operation] = {
         "query Audit { auditEvents(first: 100) { nodes { action } } }",
         lambda s: {},
         lambda d, s: allow({"item.import", "label.review"} <= {n["action"] for n in d["auditEvents"]["nodes"]}, d),
+    ),
+    "accessEvents": Operation(
+        "query Access { accessEvents(first: 100) { nodes { operation actor { username } } } }",
+        lambda s: {},
+        # The scene was built through the API: the manager's import and the reviewer's acceptance are there.
+        lambda d, s: allow(
+            {("Import", "pm"), ("Review", "reviewer")}
+            <= {(n["operation"], (n["actor"] or {}).get("username")) for n in d["accessEvents"]["nodes"]},
+            d,
+        ),
     ),
     "createProject": Operation(
         """
