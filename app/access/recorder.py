@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import insert
@@ -64,6 +66,13 @@ class AccessRecorder:
         self._buffer.append(note)
         if len(self._buffer) >= self.batch_size:
             self._wake.set()
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """No batch is written meanwhile (requests still add to the buffer): for measurements,
+        such as counting a request's statements, that must not include the history's own."""
+        async with self._writing:
+            yield
 
     async def flush(self) -> None:
         """Write everything buffered so far (readers call this before they read)."""

@@ -5,11 +5,7 @@ where it still works; filters and pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from sqlalchemy import event
 
 from tests.audits.support import (
     CLAIM_ESCALATION,
@@ -22,6 +18,7 @@ from tests.audits.support import (
 from tests.conftest import SCHEMA, Api, gid
 from tests.expertise.test_gold import gold_project
 from tests.security import REVOKE
+from tests.statements import counted
 from tests.workflow.flow import (
     CREATE_PROJECT,
     acknowledge,
@@ -313,21 +310,6 @@ async def test_bad_arguments_are_refused(api: Api) -> None:
         assert message in error["message"], body
 
 
-@contextmanager
-def counted(api: Api) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = api.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 async def test_a_page_costs_the_same_statements_for_2_entries_as_for_12(api: Api) -> None:
     project = await taught_project(api, "Statements")
     await imported(api, project, rows(12))
@@ -337,9 +319,9 @@ async def test_a_page_costs_the_same_statements_for_2_entries_as_for_12(api: Api
         assert (await review(api, label["id"], "CORRECT", comment="No.", corrected_value=fix))["errors"] == []
     await entries(api, as_="ann2", first=1)  # warm: the identity and the schema chain are cached per process
 
-    with counted(api) as small:
+    async with counted(api) as small:
         two = await entries(api, as_="ann2", first=2)
-    with counted(api) as large:
+    async with counted(api) as large:
         twelve = await entries(api, as_="ann2", first=12)
     assert (len(two), len(twelve)) == (2, 12)
     assert len(small) == len(large), (small, large)

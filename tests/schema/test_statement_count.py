@@ -6,11 +6,8 @@ Statements are counted at the engine (every cursor execution), not timed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
@@ -18,6 +15,7 @@ from app.db import unit_of_work
 from app.workflow import labeling, queue, review
 from app.workflow.models import Label, Verdict
 from tests.conftest import Api, gid
+from tests.statements import counted
 
 ITEMS = 100
 # Generous for what a page needs (project, items, labels, reviews, final labels, users, and
@@ -67,21 +65,6 @@ async def finalize_items(api: Api) -> None:
             await review.review_label(session, reviewer, review.NewReview(label.id, Verdict.ACCEPT))
 
 
-@contextmanager
-def counted(api: Api) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = api.runtime.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 async def page(api: Api, first: int) -> list[dict[str, Any]]:
     data = await api.data(PAGE, {"project": gid("Project", api.world.project_a), "first": first}, as_="pm")
     nodes: list[dict[str, Any]] = data["project"]["items"]["nodes"]
@@ -93,9 +76,9 @@ async def test_page_of_items_costs_the_same_statements_for_10_and_100(api: Api) 
     # Warm up: the caller's identity is looked up once, then cached; that read is no page's cost.
     await page(api, 1)
 
-    with counted(api) as small:
+    async with counted(api) as small:
         ten = await page(api, 10)
-    with counted(api) as large:
+    async with counted(api) as large:
         hundred = await page(api, 100)
 
     assert len(ten) == 10
