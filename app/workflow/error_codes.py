@@ -17,6 +17,7 @@ class TaskCode(enum.StrEnum):
 
     ALREADY_FINAL = "ALREADY_FINAL"
     ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
+    ASSIGNMENT_CANCELLED = "ASSIGNMENT_CANCELLED"  # its item was withdrawn: the subject revoked consent
     INVALID_TRANSITION = "INVALID_TRANSITION"  # the item's lifecycle refuses the move (app/workflow/lifecycle.py)
     LEASE_EXPIRED = "LEASE_EXPIRED"
     NOT_ACTIVE = "NOT_ACTIVE"
