@@ -225,13 +225,15 @@ async def revoke_consent(
             raise DomainError.single("BATCH_TOO_LARGE", f"At most {MAX_RECORDS:,} records per call.", "consentIds")
         found = {c.record.id: c for c in await find_for_change(session, actor, ids=consent_ids)}
         targets: list[Consent] = []
+        taken: set[uuid.UUID] = set()  # an id named twice is revoked once
         for i, consent_id in enumerate(consent_ids):
             consent = found.get(consent_id)
             if consent is None:
                 problems.append(Problem("NOT_FOUND", "No such consent record.", f"consentIds.{i}"))
             elif consent.revocation is not None:
                 problems.append(Problem("ALREADY_REVOKED", "This record is revoked already.", f"consentIds.{i}"))
-            elif consent not in targets:
+            elif consent_id not in taken:
+                taken.add(consent_id)
                 targets.append(consent)
         readable = bool(found)
     else:
