@@ -5,6 +5,7 @@ from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
+from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import (
     Certificate,
@@ -32,6 +33,8 @@ __all__ = [
     "CertificateRequirement",
     "Comment",
     "CommentMention",
+    "ConsentRecord",
+    "ConsentRevocation",
     "Decision",
     "DecisionLabel",
     "Escalation",

@@ -68,6 +68,7 @@ DEMO_USERS = (
     DemoUser("qa_auditor", Role.QA_AUDITOR, "Demo QA auditor"),
     DemoUser("expert", Role.EXPERT, "Demo domain expert"),
     DemoUser("compliance", Role.COMPLIANCE_OFFICER, "Demo compliance officer"),
+    DemoUser("ingest-bot", Role.INGESTION_SERVICE, "Demo ingestion service", IdentityKind.SERVICE),
     DemoUser("ml-bot", Role.ML_SERVICE, "Demo model service", IdentityKind.SERVICE),
 )
 

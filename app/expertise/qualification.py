@@ -47,7 +47,7 @@ from app.expertise.models import (
 )
 from app.expertise.service import open_suspension
 from app.guidelines import content as guideline_content
-from app.ingestion.models import Item
+from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project, get_project
@@ -382,7 +382,9 @@ async def valid_certificate(
 async def _pool(session: AsyncSession, project_id: uuid.UUID, field: str) -> list[uuid.UUID]:
     """The gold items a qualification set can draw from (those answering the field, when one is named)."""
     rows = await session.execute(
-        select(GoldAnswer.item_id, GoldAnswer.value).where(col(GoldAnswer.project_id) == project_id)
+        select(GoldAnswer.item_id, GoldAnswer.value)
+        .join(Item, col(Item.id) == col(GoldAnswer.item_id))
+        .where(col(GoldAnswer.project_id) == project_id, col(Item.status) != ItemStatus.WITHDRAWN)
     )
     return [item_id for item_id, value in rows if not field or (isinstance(value, dict) and field in value)]
 

@@ -13,7 +13,7 @@ from app.auth.middleware import requires_actor
 from app.compliance import audit
 from app.db import unit_of_work
 from app.downloads import attachment
-from app.exports.jsonl import Reader, export_lines
+from app.exports.jsonl import Reader, accepted_purposes, export_lines
 from app.ids import id_from_path
 from app.projects.reads import get_project
 from app.runtime import Runtime
@@ -31,10 +31,30 @@ async def export_endpoint(request: Request, actor: Actor) -> Response:
             access.denied("export", "You may not export it.")
             return JSONResponse({"error": "forbidden", "error_description": "You may not export it."}, status_code=403)
         access.read("Project", project.id)
-        await audit.record(session, actor, "export.download", "Project", project.id, project_id=project.id, request={})
+        purpose = request.query_params.get("purpose")
+        if purpose is not None and purpose not in accepted_purposes(project):
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "purpose is not one this project accepts."},
+                status_code=400,
+            )
+        await audit.record(
+            session,
+            actor,
+            "export.download",
+            "Project",
+            project.id,
+            project_id=project.id,
+            request={"purpose": purpose},
+            details={"purpose": purpose} if purpose else None,
+        )
 
     # Shaped by what the caller may read: an ml_service account exports no person and no single label.
-    reader = Reader(labels=actor.can("label", "read", project.id), items=actor.can("item", "read", project.id))
+    reader = Reader(
+        labels=actor.can("label", "read", project.id),
+        items=actor.can("item", "read", project.id),
+        purpose=purpose,
+        consent_required=project.consent_required,
+    )
 
     async def body() -> AsyncIterator[bytes]:
         async with runtime.sessions() as session:

@@ -5,6 +5,11 @@ item's labels (value, annotator, status), the review (verdict, comment) and who 
 it (an ml_service account): the final value and its provenance by id only (label ids with the
 schema and guideline versions they were made under, the review id, the decision's method and
 time), and no person. ``data`` and ``metadata`` need ``item read``.
+
+Consent (app/consent) is read at export time: an item imported under a consent record is exported
+only while the record is in force (not revoked, not expired) and, for an export for a `purpose`
+(`?purpose=model_training`), lists that purpose. An item without a record is exported unless the
+project requires consent (then it has no basis: imported before the project required it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,8 +26,10 @@ from sqlmodel import col, select
 
 from app.access import note as access
 from app.auth.models import User
+from app.clock import utcnow
+from app.consent import reads as consent_reads
 from app.guidelines.models import GuidelineVersion
-from app.ingestion.models import Item
+from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.models import LabelSchemaVersion
@@ -38,6 +45,13 @@ class Reader:
 
     labels: bool  # individual labels, reviews and the people behind them
     items: bool  # item content
+    purpose: str | None = None  # what the export is for: items whose consent does not cover it stay out
+    consent_required: bool = False  # the project's: then an item without a consent record stays out
+
+
+def accepted_purposes(project: Project) -> set[str]:
+    """The purposes an export may name: the standard ones and the project's own."""
+    return set(consent_reads.STANDARD_PURPOSES) | set(project.consent_purposes or [])
 
 
 async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[bytes]:
@@ -51,7 +65,11 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
         stmt = (
             select(Decision, Item)
             .join(Item, Item.id == Decision.item_id)  # type: ignore[arg-type]
-            .where(Decision.project_id == project_id, col(Decision.superseded_at).is_(None))
+            .where(
+                Decision.project_id == project_id,
+                col(Decision.superseded_at).is_(None),
+                col(Item.status) != ItemStatus.WITHDRAWN,
+            )
             .order_by(col(Decision.item_id))
             .limit(BATCH)
         )
@@ -61,6 +79,9 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
         if not rows:
             return
         after = rows[-1][1].id
+        rows = await _covered(session, rows, reader)
+        if not rows:
+            continue
         item_ids = [item.id for _, item in rows]
         if reader.items:
             access.read_many("Item", item_ids)
@@ -103,6 +124,20 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
             for final, item in rows
         ]
         yield ("\n".join(chunk) + "\n").encode()
+
+
+async def _covered(session: AsyncSession, rows: Sequence[Any], reader: Reader) -> list[Any]:
+    """The rows of a batch whose item may be exported for the reader's purpose now (one query)."""
+    consents = await consent_reads.of_items(session, [item.consent_id for _, item in rows if item.consent_id])
+    now = utcnow()
+
+    def covered(item: Item) -> bool:
+        if item.consent_id is None:
+            return not reader.consent_required
+        consent = consents.get(item.consent_id)
+        return consent is not None and consent.covers(reader.purpose, now)
+
+    return [row for row in rows if covered(row[1])]
 
 
 def _line(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 
+from app.consent.error_codes import ConsentImportCode
 from app.errors import CommonErrorCode, error_codes
 from app.json_bounds import JsonErrorCode
 
@@ -29,4 +30,5 @@ IngestionErrorCode = error_codes(
     CommonErrorCode,
     JsonErrorCode,
     ImportCode,
+    ConsentImportCode,
 )

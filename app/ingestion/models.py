@@ -22,6 +22,7 @@ class ItemStatus(enum.StrEnum):
     IN_REVIEW = "IN_REVIEW"  # has its labels and a proposal; awaits a reviewer
     ESCALATED = "ESCALATED"  # still unresolved at the project's maxOverlap; awaits an expert
     FINAL = "FINAL"  # a decision is in force
+    WITHDRAWN = "WITHDRAWN"  # its subject revoked the consent it was imported under: out of every queue
 
 
 class Item(SQLModel, table=True):
@@ -53,6 +54,11 @@ class Item(SQLModel, table=True):
     # A gold question (its answer in gold_answer): served blind at the project's gold rate, never
     # decided. Never shown to those who label; the queue of ordinary items leaves it out.
     gold: bool = Field(default=False)
+    # The consent record the item was imported under (app/consent), and its subject copied from it,
+    # so erasure and lineage find a subject's items without a join. Null: imported without consent
+    # (a project that does not require it).
+    consent_id: uuid.UUID | None = Field(default=None, foreign_key="consent_record.id")
+    subject_ref: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
 
@@ -60,3 +66,5 @@ class Item(SQLModel, table=True):
 # The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).
 Index("ix_item_queue", col(Item.project_id), col(Item.status), col(Item.priority).desc(), col(Item.id))
 Index("ix_item_rework", col(Item.rework_for), col(Item.project_id))
+Index("ix_item_consent", col(Item.consent_id))
+Index("ix_item_subject", col(Item.subject_ref))

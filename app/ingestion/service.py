@@ -18,6 +18,8 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent import reads as consent_reads
+from app.consent import service as consent_service
 from app.errors import DomainError, Problem
 from app.expertise.models import GoldAnswer
 from app.expertise.service import SET_GOLD_ANSWERS
@@ -25,6 +27,7 @@ from app.expertise.service import check_value as check_gold
 from app.ids import new_id
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
+from app.projects.models import Project
 from app.projects.reads import find_project
 from app.projects.service import active_schema
 
@@ -45,6 +48,7 @@ class NewItem:
     metadata: Any = None
     priority: Any = 0.0
     gold: Any = None  # the known answer: the item is a gold question (app/expertise)
+    consent_id: uuid.UUID | None = None  # the consent record it is imported under (app/consent)
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,17 @@ async def import_items(
                 problems += check_gold(schema, golds[v["row"]], item, f"items.{v['row']}.gold")
                 v["gold"] = True
     problems += await _conflicts(session, project.id, {v["row"]: v["external_id"] for v in values})
+    consent_problems, subjects = await _consents(session, project, rows)
+    problems += consent_problems
     if problems:
         raise DomainError(problems)
-    answers = [(v, golds[v.pop("row")]) for v in values if v["row"] in golds]
+    answers = [(v, golds[v["row"]]) for v in values if v["row"] in golds]
     for v in values:
-        v.pop("row", None)
+        row = v.pop("row", None)
         v.setdefault("gold", False)
+        if row is not None:
+            v["consent_id"] = rows[row].consent_id
+            v["subject_ref"] = subjects.get(row)
 
     now = utcnow()
     for value in values:
@@ -112,11 +121,37 @@ async def import_items(
         details={
             "count": len(values),
             "gold": len(answers),
+            "withConsent": len(subjects),
             "first": str(values[0]["id"]),
             "last": str(values[-1]["id"]),
         },
     )
     return ImportResult(project.id, len(values), [v["id"] for v in values])
+
+
+async def _consents(
+    session: AsyncSession, project: Project, rows: Sequence[NewItem]
+) -> tuple[list[Problem], dict[int, str]]:
+    """Every row's consent: required in a project that says so, and when named, a record in force
+    that covers annotation (checked whether or not the project requires it). Returns the problems
+    and, per row with a record, the subject to copy onto the item."""
+    named = [row.consent_id for row in rows if row.consent_id is not None]
+    found = await consent_reads.for_import(session, named) if named else {}
+    now = utcnow()
+    problems: list[Problem] = []
+    subjects: dict[int, str] = {}
+    for i, row in enumerate(rows):
+        at = f"items.{i}.consentId"
+        if row.consent_id is None:
+            if project.consent_required:
+                problems.append(Problem("CONSENT_MISSING", "This project requires a consent record per item.", at))
+            continue
+        problem = consent_service.import_problem(found.get(row.consent_id), now, at)
+        if problem is not None:
+            problems.append(problem)
+        else:
+            subjects[i] = found[row.consent_id].record.subject_ref
+    return problems, subjects
 
 
 def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[str, Any]]]:

@@ -17,6 +17,7 @@ class Role(enum.StrEnum):
     EXPERT = "expert"
     COMPLIANCE_OFFICER = "compliance_officer"
     ML_SERVICE = "ml_service"
+    INGESTION_SERVICE = "ingestion_service"
 
     @property
     def subject(self) -> str:
@@ -25,11 +26,11 @@ class Role(enum.StrEnum):
     @property
     def org_wide(self) -> bool:
         """Org roles are granted in domain "*" only; the others only in a project."""
-        return self in {Role.ADMIN, Role.COMPLIANCE_OFFICER}
+        return self in {Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.INGESTION_SERVICE}
 
     @property
     def for_service_accounts(self) -> bool:
-        return self is Role.ML_SERVICE
+        return self in {Role.ML_SERVICE, Role.INGESTION_SERVICE}
 
 
 def user_subject(user_id: uuid.UUID) -> str:

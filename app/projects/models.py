@@ -58,6 +58,11 @@ class Project(SQLModel, table=True):
     qualification_field: str = Field(default="")
     certificate_days: int = Field(default=180)
     qualification_cooldown_minutes: int = Field(default=1440)
+    # Consent (app/consent): every imported item names a consent record covering `annotation`;
+    # `consent_purposes` are the purposes beyond the standard ones (annotation, model_training) that
+    # this project accepts on records and exports for.
+    consent_required: bool = Field(default=False)
+    consent_purposes: list[str] = json_field(default=[])
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

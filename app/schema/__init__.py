@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 
 from app.auth import reads as user_reads
 from app.auth.actor import Actor
+from app.consent import reads as consent_reads
 from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
@@ -22,6 +23,7 @@ from app.projects import reads as project_reads
 from app.schema.access import AccessLog, AccessQuery
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
+from app.schema.consent import ConsentMutation, ConsentQuery, ConsentRecord
 from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
 from app.schema.errors import should_mask
@@ -77,6 +79,9 @@ async def _node(session: AsyncSession, actor: Actor, type_name: str, pk: uuid.UU
     if type_name == "Decision":
         decision = await workflow_reads.get_decision(session, actor, pk)
         return Decision.of(decision) if decision else None
+    if type_name == "ConsentRecord":
+        consent = await consent_reads.get_consent(session, actor, pk)
+        return ConsentRecord.of(consent) if consent else None
     if type_name == "User":
         user = await user_reads.get_user(session, actor, pk)
         return User.of(user) if user else None
@@ -95,12 +100,15 @@ class NodeQuery:
             return await _node(session, info.context.actor, type_name, pk)
 
 
-Query = merge_types("Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery))
+Query = merge_types(
+    "Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery)
+)
 Mutation = merge_types(
     "Mutation",
     (
         ProjectsMutation,
         ItemsMutation,
+        ConsentMutation,
         WorkflowMutation,
         TasksMutation,
         QualityMutation,

@@ -149,6 +149,11 @@ class ItemInput:
         description="The known answer: the item becomes a gold question, served blind at the project's goldRate "
         "(needs the right to set gold answers).",
     )
+    consent_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The consent record the item is imported under: required where the project's consentPolicy "
+        "requires it; when given, it must be in force and cover annotation.",
+    )
 
 
 @strawberry.input
@@ -172,10 +177,19 @@ class ItemsMutation:
     async def import_items(self, info: Info, input: ImportItemsInput) -> ImportItemsPayload | None:
         from app.schema.projects import Project
 
-        rows = [NewItem(i.external_id, i.data, i.metadata, i.priority, i.gold) for i in input.items]
-
         async def act(session: AsyncSession) -> ImportResult:
             project_id = input_id(input.project_id, "Project", "projectId")
+            rows = [
+                NewItem(
+                    i.external_id,
+                    i.data,
+                    i.metadata,
+                    i.priority,
+                    i.gold,
+                    input_id(i.consent_id, "ConsentRecord", f"items.{n}.consentId") if i.consent_id else None,
+                )
+                for n, i in enumerate(input.items)
+            ]
             limit = info.context.runtime.settings.max_import_items
             return await import_items(session, info.context.actor, project_id, rows, max_items=limit)
 

@@ -14,6 +14,7 @@ from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
 from app.schema import guidelines, taxonomy
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
+from app.schema.consent import ConsentPolicy
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.expertise import GoldPolicy, ProjectAnnotator, project_annotators
@@ -40,6 +41,7 @@ class ItemCounts:
     in_review: int
     escalated: int
     final: int
+    withdrawn: int  # out of every queue: their subject revoked consent
     total: int
 
 
@@ -67,6 +69,10 @@ class Project(Node):
     @strawberry.field(description="How the project's items get decided (app/workflow/policy.py).")
     def quality_policy(self) -> QualityPolicy:
         return QualityPolicy.of(self.row)
+
+    @strawberry.field(description="Whether imports need consent records; the extra purposes accepted (app/consent).")
+    def consent_policy(self) -> ConsentPolicy:
+        return ConsentPolicy.of(self.row)
 
     @strawberry.field(description="How gold questions are served and what their scores do (app/expertise).")
     def gold_policy(self) -> GoldPolicy:
@@ -124,6 +130,7 @@ class Project(Node):
             in_review=counts[ItemStatus.IN_REVIEW],
             escalated=counts[ItemStatus.ESCALATED],
             final=counts[ItemStatus.FINAL],
+            withdrawn=counts[ItemStatus.WITHDRAWN],
             total=sum(counts.values()),
         )
 

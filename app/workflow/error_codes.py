@@ -17,6 +17,8 @@ class TaskCode(enum.StrEnum):
 
     ALREADY_FINAL = "ALREADY_FINAL"
     ALREADY_SUBMITTED = "ALREADY_SUBMITTED"
+    ASSIGNMENT_CANCELLED = "ASSIGNMENT_CANCELLED"  # its item was withdrawn: the subject revoked consent
+    ITEM_WITHDRAWN = "ITEM_WITHDRAWN"  # its consent was revoked: nobody works on it any more
     INVALID_TRANSITION = "INVALID_TRANSITION"  # the item's lifecycle refuses the move (app/workflow/lifecycle.py)
     LEASE_EXPIRED = "LEASE_EXPIRED"
     NOT_ACTIVE = "NOT_ACTIVE"

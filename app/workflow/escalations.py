@@ -24,7 +24,7 @@ from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.expertise import qualification
-from app.ingestion.models import Item
+from app.ingestion.models import Item, ItemStatus
 from app.ingestion.reads import get_item
 from app.operations import Operation, Permission
 from app.projects.models import Project
@@ -52,7 +52,9 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     CLAIM_NEXT_ESCALATION.require(actor, project.id)
     await qualification.require_prerequisites(session, actor, project, qualification.Stage.ESCALATION)
     now = utcnow()
-    open_ = (col(Escalation.project_id) == project.id, col(Escalation.resolved_at).is_(None))
+    # An escalation of a withdrawn item (consent revoked) is nobody's to resolve any more.
+    withdrawn = exists().where(col(Item.id) == col(Escalation.item_id), col(Item.status) == ItemStatus.WITHDRAWN)
+    open_ = (col(Escalation.project_id) == project.id, col(Escalation.resolved_at).is_(None), ~withdrawn)
     live = await session.scalar(
         select(Escalation).where(*open_, col(Escalation.claimed_by) == actor.id, col(Escalation.lease_expires_at) > now)
     )

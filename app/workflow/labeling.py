@@ -25,6 +25,7 @@ from app.workflow import decisions, estimates, lifecycle
 from app.workflow.lifecycle import Move
 from app.workflow.models import AssignmentStatus, Label
 from app.workflow.reads import find_own_task
+from app.workflow.tasks import CANCELLED_MESSAGE
 
 SUBMIT_LABEL = Operation("submitLabel", Permission("label", "create"), audit="label.submit")
 
@@ -47,6 +48,8 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         raise DomainError.single("ALREADY_SUBMITTED", "This assignment already has its label.", "assignmentId")
     if assignment.status is AssignmentStatus.RELEASED:
         raise DomainError.single("NOT_ACTIVE", "This task was released; claim again.", "assignmentId")
+    if assignment.status is AssignmentStatus.CANCELLED:
+        raise DomainError.single("ASSIGNMENT_CANCELLED", CANCELLED_MESSAGE, "assignmentId")
     if assignment.status is AssignmentStatus.EXPIRED or assignment.lease_expires_at < now:
         raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
 

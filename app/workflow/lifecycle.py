@@ -5,6 +5,7 @@
     QUEUED | IN_REVIEW | FINAL --escalate--> ESCALATED
     QUEUED | IN_REVIEW | ESCALATED --decide--> FINAL --redecide--> FINAL
     ESCALATED --redecide--> FINAL  (an expert re-decides a FINAL item a QA auditor escalated)
+    QUEUED | IN_REVIEW | ESCALATED | FINAL --withdraw--> WITHDRAWN  (its consent was revoked; no way back)
 
 An item in QUEUED collects labels: `labels_required` counts those it still needs, live leases
 included, so a claim is possible while `active_claims < labels_required`. Once it reaches 0 the
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,9 +46,11 @@ class Move(enum.StrEnum):
     REDECIDE = "redecide"  # a later decision supersedes the one in force
     CLAIM_GOLD = "claim gold"  # an annotator leases a gold item (as many at once as ask: it is never decided)
     ANSWER_GOLD = "answer gold"  # a leased answer to a gold item arrives: scored, never counted
+    WITHDRAW = "withdraw"  # the subject revoked the consent the item was imported under (app/consent)
 
 
 Q, R, E, F = ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED, ItemStatus.FINAL
+W = ItemStatus.WITHDRAWN
 
 # (state, move) -> state. Every pair not listed is refused.
 TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
@@ -67,6 +70,12 @@ TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
     (Q, Move.CLAIM_GOLD): Q,
     (Q, Move.ANSWER_GOLD): Q,
     (F, Move.ESCALATE): E,  # a QA auditor doubts a decision in force
+    # Out of every queue (claims, reviews, audits, escalations, gold and qualification questions),
+    # from any state; WITHDRAWN is final: no move leaves it.
+    (Q, Move.WITHDRAW): W,
+    (R, Move.WITHDRAW): W,
+    (E, Move.WITHDRAW): W,
+    (F, Move.WITHDRAW): W,
 }
 
 _labels_in = col(Item.labels_required) == 0
@@ -129,6 +138,9 @@ def _counters(move: Move, n: int, rework_for: uuid.UUID | None) -> dict[str, Any
         return {"label_count": labels - 1, "labels_required": required + 1, "rework_for": rework_for}
     if move in (Move.DECIDE, Move.REDECIDE):
         return {"finalized_at": utcnow()}
+    if move is Move.WITHDRAW:
+        # Its open assignments are cancelled in the same transaction (app/consent/service.py).
+        return {"active_claims": 0, "rework_for": None}
     return {}
 
 
@@ -166,6 +178,31 @@ async def move(
         if step in (Move.LABEL, Move.REJECT):
             set_committed_value(loaded, "rework_for", rework_for)
     return state
+
+
+async def withdraw_consented(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -> int:
+    """WITHDRAW every item imported under these consent records, whatever its state; the number moved.
+
+    One UPDATE per chunk. On PostgreSQL it takes each item's row lock, so it queues behind a
+    claim holding one of them (which commits its assignment first, for the revocation to cancel)
+    and a claim after it finds the item WITHDRAWN (SKIP LOCKED passes over it meanwhile; a claim
+    that read it unlocked fails its own CLAIM move on the new state). SQLite writers are serialised.
+    """
+    arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW]
+    moved = 0
+    for start in range(0, len(consent_ids), CHUNK):
+        chunk = consent_ids[start : start + CHUNK]
+        result = await session.execute(
+            update(Item)
+            .where(col(Item.consent_id).in_(chunk), col(Item.status).in_(arrows))
+            .values(status=W, **_counters(Move.WITHDRAW, 1, None))
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    return moved
+
+
+CHUNK = 900  # ids per IN () list: under SQLite's bound-parameter limit
 
 
 def _refusal(step: Move, current: ItemStatus | None) -> str:

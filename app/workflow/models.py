@@ -20,6 +20,7 @@ class AssignmentStatus(enum.StrEnum):
     SUBMITTED = "SUBMITTED"
     EXPIRED = "EXPIRED"
     RELEASED = "RELEASED"  # handed back by its annotator (releaseTask) before submitting
+    CANCELLED = "CANCELLED"  # its item was withdrawn (consent revoked) while it was open
 
 
 class LabelStatus(enum.StrEnum):

@@ -139,6 +139,8 @@ def _check(new: NewReview, label: Label, item: Item, counted: list[Label], actor
     if label.author_id == actor.id or any(other.author_id == actor.id for other in counted):
         # Separation of duties: no judging an item one has labeled oneself.
         problems.append(Problem("SELF_REVIEW", "You may not review labels on an item you labeled.", "labelId"))
+    elif item.status is ItemStatus.WITHDRAWN:
+        problems.append(Problem("ITEM_WITHDRAWN", "This item was withdrawn: its consent was revoked.", "labelId"))
     elif item.status is ItemStatus.FINAL:
         problems.append(Problem("ALREADY_FINAL", "This item already has its final label.", "labelId"))
     elif label.status is not LabelStatus.SUBMITTED:

@@ -119,6 +119,9 @@ async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.U
     return assignment
 
 
+CANCELLED_MESSAGE = "This task was cancelled: its item was withdrawn (consent revoked)."
+
+
 async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, reason: str) -> Assignment:
     """Hand the item back to the queue: another annotator may claim it at once, and the releasing
     one again once nothing else is waiting for it (app/workflow/queue.py)."""
@@ -155,6 +158,8 @@ async def _own_live_assignment(
         raise DomainError.single("ALREADY_SUBMITTED", "This task already has its label.", "assignmentId")
     if status is AssignmentStatus.RELEASED:
         raise DomainError.single("NOT_ACTIVE", "This task was released; claim again.", "assignmentId")
+    if status is AssignmentStatus.CANCELLED:
+        raise DomainError.single("ASSIGNMENT_CANCELLED", CANCELLED_MESSAGE, "assignmentId")
     if status is AssignmentStatus.EXPIRED:
         raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
     return assignment

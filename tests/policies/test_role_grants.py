@@ -82,6 +82,7 @@ SUITS: dict[Role, tuple[str, str | None]] = {
     Role.QA_AUDITOR: ("outsider", "A"),
     Role.EXPERT: ("outsider", "A"),
     Role.ML_SERVICE: ("mlbot", "B"),
+    Role.INGESTION_SERVICE: ("mlbot", None),  # org-wide, like the consent it records
 }
 BELOW_MANAGER = [Role.ANNOTATOR, Role.REVIEWER, Role.QA_AUDITOR, Role.EXPERT]
 
@@ -111,6 +112,7 @@ async def test_manager_grants_the_roles_below_it_in_its_project(api: Api, role: 
         (Role.ADMIN, None),
         (Role.COMPLIANCE_OFFICER, None),
         (Role.ML_SERVICE, "A"),
+        (Role.INGESTION_SERVICE, None),
     ],
 )
 async def test_manager_cannot_grant_other_roles(api: Api, role: Role, scope: str | None) -> None:
@@ -187,6 +189,7 @@ async def test_a_role_one_may_not_hand_out_is_forbidden_to_oneself_too(
         (Role.ANNOTATOR, "outsider", None),
         (Role.PROJECT_MANAGER, "outsider", None),
         (Role.ML_SERVICE, "mlbot", None),
+        (Role.INGESTION_SERVICE, "mlbot", "A"),
     ],
 )
 async def test_org_roles_take_no_project_and_project_roles_need_one(
@@ -205,6 +208,7 @@ async def test_org_roles_take_no_project_and_project_roles_need_one(
     ("role", "user", "scope"),
     [
         (Role.ML_SERVICE, "outsider", "A"),
+        (Role.INGESTION_SERVICE, "outsider", None),
         (Role.ANNOTATOR, "mlbot", "A"),
         (Role.REVIEWER, "mlbot", "A"),
         (Role.ADMIN, "mlbot", None),

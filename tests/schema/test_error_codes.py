@@ -20,6 +20,7 @@ from graphql import build_schema as schema_from_sdl
 import app.operations
 from app.audits.error_codes import AuditErrorCode
 from app.auth.error_codes import TokenErrorCode
+from app.consent.error_codes import ConsentErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
 from app.expertise.error_codes import ExpertiseErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
@@ -36,7 +37,19 @@ COMMON = ("schema/mutation.py", "projects/reads.py")
 STORED = (*COMMON, "json_bounds.py")  # operations that store JSON documents
 AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ProjectErrorCode: (*STORED, "projects/service.py", "taxonomy/schema_language.py", "guidelines/content.py"),
-    IngestionErrorCode: (*STORED, "ingestion/service.py", "expertise/service.py:check_value"),
+    IngestionErrorCode: (
+        *STORED,
+        "ingestion/service.py",
+        "expertise/service.py:check_value",
+        "consent/service.py:import_problem",  # each row's consent record
+    ),
+    # Recording, revoking (which moves items: lifecycle's withdraw) and the consent policy.
+    ConsentErrorCode: (
+        *STORED,
+        "consent/service.py:!import_problem",
+        "consent/reads.py",
+        "workflow/lifecycle.py:withdraw_consented",
+    ),
     ExpertiseErrorCode: (
         *STORED,
         "expertise/service.py",

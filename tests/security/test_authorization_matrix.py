@@ -70,7 +70,7 @@ ALLOW, DENY, EMPTY, HIDDEN, DUTY = Outcome
 # Payload codes of separation-of-duty conflicts.
 DUTY_CODES = {"SELF_REVIEW", "SELF_APPROVAL", "SELF_GRANT", "NOT_PROPOSER", "NOT_ASSIGNEE", "NOT_AUTHOR"}
 
-ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider")
+ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider", "ingest")
 
 # Every operation against project A. Notes on choices a reviewer may question:
 # - claimNextTask/submitLabel: admin is DENY. DESIGN.md says an admin may do "everything a project
@@ -93,104 +93,114 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 # - acknowledgeGuideline: the roles that label or judge labels; admins and managers write guidelines.
 # fmt: off
 MATRIX: dict[str, tuple[Outcome, ...]] = {
-    #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider
-    "viewer":                  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
-    "users":                   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
-    "projects":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY),
-    "project":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.labelSchema":     (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.guideline":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.itemCounts":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN),
-    "project.items":           (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN),
-    "node(Project)":           (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "node(Item)":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
-    "node(Label)":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
-    "node(Review)":            (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
-    "node(Assignment)":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
-    "node(User)":              (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN),
-    "item.labels":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
-    "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
-    "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
-    "accessEvents":            (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
-    "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
-    "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "submitLabel":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
-    "reviewLabel":             (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, HIDDEN, HIDDEN),
-    "grantRole":               (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "revokeRole":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "GET /export/{id}.jsonl":  (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN),
+    #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider ingest
+    "viewer":                  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    "users":                   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    "projects":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
+    "project":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "project.labelSchema":     (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "project.guideline":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.itemCounts":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN, DENY),
+    "project.items":           (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  DENY,   ALLOW,  HIDDEN, DENY),
+    "node(Project)":           (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "node(Item)":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    "node(Label)":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "node(Review)":            (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "node(Assignment)":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    "node(User)":              (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "item.labels":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    "accessEvents":            (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, ALLOW),
+    "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "submitLabel":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "reviewLabel":             (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "grantRole":               (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "revokeRole":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "GET /export/{id}.jsonl":  (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN, DENY),
     # Label-schema governance
-    "project.labelSchemaVersions":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.labelSchemaVersion":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.schemaChangeRequests":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.schemaDiff":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "node(SchemaChangeRequest)":(ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "impactExample.before":    (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN),
-    "proposeSchemaChange":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "approveSchemaChange":     (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "rejectSchemaChange":      (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "withdrawSchemaChange":    (DUTY,   ALLOW,  HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "project.labelSchemaVersions":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.labelSchemaVersion":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.schemaChangeRequests":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.schemaDiff":      (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "node(SchemaChangeRequest)":(ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN),
+    "impactExample.before":    (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN, HIDDEN),
+    "proposeSchemaChange":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "approveSchemaChange":     (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, HIDDEN),
+    "rejectSchemaChange":      (ALLOW,  DENY,   HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, HIDDEN),
+    "withdrawSchemaChange":    (DUTY,   ALLOW,  HIDDEN, DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, HIDDEN),
     # Guidelines
-    "project.guidelineVersions":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.guidelineVersion(draft)":(ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN),
-    "project.guidelineDraft":  (ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN),
-    "project.guidelineDiff":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "node(GuidelineVersion)":  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "guideline.acknowledgements":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   HIDDEN),
-    "saveGuidelineDraft":      (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "publishGuideline":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "acknowledgeGuideline":    (DENY,   DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN),
-    "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
+    "project.guidelineVersions":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.guidelineVersion(draft)":(ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN, DENY),
+    "project.guidelineDraft":  (ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  HIDDEN, EMPTY),
+    "project.guidelineDiff":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "node(GuidelineVersion)":  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN),
+    "guideline.acknowledgements":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   HIDDEN, HIDDEN),
+    "saveGuidelineDraft":      (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "publishGuideline":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "acknowledgeGuideline":    (DENY,   DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN, DENY),
+    "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
     # The task loop around a claim
-    "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
+    "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
     # Feedback is on one's own labels: ann1's rejected label on a-3 is ann1's alone to read.
-    "viewer.feedback":         (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
-    "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
-    "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    "viewer.feedback":         (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
+    "renewLease":              (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "releaseTask":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
     # The quality program: its policy is the project's managers' and admins'.
-    "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
-    "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     # Gold questions and annotator standing: set by managers; figures for managers and QA.
-    "project.goldPolicy":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "project.annotators":      (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
-    "setGoldAnswers":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "updateGoldPolicy":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "liftSuspension":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "project.goldPolicy":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "project.annotators":      (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "setGoldAnswers":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "updateGoldPolicy":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "liftSuspension":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     # Certification: the policy is the managers'; a qualification set is taken by whoever claims tasks.
-    "project.certificationPolicy":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN),
-    "updateCertificationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
-    "startQualification":      (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
+    "project.certificationPolicy":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "updateCertificationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "startQualification":      (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     # The expert queue is the experts' alone; resolving needs the item readable first.
-    "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN),
-    "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "claimNextEscalation":     (DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   HIDDEN, DENY),
+    "resolveEscalation":       (DENY,   DENY,   HIDDEN, DENY,   DENY,   ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
     # Discussion (the reviewer's thread on a-1, which ann2 labeled, mentioning admin, pm, reviewer,
     # qa and expert): read by those who read items and comments; ann1 never labeled a-1 (HIDDEN,
     # as the item is); ML services read items but not comments (DENY on the list, HIDDEN for a
     # comment by id). Only the author edits (DUTY: NOT_AUTHOR); the author or a moderator (pm,
     # admin) deletes. Promotion writes the guideline draft: its writers only.
-    "item.comments":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
-    "node(Comment)":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN),
-    "node(Decision)":          (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN),
-    "viewer.mentions":         (ALLOW,  ALLOW,  EMPTY,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY),
-    "addComment":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
-    "editComment":             (DUTY,   DUTY,   HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
-    "deleteComment":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN),
-    "promoteToGuideline":      (ALLOW,  ALLOW,  HIDDEN, DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
+    "item.comments":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "node(Comment)":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "node(Decision)":          (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    "viewer.mentions":         (ALLOW,  ALLOW,  EMPTY,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
+    "addComment":              (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "editComment":             (DUTY,   DUTY,   HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "deleteComment":           (ALLOW,  ALLOW,  HIDDEN, ALLOW,  DUTY,   DUTY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "promoteToGuideline":      (ALLOW,  ALLOW,  HIDDEN, DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
     # QA audits are the auditors'; an item's audits are read where its reviews are. Escalating an
     # item IN_REVIEW is the reviewers' alternative to deciding (admins review too); escalating a
     # FINAL one is the auditors'. Item unreadable: HIDDEN, as for resolveEscalation.
-    "claimNextAudit":          (DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN),
-    "submitAudit":             (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN),
-    "escalateItem":            (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, DENY,   HIDDEN),
-    "escalateItem(FINAL)":     (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN),
-    "item.audits":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
+    "claimNextAudit":          (DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "submitAudit":             (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "escalateItem":            (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "escalateItem(FINAL)":     (DENY,   DENY,   HIDDEN, DENY,   ALLOW,  DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
+    "item.audits":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
     # Signing out: everyone ends their own sign-ins. Service accounts get no refresh tokens
     # (client_credentials), so theirs is EMPTY: nothing to end.
-    "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
-    "POST /auth/revoke":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
+    "revokeToken":             (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW,  EMPTY),
+    "POST /auth/revoke":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW,  EMPTY),
+    # Consent is org-wide (about subjects, not projects): compliance officers and ingestion services
+    # record, revoke and read it; admins read it; nobody reads it through a project role, so for
+    # them a record by id does not exist (HIDDEN). Managers and admins set a project's policy.
+    "consentRecords":          (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   ALLOW),
+    "consentRecord":           (ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, ALLOW),
+    "node(ConsentRecord)":     (ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, ALLOW),
+    "recordConsent":           (DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   ALLOW),
+    "revokeConsent":           (DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, ALLOW),
+    "project.consentPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "updateConsentPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
 }
 # fmt: on
 
@@ -220,6 +230,7 @@ class Scene:
     audited_item: str = ""  # a-2, flagged for audit by the audit rows' setup
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
     rejected_label: str = ""  # ann1's label on a-3, rejected by the reviewer, for viewer.feedback
+    consent: str = ""  # a consent record of subject "subj-1", recorded by the compliance officer
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1249,6 +1260,102 @@ OPERATIONS.update(
             lambda s: {},
             check_own_feedback,
             setup=reject_ann1s_label,
+        ),
+    }
+)
+RECORD_CONSENT = """
+mutation Record($input: RecordConsentInput!) {
+  recordConsent(input: $input) { recordedCount consentIds errors { code field message } }
+}
+"""
+CONSENT_ROW = {
+    "subjectRef": "subj-1",
+    "purposes": ["annotation", "model_training"],
+    "legalBasis": "CONSENT",
+    "grantedAt": "2026-01-01T00:00:00Z",
+    "jurisdiction": "DE",
+    "collector": "intake-app",
+    "evidenceRef": "evidence/1",
+    "noticeVersion": "v3",
+}
+
+
+async def a_consent(api: Api, scene: Scene) -> None:
+    if scene.consent:
+        return
+    recorded = await api.data(RECORD_CONSENT, {"input": {"records": [CONSENT_ROW]}}, as_="compliance")
+    assert recorded["recordConsent"]["errors"] == [], recorded
+    scene.consent = recorded["recordConsent"]["consentIds"][0]
+
+
+def check_recorded(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "recordConsent")
+    return refused or allow(result["recordedCount"] == 1, result)
+
+
+def check_revoked(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "revokeConsent")
+    return refused or allow([(r["id"], r["status"]) for r in result["revoked"]] == [(scene.consent, "REVOKED")], result)
+
+
+def check_consent_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateConsentPolicy")
+    return refused or allow(result["project"]["consentPolicy"] == {"required": True}, result)
+
+
+OPERATIONS.update(
+    {
+        "consentRecords": Operation(
+            'query Consents { consentRecords(subjectRef: "subj-1") { nodes { id status purposes } } }',
+            lambda s: {},
+            lambda d, s: allow([n["id"] for n in d["consentRecords"]["nodes"]] == [s.consent], d),
+            setup=a_consent,
+        ),
+        "consentRecord": Operation(
+            "query Consent($id: ID!) { consentRecord(id: $id) { id subjectRef status } }",
+            lambda s: {"id": s.consent},
+            lambda d, s: allow(d["consentRecord"] == {"id": s.consent, "subjectRef": "subj-1", "status": "ACTIVE"}, d),
+            setup=a_consent,
+        ),
+        "node(ConsentRecord)": Operation(
+            node_query("ConsentRecord { subjectRef legalBasis }"),
+            lambda s: {"id": s.consent},
+            lambda d, s: allow(d["node"]["subjectRef"] == "subj-1", d),
+            setup=a_consent,
+        ),
+        "recordConsent": Operation(
+            RECORD_CONSENT,
+            lambda s: {"input": {"records": [CONSENT_ROW]}},
+            check_recorded,
+            writes=True,
+        ),
+        "revokeConsent": Operation(
+            """
+            mutation Revoke($input: RevokeConsentInput!) {
+              revokeConsent(input: $input) { revoked { id status } itemsWithdrawn errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"consentIds": [s.consent], "reason": "The subject withdrew."}},
+            check_revoked,
+            writes=True,
+            setup=a_consent,
+        ),
+        "project.consentPolicy": Operation(
+            project_query("consentPolicy { required purposes }"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(d["project"]["consentPolicy"] == {"required": False, "purposes": []}, d),
+        ),
+        "updateConsentPolicy": Operation(
+            """
+            mutation ConsentPolicy($input: UpdateConsentPolicyInput!) {
+              updateConsentPolicy(input: $input) {
+                project { consentPolicy { required } } errors { code field message }
+              }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "required": True}},
+            check_consent_policy,
+            writes=True,
         ),
     }
 )

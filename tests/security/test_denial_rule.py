@@ -20,6 +20,16 @@ from app.ids import decode_global_id
 from tests.conftest import SCHEMA, Api, gid
 from tests.security import REVIEW, claim_and_submit, database_state, import_items
 
+CONSENT = {
+    "subjectRef": "subj-b",
+    "purposes": ["annotation"],
+    "legalBasis": "CONSENT",
+    "grantedAt": "2026-01-01T00:00:00Z",
+    "jurisdiction": "FR",
+    "collector": "intake-app",
+    "evidenceRef": "evidence/b",
+    "noticeVersion": "v1",
+}
 NODE = "query Node($id: ID!) { node(id: $id) { __typename id } }"
 PROJECT = "query Project($id: ID!) { project(id: $id) { id name } }"
 
@@ -56,6 +66,20 @@ CASES: dict[str, tuple[str, Case]] = {
     "node(User) as an annotator": ("User", node_case("ann1")),
     "node(Comment)": ("Comment", node_case("pm")),
     "node(Decision)": ("Decision", node_case("pm")),
+    # Consent is org-wide: unreadable for everyone without (consent, read), such as any manager.
+    "node(ConsentRecord)": ("ConsentRecord", node_case("pm")),
+    "consentRecord(id)": (
+        "ConsentRecord",
+        Case("pm", "query C($id: ID!) { consentRecord(id: $id) { id status } }", lambda id_: {"id": id_}),
+    ),
+    "revokeConsent": (
+        "ConsentRecord",
+        Case(
+            "pm",
+            mutation("revokeConsent", "RevokeConsentInput", "revoked { id }"),
+            lambda id_: {"input": {"consentIds": [id_], "reason": "x"}},
+        ),
+    ),
     "addComment": (
         "Item",
         Case(
@@ -307,7 +331,13 @@ async def objects_of_b(api: Api) -> dict[str, str]:
     decision = await api.data(
         "query D($id: ID!) { node(id: $id) { ... on Item { decisions { id } } } }", {"id": decided["item"]}, as_="pm_b"
     )
+    consent = await api.data(
+        mutation("recordConsent", "RecordConsentInput", "consentIds"),
+        {"input": {"records": [CONSENT]}},
+        as_="compliance",
+    )
     return {
+        "ConsentRecord": consent["recordConsent"]["consentIds"][0],
         "Comment": commented["addComment"]["comment"]["id"],
         "Decision": decision["node"]["decisions"][0]["id"],
         "Project": project,
@@ -360,10 +390,13 @@ async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
     """The comparison above is about who asks: B's manager reads every one of B's objects."""
     objects = await objects_of_b(api)
     for type_name, object_id in objects.items():
-        if type_name == "User":
-            continue  # user lookups are for role managers; pm_b is one, checked below
+        if type_name in ("User", "ConsentRecord"):
+            continue  # user lookups are for role managers (pm_b, below); consent is the compliance officer's
+
         data = await api.data(NODE, {"id": object_id}, as_="pm_b")
         assert data["node"] == {"__typename": type_name, "id": object_id}, type_name
+    consent = await api.data(NODE, {"id": objects["ConsentRecord"]}, as_="compliance")
+    assert consent["node"] == {"__typename": "ConsentRecord", "id": objects["ConsentRecord"]}
     user = await api.data(NODE, {"id": objects["User"]}, as_="pm_b")
     assert user["node"]["id"] == objects["User"]
     exported = await api.client.get(

@@ -99,5 +99,5 @@ async def test_json_values_keep_their_own_keys_in_the_digest(api: Api) -> None:
     imported = await api.data(IMPORT, {"input": {"projectId": project_a(api), "items": [row]}}, as_="pm")
     assert imported["importItems"] == {"importedCount": 1, "errors": []}
 
-    whole = {"projectId": project_a(api), "items": [{**row, "priority": 0.0, "gold": None}]}
+    whole = {"projectId": project_a(api), "items": [{**row, "priority": 0.0, "gold": None, "consentId": None}]}
     assert await digests(api, "item.import") == [digest({"operation": "importItems", "input": whole})]

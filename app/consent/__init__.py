@@ -1,0 +1,1 @@
+"""Consent: records of what a subject agreed to, their revocation, and what revocation does."""
