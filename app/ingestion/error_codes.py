@@ -6,13 +6,15 @@ from __future__ import annotations
 import enum
 
 from app.errors import CommonErrorCode, error_codes
+from app.ingestion.anonymize.custom import RuleCode
 from app.json_bounds import JsonErrorCode
 
 
 class ImportCode(enum.StrEnum):
-    """Importing items."""
+    """Importing items and the anonymization policy."""
 
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    DUPLICATE_CONTENT = "DUPLICATE_CONTENT"
     DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
     EMPTY_BATCH = "EMPTY_BATCH"
     EXTERNAL_ID_EXISTS = "EXTERNAL_ID_EXISTS"
@@ -25,8 +27,9 @@ class ImportCode(enum.StrEnum):
 
 IngestionErrorCode = error_codes(
     "IngestionErrorCode",
-    "Importing items.",
+    "Importing items and the anonymization policy.",
     CommonErrorCode,
     JsonErrorCode,
     ImportCode,
+    RuleCode,
 )

@@ -19,6 +19,7 @@ from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
+from app.schema.anonymization import AnonymizationMutation
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
 from app.schema.context import Context, Info
@@ -100,6 +101,7 @@ Mutation = merge_types(
     (
         ProjectsMutation,
         ItemsMutation,
+        AnonymizationMutation,
         WorkflowMutation,
         TasksMutation,
         QualityMutation,

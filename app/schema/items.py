@@ -33,6 +33,7 @@ class IngestionError(UserError):
 
 
 if TYPE_CHECKING:
+    from app.schema.anonymization import ItemAnonymization
     from app.schema.discussion import Comment
     from app.schema.projects import Project
 
@@ -44,7 +45,11 @@ class Item(Node):
     external_id: str
     data: JSON
     metadata: JSON
-    content_hash: str = strawberry.field(description="SHA-256 of the canonical JSON of data.")
+    content_hash: str = strawberry.field(
+        description="HMAC-SHA256 (the server's content hash key) of the canonical JSON (sorted keys, no spaces, "
+        "UTF-8) of the data as imported, before anonymization: equal hashes, equal content. Items imported "
+        "before anonymization existed hold a plain SHA-256."
+    )
     priority: float
     status: ItemStatus  # type: ignore[valid-type]
     created_at: datetime
@@ -70,6 +75,15 @@ class Item(Node):
             labels_required=row.labels_required,
             _row=row,
         )
+
+    @strawberry.field(
+        description="What anonymization replaced in the data at import; null when the project's anonymization was off."
+    )
+    def anonymization(self) -> Annotated[ItemAnonymization, strawberry.lazy("app.schema.anonymization")] | None:
+        from app.schema.anonymization import ItemAnonymization
+
+        row = self._row
+        return ItemAnonymization.of(row.anonymizer, row.anonymizer_version, row.redactions)
 
     @strawberry.field(
         description="Labels you may see: all of them for reviewers and managers; for an annotator, its own and, "
@@ -155,6 +169,10 @@ class ImportItemsInput:
 @strawberry.type
 class ImportItemsPayload:
     imported_count: int
+    duplicate_rows: list[int] = strawberry.field(
+        description="Rows (0-based) whose content the project already held or an earlier row repeated: imported "
+        "under duplicateContent ALLOW (under REJECT they are DUPLICATE_CONTENT errors instead)."
+    )
     project: Annotated[Project, strawberry.lazy("app.schema.projects")] | None
     errors: list[IngestionError]
 
@@ -170,13 +188,19 @@ class ItemsMutation:
         async def act(session: AsyncSession) -> ImportResult:
             project_id = input_id(input.project_id, "Project", "projectId")
             limit = info.context.runtime.settings.max_import_items
-            return await import_items(session, info.context.actor, project_id, rows, max_items=limit)
+            settings = info.context.runtime.settings
+            return await import_items(
+                session, info.context.actor, project_id, rows, max_items=limit, hash_key=settings.hash_key()
+            )
 
         result = await run_mutation(info, IMPORT_ITEMS, input, act, IngestionError)
         if isinstance(result, list):
-            return ImportItemsPayload(imported_count=0, project=None, errors=result)
+            return ImportItemsPayload(imported_count=0, duplicate_rows=[], project=None, errors=result)
         async with info.context.db() as session:
             project = await project_reads.get_project(session, info.context.actor, result.project_id)
         return ImportItemsPayload(
-            imported_count=result.created, project=Project.of(project) if project else None, errors=[]
+            imported_count=result.created,
+            duplicate_rows=result.duplicate_rows,
+            project=Project.of(project) if project else None,
+            errors=[],
         )

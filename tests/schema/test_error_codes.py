@@ -36,7 +36,13 @@ COMMON = ("schema/mutation.py", "projects/reads.py")
 STORED = (*COMMON, "json_bounds.py")  # operations that store JSON documents
 AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ProjectErrorCode: (*STORED, "projects/service.py", "taxonomy/schema_language.py", "guidelines/content.py"),
-    IngestionErrorCode: (*STORED, "ingestion/service.py", "expertise/service.py:check_value"),
+    IngestionErrorCode: (
+        *STORED,
+        "ingestion/service.py",
+        "ingestion/anonymization.py",
+        "ingestion/anonymize/custom.py",
+        "expertise/service.py:check_value",
+    ),
     ExpertiseErrorCode: (
         *STORED,
         "expertise/service.py",
