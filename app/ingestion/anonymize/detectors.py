@@ -101,7 +101,7 @@ def _email(candidate: str) -> str | None:
 # North American national formats written with separators ((415) 555-2671, 415-555-2671).
 PHONE_PATTERN = re.compile(
     r"(?<![\w+])(?P<v>\+\d(?:[ .()-]{0,2}\d){6,14})(?![\w])"
-    r"|(?<![\w+(.-])(?P<n>(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w-]|\.\d)",
+    r"|(?<![\w+.-])(?P<n>(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w-]|\.\d)",
     re.ASCII,
 )
 
