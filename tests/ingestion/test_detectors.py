@@ -194,3 +194,7 @@ def test_iban_checksums_follow_iso_13616() -> None:
     assert checksums.iban("DE89370400440532013000")
     assert not checksums.iban("DE88370400440532013000")
     assert not checksums.iban("DE8937040044053201300")  # DE is 22 characters
+
+
+def test_a_number_written_after_a_phone_number_is_not_part_of_it() -> None:
+    assert found("call +44 20 7946 0958 12 times") == [(Kind.PHONE, "+44 20 7946 0958")]

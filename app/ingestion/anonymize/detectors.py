@@ -130,9 +130,24 @@ class PhoneDetector:
             international = match.group("v") is not None
             group = "v" if international else "n"
             start, end = match.span(group)
-            canonical = _phone(text[start:end], None if international else "US")
-            if canonical is not None:
-                yield Found(start, end, self.kind, canonical)
+            region = None if international else "US"
+            for stop in _phone_ends(text, start, end):
+                canonical = _phone(text[start:stop], region)
+                if canonical is not None:
+                    yield Found(start, stop, self.kind, canonical)
+                    break
+
+
+_PHONE_GROUP_END = re.compile(r"\d(?=[ .-]+\d)")
+
+
+def _phone_ends(text: str, start: int, end: int) -> list[int]:
+    """Where an international candidate may end: all of it, then without its last one or two
+    digit groups (a number written right after it: "+44 20 7946 0958 12 times")."""
+    if text[start] != "+":
+        return [end]
+    inner = [m.end() for m in _PHONE_GROUP_END.finditer(text, start, end)]
+    return [end, *reversed(inner[-2:])]
 
 
 # --- payment cards ------------------------------------------------------------------------------

@@ -47,9 +47,10 @@ class Policy:
         return _anonymizer(self.detectors, self.rules)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)
 def _anonymizer(kinds: Sequence[Kind], rules: Sequence[custom.Rule]) -> Anonymizer:
-    """Compiled once per process and policy: a term list's RE2 program is the costly part."""
+    """Compiled once per process and policy: a term list's RE2 program is the costly part (up to
+    32 MiB of DFA each, allocated as it is used; 8 policies are kept)."""
     detectors: list[Detector] = [builtin(kind) for kind in Kind if kind in kinds]
     detectors += custom.detectors(rules)
     return Anonymizer(detectors)
