@@ -44,7 +44,6 @@ class Found:
     end: int
     kind: str
     canonical: str
-    rank: int = 0  # the detector's place in the anonymizer: ties go to the earlier one
 
 
 class Detector(Protocol):
@@ -76,6 +75,9 @@ class PatternDetector:
 
 
 _DIGIT = re.compile(r"\d", re.ASCII)
+# The patterns below start with a character class and look behind only after it (`\d(?<![\w.]\d)`,
+# not `(?<![\w.])\d`): sre then skips to candidate characters instead of trying every position,
+# two to three times faster on running text.
 
 
 def _has_digit(text: str) -> bool:
@@ -99,10 +101,9 @@ def _email(candidate: str) -> str | None:
 # --- phone numbers ------------------------------------------------------------------------------
 # International (+ and a country code, 7 to 15 digits with spaces, dots, dashes, parentheses) and
 # North American national formats written with separators ((415) 555-2671, 415-555-2671).
-PHONE_PATTERN = re.compile(
-    r"(?<![\w+])(?P<v>\+\d(?:[ .()-]{0,2}\d){6,14})(?![\w])"
-    r"|(?<![\w+.-])(?P<n>(?:\(\d{3}\)[ ]?|\d{3}[-. ])\d{3}[-. ]\d{4})(?![\w-]|\.\d)",
-    re.ASCII,
+PHONE_INTERNATIONAL = re.compile(r"\+(?<![\w+]\+)\d(?:[ .()-]{0,2}\d){6,14}(?![\w])", re.ASCII)
+PHONE_NATIONAL = re.compile(
+    r"[(\d](?<![\w+.-][(\d])(?:(?<=\()\d{3}\)[ ]?|(?<=\d)\d{2}[-. ])\d{3}[-. ]\d{4}(?![\w-]|\.\d)", re.ASCII
 )
 
 
@@ -126,16 +127,22 @@ class PhoneDetector:
     def find(self, text: str) -> Iterator[Found]:
         if not _has_digit(text):
             return
-        for match in PHONE_PATTERN.finditer(text):
-            international = match.group("v") is not None
-            group = "v" if international else "n"
-            start, end = match.span(group)
-            region = None if international else "US"
-            for stop in _phone_ends(text, start, end):
-                canonical = _phone(text[start:stop], region)
-                if canonical is not None:
-                    yield Found(start, stop, self.kind, canonical)
-                    break
+        if "+" in text:
+            for match in PHONE_INTERNATIONAL.finditer(text):
+                start, end = match.span()
+                for stop in _phone_ends(text, start, end):
+                    canonical = _phone(text[start:stop], None)
+                    if canonical is not None:
+                        yield Found(start, stop, self.kind, canonical)
+                        break
+        for match in PHONE_NATIONAL.finditer(text):
+            start, end = match.span()
+            digits = "".join(ch for ch in match.group() if ch.isdigit())
+            if digits[0] in "01" or digits[3] in "01":  # no North American area code or exchange
+                continue
+            canonical = _phone(text[start:end], "US")
+            if canonical is not None:
+                yield Found(start, end, self.kind, canonical)
 
 
 _PHONE_GROUP_END = re.compile(r"\d(?=[ .-]+\d)")
@@ -144,14 +151,12 @@ _PHONE_GROUP_END = re.compile(r"\d(?=[ .-]+\d)")
 def _phone_ends(text: str, start: int, end: int) -> list[int]:
     """Where an international candidate may end: all of it, then without its last one or two
     digit groups (a number written right after it: "+44 20 7946 0958 12 times")."""
-    if text[start] != "+":
-        return [end]
     inner = [m.end() for m in _PHONE_GROUP_END.finditer(text, start, end)]
     return [end, *reversed(inner[-2:])]
 
 
 # --- payment cards ------------------------------------------------------------------------------
-CARD_PATTERN = re.compile(r"(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w]|[ -]\d)", re.ASCII)
+CARD_PATTERN = re.compile(r"\d(?<![\w-]\d)(?:[ -]?\d){12,18}(?![\w]|[ -]\d)", re.ASCII)
 
 
 def _card(candidate: str) -> str | None:
@@ -163,7 +168,7 @@ def _card(candidate: str) -> str | None:
 
 
 # --- IBAN ---------------------------------------------------------------------------------------
-IBAN_START = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?=[ ]?[A-Z0-9])", re.ASCII)
+IBAN_START = re.compile(r"[A-Z](?<![\w][A-Z])[A-Z]\d{2}(?=[ ]?[A-Z0-9])", re.ASCII)
 _IBAN_BODY = re.compile(r"[ ]?[A-Z0-9]", re.ASCII)
 
 
@@ -197,7 +202,7 @@ class IbanDetector:
 
 
 # --- IP addresses -------------------------------------------------------------------------------
-IPV4_PATTERN = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\w)", re.ASCII)
+IPV4_PATTERN = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\w)", re.ASCII)
 
 
 def _ipv4(candidate: str) -> str | None:
@@ -278,7 +283,7 @@ class UrlDetector:
 
 
 # --- US social security numbers -----------------------------------------------------------------
-SSN_PATTERN = re.compile(r"(?<![\w-])(\d{3})-(\d{2})-(\d{4})(?![\w]|-\d)", re.ASCII)
+SSN_PATTERN = re.compile(r"(\d(?<![\w-]\d)\d{2})-(\d{2})-(\d{4})(?![\w]|-\d)", re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.ingestion.anonymize.detectors import Detector, Found
@@ -58,15 +58,15 @@ class Anonymizer:
 
     def spans(self, text: str) -> list[Found]:
         """The values to replace in a text, left to right, none overlapping."""
-        found: list[Found] = []
+        ranked: list[tuple[int, int, int, Found]] = []
         for rank, detector in enumerate(self.detectors):
-            found.extend(replace(f, rank=rank) for f in detector.find(text))
-        if len(found) < 2:
-            return found
-        found.sort(key=lambda f: (f.start - f.end, f.start, f.rank))
+            ranked.extend((f.start - f.end, f.start, rank, f) for f in detector.find(text))
+        if len(ranked) < 2:
+            return [f for *_, f in ranked]
+        ranked.sort(key=lambda r: r[:3])
         starts: list[int] = []
         chosen: list[Found] = []
-        for f in found:
+        for *_, f in ranked:
             i = bisect.bisect_right(starts, f.start)
             if i and chosen[i - 1].end > f.start:  # the one before reaches into it
                 continue
