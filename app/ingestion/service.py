@@ -59,12 +59,8 @@ class ImportResult:
     duplicate_rows: list[int] = field(default_factory=list)
 
 
-def content_hash(key: bytes, data: Any) -> str:
-    """HMAC-SHA256 of the canonical JSON (sorted keys, no spaces, UTF-8) of an item's raw data."""
-    return hmac.new(key, _canonical(data).encode(), "sha256").hexdigest()
-
-
 def _canonical(data: Any) -> str:
+    """The form content hashes are taken over: sorted keys, no spaces, UTF-8 (not \\u escapes)."""
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -107,7 +103,11 @@ async def import_items(
     duplicates = await _duplicates(session, project.id, {v["row"]: v["content_hash"] for v in values})
     if policy.duplicate_content is DuplicateContent.REJECT:
         problems += [
-            Problem("DUPLICATE_CONTENT", "The project already holds this content.", f"items.{row}.data")
+            Problem(
+                "DUPLICATE_CONTENT",
+                "The project already holds this content, or an earlier row of the call has it.",
+                f"items.{row}.data",
+            )
             for row in duplicates
         ]
     if problems:
