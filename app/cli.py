@@ -159,7 +159,7 @@ def seed(
     from seeds.demo import load_demo
 
     passwords = Passwords(settings.argon2_time_cost, settings.argon2_memory_kib)
-    summary = _with_session(settings, lambda session: load_demo(session, passwords, url))
+    summary = _with_session(settings, lambda session: load_demo(session, passwords, url, hash_key=settings.hash_key()))
     typer.echo(summary)
 
 

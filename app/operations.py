@@ -57,6 +57,12 @@ def bind_input(session: AsyncSession, operation: Operation, validated_input: Any
     session.info[OPERATION_INPUT] = {"operation": operation.name, "input": validated_input}
 
 
+def rebind_input(session: AsyncSession, bound: dict[str, Any]) -> None:
+    """Replace what the audit digest covers: a service that must not let data reach the digest
+    (anonymized imports: their raw data) puts its stand-in here before recording the event."""
+    session.info[OPERATION_INPUT] = bound
+
+
 def bound_input(session: AsyncSession) -> Any:
     """The whole input of the operation running in this unit of work; None outside one."""
     return session.info.get(OPERATION_INPUT)

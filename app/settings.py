@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import secrets
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 DEFAULT_DATA_DIR = "var"
 DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{DEFAULT_DATA_DIR}/labelgraph.db"
@@ -38,6 +42,9 @@ class Settings:
     # HS256 signing key for access tokens; a random one per process when unset outside production.
     # (Settings.from_env keeps one in the data folder instead, so restarts keep tokens valid.)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
+    # Key of the content hashes of imported items (HMAC-SHA256 of the raw data): its own setting,
+    # else derived from secret_key (HKDF), which then must not change or hashes stop matching.
+    content_hash_key: str = field(default="", repr=False)
     issuer: str = "labelgraph"
     audience: str = "labelgraph-api"
     token_lifetime_s: int = 900
@@ -72,6 +79,7 @@ class Settings:
         return cls(
             database_url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/labelgraph.db"),
             secret_key=secret or persistent_secret(data_dir),
+            content_hash_key=os.environ.get("LABELGRAPH_CONTENT_HASH_KEY", ""),
             issuer=_env("ISSUER", defaults.issuer),
             audience=_env("AUDIENCE", defaults.audience),
             token_lifetime_s=_env_int("TOKEN_LIFETIME_S", defaults.token_lifetime_s),
@@ -88,6 +96,12 @@ class Settings:
             access_history=production or _env_bool("ACCESS_HISTORY", True),
         )
 
+    def hash_key(self) -> bytes:
+        """The content hash key: LABELGRAPH_CONTENT_HASH_KEY, else HKDF-SHA256 of the secret key."""
+        if self.content_hash_key:
+            return self.content_hash_key.encode()
+        return _derived_key(self.secret_key)
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
@@ -98,6 +112,12 @@ class Settings:
             return None
         path = self.database_url.split(":///", 1)[1]
         return None if path in {"", ":memory:"} else Path(path)
+
+
+@functools.lru_cache(maxsize=4)
+def _derived_key(secret_key: str) -> bytes:
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"labelgraph content hash v1")
+    return kdf.derive(secret_key.encode())
 
 
 def cors_origins(value: str) -> tuple[str, ...]:

@@ -139,7 +139,7 @@ personal data.
 """
 
 
-async def load_demo(session: AsyncSession, passwords: Passwords, base_url: str = BASE_URL) -> str:
+async def load_demo(session: AsyncSession, passwords: Passwords, base_url: str = BASE_URL, *, hash_key: bytes) -> str:
     """Load the demo program into the session's transaction; returns what to print, with the
     curl lines aimed at `base_url` (the server the demo will be served from)."""
     created_users = [demo.username for demo in DEMO_USERS if await _ensure_user(session, passwords, demo)]
@@ -148,7 +148,7 @@ async def load_demo(session: AsyncSession, passwords: Passwords, base_url: str =
     admin = await _actor(session, "admin")
     project, project_created = await _ensure_project(session, admin)
     new_grants += [demo.username for demo in DEMO_USERS if demo.scope is not None and await _grant(session, demo)]
-    imported = await _import_new_items(session, admin, project.id)
+    imported = await _import_new_items(session, admin, project.id, hash_key)
     total = await session.scalar(select(func.count()).select_from(Item).where(Item.project_id == project.id))
     older = [demo for demo in DEMO_USERS if demo.username not in created_users]
     changed = await _secrets_changed(session, passwords, older)
@@ -204,13 +204,13 @@ def read_items(path: Path = ITEMS_PATH) -> list[NewItem]:
     return [NewItem(r["external_id"], r["data"], r.get("metadata")) for r in records]
 
 
-async def _import_new_items(session: AsyncSession, admin: Actor, project_id: uuid.UUID) -> int:
+async def _import_new_items(session: AsyncSession, admin: Actor, project_id: uuid.UUID, hash_key: bytes) -> int:
     """Import the file's items the project does not hold yet; returns how many."""
     present = set(await session.scalars(select(Item.external_id).where(Item.project_id == project_id)))
     fresh = [item for item in read_items() if item.external_id not in present]
     if not fresh:
         return 0
-    result = await import_items(session, admin, project_id, fresh, max_items=len(fresh))
+    result = await import_items(session, admin, project_id, fresh, max_items=len(fresh), hash_key=hash_key)
     return result.created
 
 

@@ -7,13 +7,15 @@ import enum
 
 from app.consent.error_codes import ConsentImportCode
 from app.errors import CommonErrorCode, error_codes
+from app.ingestion.anonymize.custom import RuleCode
 from app.json_bounds import JsonErrorCode
 
 
 class ImportCode(enum.StrEnum):
-    """Importing items."""
+    """Importing items and the anonymization policy."""
 
     BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    DUPLICATE_CONTENT = "DUPLICATE_CONTENT"
     DUPLICATE_IN_BATCH = "DUPLICATE_IN_BATCH"
     EMPTY_BATCH = "EMPTY_BATCH"
     EXTERNAL_ID_EXISTS = "EXTERNAL_ID_EXISTS"
@@ -26,9 +28,10 @@ class ImportCode(enum.StrEnum):
 
 IngestionErrorCode = error_codes(
     "IngestionErrorCode",
-    "Importing items.",
+    "Importing items and the anonymization policy.",
     CommonErrorCode,
     JsonErrorCode,
     ImportCode,
     ConsentImportCode,
+    RuleCode,
 )

@@ -37,8 +37,15 @@ class Item(SQLModel, table=True):
     external_id: str = Field(max_length=255)
     data: dict[str, Any] = json_field()
     meta: dict[str, Any] = json_field(default={})
-    # SHA-256 of the canonical JSON of `data`, for lineage and de-duplication.
+    # HMAC-SHA256 (the content hash key, app/settings.py) of the canonical JSON of `data` as the
+    # client sent it, before anonymization: for lineage and de-duplication without the raw data.
+    # (Items imported before migration 0012 hold a plain SHA-256.)
     content_hash: str = Field(max_length=64)
+    # Who anonymized `data` (name and version of app/ingestion/anonymize) and how many values of
+    # each kind it replaced; null when the project's anonymization was off at import.
+    anonymizer: str | None = Field(default=None, max_length=64)
+    anonymizer_version: str | None = Field(default=None, max_length=32)
+    redactions: dict[str, Any] | None = json_field(nullable=True)
     priority: float = Field(default=0.0)
     status: ItemStatus = enum_field(ItemStatus, default=ItemStatus.QUEUED)
     # Labels that count (submitted, not rejected) and live leases: kept on the row so a claim
@@ -65,6 +72,8 @@ class Item(SQLModel, table=True):
 
 # The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).
 Index("ix_item_queue", col(Item.project_id), col(Item.status), col(Item.priority).desc(), col(Item.id))
+# De-duplication: is this content already in the project?
+Index("ix_item_content", col(Item.project_id), col(Item.content_hash))
 Index("ix_item_rework", col(Item.rework_for), col(Item.project_id))
 Index("ix_item_consent", col(Item.consent_id))
 Index("ix_item_subject", col(Item.subject_ref))

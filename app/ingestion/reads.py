@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, exists, func, or_
+from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -58,3 +61,41 @@ async def count_items(session: AsyncSession, actor: Actor, project: Project) -> 
     counts: dict[ItemStatus, int] = dict.fromkeys(ItemStatus, 0)
     counts.update({ItemStatus(status): n for status, n in rows.all()})
     return counts
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """An item's governance record: where it came from and what anonymization did, no content."""
+
+    id: uuid.UUID
+    external_id: str
+    content_hash: str
+    anonymizer: str | None
+    anonymizer_version: str | None
+    redactions: dict[str, int] | None
+    created_at: datetime
+
+
+async def list_lineage(
+    session: AsyncSession, actor: Actor, project: Project, *, after: uuid.UUID | None, limit: int
+) -> list[Lineage]:
+    """The project's items' lineage oldest first, for those with `lineage read` (compliance
+    officers too, who read no item content): the columns below, never data or metadata."""
+    actor.require("lineage", "read", project.id)
+    stmt = (
+        select_columns(
+            col(Item.id),
+            col(Item.external_id),
+            col(Item.content_hash),
+            col(Item.anonymizer),
+            col(Item.anonymizer_version),
+            col(Item.redactions),
+            col(Item.created_at),
+        )
+        .where(col(Item.project_id) == project.id)
+        .order_by(col(Item.id))
+        .limit(limit)
+    )
+    if after is not None:
+        stmt = stmt.where(col(Item.id) > after)
+    return [Lineage(*row) for row in (await session.execute(stmt)).all()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import hmac
 import json
 import math
 import uuid
@@ -20,13 +20,15 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.consent import reads as consent_reads
 from app.consent import service as consent_service
+from app.db import bulk_read
 from app.errors import DomainError, Problem
 from app.expertise.models import GoldAnswer
 from app.expertise.service import SET_GOLD_ANSWERS
 from app.expertise.service import check_value as check_gold
 from app.ids import new_id
+from app.ingestion.anonymize.policy import DuplicateContent, Policy
 from app.ingestion.models import Item, ItemStatus
-from app.operations import Operation, Permission
+from app.operations import Operation, Permission, bound_input, rebind_input
 from app.projects.models import Project
 from app.projects.reads import find_project
 from app.projects.service import active_schema
@@ -56,11 +58,28 @@ class ImportResult:
     project_id: uuid.UUID
     created: int
     item_ids: list[uuid.UUID] = field(default_factory=list)
+    # Rows whose content the project already held, or an earlier row of the call had (imported
+    # under DuplicateContent.ALLOW; under REJECT they are DUPLICATE_CONTENT errors instead).
+    duplicate_rows: list[int] = field(default_factory=list)
+
+
+def _canonical(data: Any) -> str:
+    """The form content hashes are taken over: sorted keys, no spaces, UTF-8 (not \\u escapes)."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 async def import_items(
-    session: AsyncSession, actor: Actor, project_id: uuid.UUID, rows: Sequence[NewItem], *, max_items: int
+    session: AsyncSession,
+    actor: Actor,
+    project_id: uuid.UUID,
+    rows: Sequence[NewItem],
+    *,
+    max_items: int,
+    hash_key: bytes,
 ) -> ImportResult:
+    """Import rows into a project. With the project's anonymization on, each row's data is
+    anonymized before anything is stored, and the raw data reaches neither the item, nor the
+    audit event (its input digest covers the content hashes instead), nor an error message."""
     project = await find_project(session, actor, project_id)
     IMPORT_ITEMS.require(actor, project.id)
     if not rows:
@@ -68,7 +87,13 @@ async def import_items(
     if len(rows) > max_items:
         raise DomainError.single("BATCH_TOO_LARGE", f"At most {max_items} items per call.", "items")
 
-    problems, values = _validate_rows(rows)
+    policy = Policy.of(project.anonymize, project.anonymization, project.duplicate_content)
+    # Up to 10,000 rows (and their placeholders) are built while the request's input is alive:
+    # the cyclic collector would walk all of it every few hundred allocations. Rows hold no cycles.
+    with bulk_read():
+        problems, values = _validate_rows(rows, hash_key, policy)
+    if policy.enabled:
+        _digest_without_data(session, {v["row"]: v["content_hash"] for v in values})
     golds = {v["row"]: rows[v["row"]].gold for v in values if rows[v["row"]].gold is not None}
     if golds:
         SET_GOLD_ANSWERS.require(actor, project.id)
@@ -81,6 +106,16 @@ async def import_items(
     problems += await _conflicts(session, project.id, {v["row"]: v["external_id"] for v in values})
     consent_problems, subjects = await _consents(session, project, rows)
     problems += consent_problems
+    duplicates = await _duplicates(session, project.id, {v["row"]: v["content_hash"] for v in values})
+    if policy.duplicate_content is DuplicateContent.REJECT:
+        problems += [
+            Problem(
+                "DUPLICATE_CONTENT",
+                "The project already holds this content, or an earlier row of the call has it.",
+                f"items.{row}.data",
+            )
+            for row in duplicates
+        ]
     if problems:
         raise DomainError(problems)
     answers = [(v, golds[v["row"]]) for v in values if v["row"] in golds]
@@ -124,9 +159,11 @@ async def import_items(
             "withConsent": len(subjects),
             "first": str(values[0]["id"]),
             "last": str(values[-1]["id"]),
+            "duplicates": len(duplicates),
+            **(_anonymization_details(values) if policy.enabled else {}),
         },
     )
-    return ImportResult(project.id, len(values), [v["id"] for v in values])
+    return ImportResult(project.id, len(values), [v["id"] for v in values], duplicates)
 
 
 async def _consents(
@@ -154,7 +191,33 @@ async def _consents(
     return problems, subjects
 
 
-def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[str, Any]]]:
+def _anonymization_details(values: list[dict[str, Any]]) -> dict[str, Any]:
+    """The audit's view of an anonymized import: who anonymized and how many values per kind."""
+    totals: dict[str, int] = {}
+    for v in values:
+        for kind, n in v["redactions"].items():
+            totals[kind] = totals.get(kind, 0) + n
+    return {
+        "anonymizer": values[0]["anonymizer"],
+        "anonymizerVersion": values[0]["anonymizer_version"],
+        "redactions": dict(sorted(totals.items())),
+    }
+
+
+def _digest_without_data(session: AsyncSession, hashes: dict[int, str]) -> None:
+    """The audit digest of an anonymized import covers each row's content hash, not its data."""
+    bound = bound_input(session)
+    if bound is None:
+        return
+    payload = bound["input"]
+    items = [{**item, "data": hashes.get(i, "<invalid>")} for i, item in enumerate(payload.get("items", ()))]
+    rebind_input(session, {**bound, "input": {**payload, "items": items}})
+
+
+def _validate_rows(
+    rows: Sequence[NewItem], hash_key: bytes, policy: Policy
+) -> tuple[list[Problem], list[dict[str, Any]]]:
+    anonymizer = policy.anonymizer() if policy.enabled else None
     problems: list[Problem] = []
     values: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -189,23 +252,57 @@ def _validate_rows(rows: Sequence[NewItem]) -> tuple[list[Problem], list[dict[st
         if bounded:
             problems.extend(bounded)
             continue
-        canonical = json.dumps(row.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = _canonical(row.data)
         if len(canonical) > MAX_ITEM_BYTES:
             problems.append(Problem("TOO_LARGE", f"data is over {MAX_ITEM_BYTES} bytes.", f"{at}.data"))
         if meta and len(json.dumps(meta, separators=(",", ":"), ensure_ascii=False)) > MAX_ITEM_BYTES:
             problems.append(Problem("TOO_LARGE", f"metadata is over {MAX_ITEM_BYTES} bytes.", f"{at}.metadata"))
-        if len(problems) == before:
-            values.append(
-                {
-                    "external_id": ext,
-                    "data": row.data,
-                    "meta": meta,
-                    "priority": float(priority),
-                    "content_hash": hashlib.sha256(canonical.encode()).hexdigest(),
-                    "row": i,
-                }
+        if len(problems) != before:
+            continue
+        value = {
+            "external_id": ext,
+            "data": row.data,
+            "meta": meta,
+            "priority": float(priority),
+            "content_hash": hmac.new(hash_key, canonical.encode(), "sha256").hexdigest(),
+            "row": i,
+        }
+        if anonymizer is not None:
+            anonymized = anonymizer.anonymize(row.data)
+            # Placeholders can be longer than what they replace.
+            if len(_canonical(anonymized.data)) > MAX_ITEM_BYTES:
+                problems.append(
+                    Problem("TOO_LARGE", f"data is over {MAX_ITEM_BYTES} bytes once anonymized.", f"{at}.data")
+                )
+                continue
+            value.update(
+                data=anonymized.data,
+                anonymizer=anonymizer.name,
+                anonymizer_version=anonymizer.version,
+                redactions=dict(sorted(anonymized.counts.items())),
             )
+        values.append(value)
     return problems, values
+
+
+async def _duplicates(session: AsyncSession, project_id: uuid.UUID, hashes: dict[int, str]) -> list[int]:
+    """Rows whose content hash the project already holds or an earlier row of the call has."""
+    first: dict[str, int] = {}
+    repeats: list[int] = []
+    for row, digest in hashes.items():
+        if digest in first:
+            repeats.append(row)
+        else:
+            first[digest] = row
+    unique = list(first)
+    held: set[str] = set()
+    for start in range(0, len(unique), LOOKUP_CHUNK):
+        chunk = unique[start : start + LOOKUP_CHUNK]
+        found = await session.scalars(
+            select(Item.content_hash).where(Item.project_id == project_id, col(Item.content_hash).in_(chunk))
+        )
+        held.update(found)
+    return sorted(repeats + [first[digest] for digest in held])
 
 
 async def _conflicts(session: AsyncSession, project_id: uuid.UUID, rows: dict[int, str]) -> list[Problem]:

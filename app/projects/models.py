@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 from app.clock import utcnow
 from app.columns import enum_field, json_field
 from app.ids import new_id
+from app.ingestion.anonymize.policy import DuplicateContent
 from app.workflow.models import AggregationMethod
 
 
@@ -63,6 +64,12 @@ class Project(SQLModel, table=True):
     # this project accepts on records and exports for.
     consent_required: bool = Field(default=False)
     consent_purposes: list[str] = json_field(default=[])
+    # Anonymization at import (app/ingestion/anonymize/): on or off; the built-in detectors and the
+    # project's own rules ({"detectors": [...], "rules": [...]}, empty: every built-in, no rules);
+    # what an import does with content the project already holds (ALLOW, REJECT).
+    anonymize: bool = Field(default=False)
+    anonymization: dict[str, Any] = json_field(default={})
+    duplicate_content: DuplicateContent = enum_field(DuplicateContent, default=DuplicateContent.ALLOW)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

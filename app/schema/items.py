@@ -34,6 +34,7 @@ class IngestionError(UserError):
 
 
 if TYPE_CHECKING:
+    from app.schema.anonymization import ItemAnonymization
     from app.schema.discussion import Comment
     from app.schema.projects import Project
 
@@ -43,7 +44,11 @@ ItemStatus = strawberry.enum(models.ItemStatus)
 @strawberry.type(description="A unit of data to label, as imported.")
 class Item(Node):
     external_id: str
-    content_hash: str = strawberry.field(description="SHA-256 of the canonical JSON of data.")
+    content_hash: str = strawberry.field(
+        description="HMAC-SHA256 (the server's content hash key) of the canonical JSON (sorted keys, no spaces, "
+        "UTF-8) of the data as imported, before anonymization: equal hashes, equal content. Items imported "
+        "before anonymization existed hold a plain SHA-256."
+    )
     priority: float
     status: ItemStatus  # type: ignore[valid-type]
     created_at: datetime
@@ -77,6 +82,15 @@ class Item(Node):
     def metadata(self) -> JSON:
         access.read("Item", self._row.id)
         return JSON(self._row.meta)
+
+    @strawberry.field(
+        description="What anonymization replaced in the data at import; null when the project's anonymization was off."
+    )
+    def anonymization(self) -> Annotated[ItemAnonymization, strawberry.lazy("app.schema.anonymization")] | None:
+        from app.schema.anonymization import ItemAnonymization
+
+        row = self._row
+        return ItemAnonymization.of(row.anonymizer, row.anonymizer_version, row.redactions)
 
     @strawberry.field(
         description="Labels you may see: all of them for reviewers and managers; for an annotator, its own and, "
@@ -167,6 +181,10 @@ class ImportItemsInput:
 @strawberry.type
 class ImportItemsPayload:
     imported_count: int
+    duplicate_rows: list[int] = strawberry.field(
+        description="Rows (0-based) whose content the project already held or an earlier row repeated: imported "
+        "under duplicateContent ALLOW (under REJECT they are DUPLICATE_CONTENT errors instead)."
+    )
     project: Annotated[Project, strawberry.lazy("app.schema.projects")] | None
     errors: list[IngestionError]
 
@@ -191,13 +209,19 @@ class ItemsMutation:
                 for n, i in enumerate(input.items)
             ]
             limit = info.context.runtime.settings.max_import_items
-            return await import_items(session, info.context.actor, project_id, rows, max_items=limit)
+            settings = info.context.runtime.settings
+            return await import_items(
+                session, info.context.actor, project_id, rows, max_items=limit, hash_key=settings.hash_key()
+            )
 
         result = await run_mutation(info, IMPORT_ITEMS, input, act, IngestionError)
         if isinstance(result, list):
-            return ImportItemsPayload(imported_count=0, project=None, errors=result)
+            return ImportItemsPayload(imported_count=0, duplicate_rows=[], project=None, errors=result)
         async with info.context.db() as session:
             project = await project_reads.get_project(session, info.context.actor, result.project_id)
         return ImportItemsPayload(
-            imported_count=result.created, project=Project.of(project) if project else None, errors=[]
+            imported_count=result.created,
+            duplicate_rows=result.duplicate_rows,
+            project=Project.of(project) if project else None,
+            errors=[],
         )

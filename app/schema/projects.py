@@ -13,6 +13,7 @@ from app.ingestion.models import ItemStatus
 from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
 from app.schema import guidelines, taxonomy
+from app.schema.anonymization import AnonymizationPolicy, ItemLineage, anonymization_policy, item_lineage
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.consent import ConsentPolicy
 from app.schema.context import Info
@@ -84,6 +85,22 @@ class Project(Node):
     )
     async def certification_policy(self, info: Info) -> CertificationPolicy:
         return await CertificationPolicy.of(info, self.row)
+
+    @strawberry.field(
+        description="How importItems anonymizes data here. Admins, project managers and compliance officers (its "
+        "rules can name people); null with FORBIDDEN for other roles."
+    )
+    async def anonymization_policy(self, info: Info) -> AnonymizationPolicy | None:
+        return await anonymization_policy(info, self.row)
+
+    @strawberry.field(
+        description="Items' lineage oldest first: external id, content hash and anonymization, never content; at most "
+        "100 a page. Admins, project managers, compliance officers and ML services; null with FORBIDDEN for others."
+    )
+    async def item_lineage(
+        self, info: Info, first: int = 20, after: str | None = None
+    ) -> Connection[ItemLineage] | None:
+        return await item_lineage(info, self.row, first, after)
 
     @strawberry.field(
         description="The project's annotators with their rolling gold accuracy and suspension. Project managers, "

@@ -40,6 +40,8 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     IngestionErrorCode: (
         *STORED,
         "ingestion/service.py",
+        "ingestion/anonymization.py",
+        "ingestion/anonymize/custom.py",
         "expertise/service.py:check_value",
         "consent/service.py:import_problem",  # each row's consent record
     ),

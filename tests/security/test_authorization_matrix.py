@@ -159,6 +159,12 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "setGoldAnswers":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "updateGoldPolicy":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "liftSuspension":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    # Anonymization at import: configured by managers; the policy (its term lists can name people)
+    # is read by them and compliance; lineage (hashes and redaction counts, never content) also by
+    # ML services, who dedupe training data. Item.anonymization goes with the item.
+    "project.anonymizationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   HIDDEN, DENY),
+    "project.itemLineage":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
+    "updateAnonymizationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     # Certification: the policy is the managers'; a qualification set is taken by whoever claims tasks.
     "project.certificationPolicy":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
     "updateCertificationPolicy":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
@@ -607,7 +613,52 @@ def check_resolution(data: dict[str, Any], scene: Scene) -> Outcome:
     return refused or allow(result["decision"]["method"] == "EXPERT_RESOLVED", result)
 
 
+def check_anonymization_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateAnonymizationPolicy")
+    return refused or allow(result["project"]["anonymizationPolicy"] == {"enabled": True}, result)
+
+
+def check_lineage(data: dict[str, Any], scene: Scene) -> Outcome:
+    nodes = data["project"]["itemLineage"]["nodes"]
+    return allow(
+        [n["externalId"] for n in nodes] == ["a-1", "a-2", "a-3", "a-4"]
+        and all(len(n["contentHash"]) == 64 and n["anonymization"] is None for n in nodes),
+        nodes,
+    )
+
+
 OPERATIONS: dict[str, Operation] = {
+    "project.anonymizationPolicy": Operation(
+        project_query("anonymizationPolicy { enabled detectors customRules { name } duplicateContent }"),
+        lambda s: {"id": s.project},
+        lambda d, s: allow(
+            d["project"]["anonymizationPolicy"]
+            == {
+                "enabled": False,
+                "detectors": ["EMAIL", "PHONE", "CARD", "IBAN", "IPV4", "IPV6", "URL", "SSN"],
+                "customRules": [],
+                "duplicateContent": "ALLOW",
+            },
+            d,
+        ),
+    ),
+    "project.itemLineage": Operation(
+        project_query("itemLineage(first: 10) { nodes { externalId contentHash anonymization { version } } }"),
+        lambda s: {"id": s.project},
+        check_lineage,
+    ),
+    "updateAnonymizationPolicy": Operation(
+        """
+        mutation Anonymization($input: UpdateAnonymizationPolicyInput!) {
+          updateAnonymizationPolicy(input: $input) {
+            project { anonymizationPolicy { enabled } } errors { code field message }
+          }
+        }
+        """,
+        lambda s: {"input": {"projectId": s.project, "enabled": True}},
+        check_anonymization_policy,
+        writes=True,
+    ),
     "project.goldPolicy": Operation(
         project_query("goldPolicy { goldRate goldFloor }"),
         lambda s: {"id": s.project},

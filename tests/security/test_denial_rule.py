@@ -216,6 +216,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "goldRate": 0.1}},
         ),
     ),
+    "updateAnonymizationPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateAnonymizationPolicy", "UpdateAnonymizationPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "enabled": True}},
+        ),
+    ),
     "liftSuspension": (
         "Project",
         Case(

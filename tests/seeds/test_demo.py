@@ -71,7 +71,7 @@ async def load(settings: Settings) -> str:
     engine = create_engine(settings.database_url)
     try:
         async with unit_of_work(session_factory(engine), write=True) as session:
-            return await load_demo(session, PASSWORDS)
+            return await load_demo(session, PASSWORDS, hash_key=settings.hash_key())
     finally:
         await engine.dispose()
 
