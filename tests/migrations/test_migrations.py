@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from app.compliance.chain import GENESIS
 from app.db import create_engine, metadata
 from tests.conftest import ROOT, alembic_config, recreate_pg_database
 
@@ -90,8 +91,10 @@ def test_audit_events_cannot_be_changed_or_removed(empty_url: str) -> None:
     command.upgrade(alembic_config(empty_url), "head")
     inserted = execute(
         empty_url,
-        "INSERT INTO audit_event (occurred_at, actor_kind, action, entity_type, entity_id, input_digest, details) "
-        "VALUES (CURRENT_TIMESTAMP, 'SYSTEM', 'test.event', 'Test', 'x', 'digest', '{}')",
+        "INSERT INTO audit_event (occurred_at, actor_kind, action, entity_type, entity_id, input_digest, details, "
+        "seq, prev_hash, hash) VALUES (CURRENT_TIMESTAMP, 'SYSTEM', 'test.event', 'Test', 'x', 'digest', '{}', "
+        "1, :genesis, 'hash')",
+        {"genesis": GENESIS},
     )
     assert inserted == []
 
