@@ -111,6 +111,8 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "item.labels":             (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
     "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN),
     "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
+    "verifyAuditChain":        (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
+    "auditCheckpoint":         (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY),
     "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
     "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN),
@@ -906,6 +908,18 @@ OPERATIONS: dict[str, Operation] = {
         "query Audit { auditEvents(first: 100) { nodes { action } } }",
         lambda s: {},
         lambda d, s: allow({"item.import", "label.review"} <= {n["action"] for n in d["auditEvents"]["nodes"]}, d),
+    ),
+    "verifyAuditChain": Operation(
+        "query Verify { verifyAuditChain { ok checkedEvents headSeq firstBroken { seq } } }",
+        lambda s: {},
+        lambda d, s: allow(d["verifyAuditChain"]["ok"] and d["verifyAuditChain"]["checkedEvents"] > 0, d),
+    ),
+    "auditCheckpoint": Operation(
+        "query Checkpoint { auditCheckpoint { seq hash signed } }",
+        lambda s: {},
+        lambda d, s: allow(
+            d["auditCheckpoint"]["seq"] > 0 and d["auditCheckpoint"]["hash"] in d["auditCheckpoint"]["signed"], d
+        ),
     ),
     "createProject": Operation(
         """
