@@ -71,9 +71,9 @@ class Run:
     stderr: str
 
 
-async def labelgraph(url: str, *args: str) -> Run:
+async def labelgraph(url: str, *args: str, env: dict[str, str] | None = None) -> Run:
     """`labelgraph ARGS` in-process (typer's runner) on a thread: the CLI runs its own event loop."""
-    env = {"LABELGRAPH_DATABASE_URL": url, "LABELGRAPH_SECRET_KEY": SECRET_KEY}
+    env = {"LABELGRAPH_DATABASE_URL": url, "LABELGRAPH_SECRET_KEY": SECRET_KEY, **(env or {})}
 
     def run() -> Run:
         result = CliRunner().invoke(cli, list(args), env=env)
