@@ -38,7 +38,7 @@ GENESIS = "0" * 64
 CHECKPOINT_FORMAT = "labelgraph-audit-checkpoint/1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs more than the hash when verifying
 class Link:
     """What the chain covers of one event, as stored."""
 
@@ -57,8 +57,8 @@ class Link:
 
 def timestamp(value: datetime) -> str:
     """UTC with microseconds; a naive value is taken as UTC (as SQLite hands some back)."""
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="microseconds") + "Z"
 
 
 def _uuid(value: uuid.UUID | None) -> str | None:
@@ -78,7 +78,11 @@ def encoding(link: Link) -> bytes:
         _uuid(link.project_id),
         link.input_digest,
     ]
-    return json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _ENCODER.encode(fields).encode("ascii")
+
+
+# One encoder for every link: json.dumps with arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 
 
 def link_hash(prev_hash: str, link: Link) -> str:

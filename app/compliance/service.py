@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_
+from sqlalchemy import Select, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -109,19 +109,19 @@ async def verify_chain(
     """Recompute the whole chain in seq order, a batch at a time (for the CLI, which is trusted;
     the API goes through verify_as)."""
     verifier = Verifier(checkpoint)
+    connection = await session.connection()  # Core rows: the ORM's loading adds nothing here
     after: tuple[int, int] | None = None
     while True:
         stmt: Select[*tuple[Any, ...]] = sa_select(*CHAIN_COLUMNS)
         stmt = stmt.order_by(col(AuditEvent.seq), col(AuditEvent.id)).limit(batch)
         if after is not None:
             # (seq, id) keyset: a repeated seq (only once the unique index is gone) is still read.
+            # The first condition alone is what both databases' index on seq serves.
             stmt = stmt.where(
-                or_(
-                    col(AuditEvent.seq) > after[0],
-                    and_(col(AuditEvent.seq) == after[0], col(AuditEvent.id) > after[1]),
-                )
+                col(AuditEvent.seq) >= after[0],
+                or_(col(AuditEvent.seq) > after[0], col(AuditEvent.id) > after[1]),
             )
-        rows = (await session.execute(stmt)).all()
+        rows = (await connection.execute(stmt)).all()
         if not verifier.feed(_link(row) for row in rows) or len(rows) < batch:
             break
         after = (rows[-1].seq, rows[-1].id)
@@ -130,19 +130,8 @@ async def verify_chain(
 
 
 def _link(row: Any) -> Link:
-    return Link(
-        seq=row.seq,
-        occurred_at=row.occurred_at,
-        actor_id=row.actor_id,
-        actor_kind=row.actor_kind,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        project_id=row.project_id,
-        input_digest=row.input_digest,
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-    )
+    _id, *fields = row  # CHAIN_COLUMNS' order, Link's fields' order
+    return Link(*fields)
 
 
 async def verify_as(session: AsyncSession, actor: Actor, key: bytes, checkpoint: str | None) -> Verification:
