@@ -1,5 +1,6 @@
 """Migrations on SQLite and PostgreSQL: up from nothing, no drift from the models, all the way
-down and up again, one head; and the audit table refuses UPDATE and DELETE in the database itself.
+down and up again, one head; the audit table refuses UPDATE and DELETE in the database itself;
+0014 chains the audit events already there.
 
 Alembic's commands run their own event loop, so these tests are synchronous.
 """
