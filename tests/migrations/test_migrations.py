@@ -1,6 +1,6 @@
 """Migrations on SQLite and PostgreSQL: up from nothing, no drift from the models, all the way
 down and up again, one head; the audit table refuses UPDATE and DELETE in the database itself;
-0014 chains the audit events already there.
+0016 chains the audit events already there.
 
 Alembic's commands run their own event loop, so these tests are synchronous.
 """
@@ -146,15 +146,15 @@ def test_0002_keeps_existing_guidelines_and_schema_versions(empty_url: str) -> N
     command.check(config)
 
 
-def test_0014_chains_the_events_already_there(empty_url: str) -> None:
-    """Events written before the chain are chained by 0014 in the order they were written (time,
+def test_0016_chains_the_events_already_there(empty_url: str) -> None:
+    """Events written before the chain are chained by 0016 in the order they were written (time,
     then id: the old record() took its time before commit), and the next append continues them."""
     from app.compliance import audit
     from app.compliance.service import verify_chain
     from app.db import session_factory, unit_of_work
 
     config = alembic_config(empty_url)
-    command.upgrade(config, "0011")
+    command.upgrade(config, "0015")
     sqlite = empty_url.startswith("sqlite")
     for second, entity in ((3, "c"), (1, "a"), (2, "b"), (2, "b2")):
         then: object = (

@@ -3,8 +3,8 @@ they were written), and triggers that refuse what the append-only ones let throu
 INSERT OR REPLACE over an existing id, inserts that do not continue the chain's head (a forged or
 back-dated event), and TRUNCATE on PostgreSQL
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03 07:22:03.431773
 """
 
@@ -17,8 +17,8 @@ from alembic import op
 # Format version 1 of the chain's encoding is fixed for good (a new format gets a new number).
 from app.compliance.chain import GENESIS, Link, link_hash
 
-revision: str = '0014'
-down_revision: str | None = '0011'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
