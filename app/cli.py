@@ -1,8 +1,9 @@
-"""`labelgraph`: serve, migrate, seed, manage users and roles, export the SDL."""
+"""`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, export the SDL."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -35,6 +36,10 @@ cli = typer.Typer(
 )
 users = typer.Typer(no_args_is_help=True, help="People and service accounts.")
 cli.add_typer(users, name="user")
+audit = typer.Typer(no_args_is_help=True, help="The audit log's hash chain: verify it, export signed checkpoints.")
+cli.add_typer(audit, name="audit")
+database = typer.Typer(no_args_is_help=True, help="Database roles (PostgreSQL).")
+cli.add_typer(database, name="db")
 cli.add_typer(quality, name="quality")
 
 
@@ -130,18 +135,131 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     uvicorn.run("app.main:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
 
 
+def _owner_settings() -> Settings:
+    """The settings with the migration URL (LABELGRAPH_MIGRATION_DATABASE_URL: the schema's
+    owner) as the one to connect to."""
+    settings = _settings()
+    owner = dataclasses.replace(settings, database_url=settings.migration_url)
+    problem = dbcheck.url_problem(owner.database_url)
+    if problem is not None:
+        raise _fail(f"LABELGRAPH_MIGRATION_DATABASE_URL: {problem}")
+    return owner
+
+
 @cli.command()
 def migrate(revision: str = "head") -> None:
-    """Upgrade the database schema (to head by default)."""
+    """Upgrade the database schema (to head by default), as LABELGRAPH_MIGRATION_DATABASE_URL
+    when set; then, with LABELGRAPH_SERVER_ROLE, grant that role its least privileges."""
     from alembic import command
     from alembic.config import Config
 
-    settings = _settings()
+    settings = _owner_settings()
     _probe(settings, migrated=False)
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = settings.database_url
     with _database_errors(settings):
         command.upgrade(config, revision)
+    if settings.server_role and not settings.is_sqlite:
+        _grant_server_role(settings, settings.server_role)
+
+
+@database.command("grant-server-role")
+def grant_server_role(role: str) -> None:
+    """Let ROLE run the server with least privileges: read and write the app's tables, only SELECT
+    and INSERT on audit_event (no UPDATE, DELETE or TRUNCATE; not the owner, so no ALTER TABLE).
+    Runs as LABELGRAPH_MIGRATION_DATABASE_URL (the owner); PostgreSQL only; run it again after
+    each migration (migrate does when LABELGRAPH_SERVER_ROLE is set)."""
+    settings = _owner_settings()
+    if settings.is_sqlite:
+        raise _fail("database roles are PostgreSQL's: SQLite has none to grant")
+    _probe(settings, migrated=True)
+    _grant_server_role(settings, role)
+
+
+def _grant_server_role(settings: Settings, role: str) -> None:
+    from app.dbroles import RoleRefused
+    from app.dbroles import grant_server_role as grant
+
+    async def run() -> list[str]:
+        engine = _engine(settings)
+        try:
+            async with engine.begin() as connection:
+                return await grant(connection, role)
+        finally:
+            await engine.dispose()
+
+    try:
+        with _database_errors(settings):
+            statements = asyncio.run(run())
+    except RoleRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"granted {role} the server's privileges ({len(statements)} statements)")
+
+
+@audit.command("verify")
+def audit_verify(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint (`audit checkpoint`): also detects a cut-off tail.")
+    ] = None,
+) -> None:
+    """Recompute the hash chain: exit 0 when it holds, 1 naming the first broken link."""
+    from app.compliance.chain import CheckpointError, read_checkpoint
+    from app.compliance.service import verify_chain
+
+    settings = _settings()
+    expected = None
+    if checkpoint is not None:
+        try:
+            expected = read_checkpoint(checkpoint.read_text(), settings.audit_key_bytes())
+        except OSError as exc:
+            raise _fail(f"cannot read the checkpoint {checkpoint}: {exc.strerror}") from None
+        except (CheckpointError, UnicodeDecodeError) as exc:
+            raise _fail(f"{checkpoint}: {exc}") from None
+    _probe(settings, migrated=True)
+    result = _read(settings, lambda session: verify_chain(session, expected))
+    if result.ok:
+        suffix = f"; checkpoint seq {expected.seq} matches" if expected is not None else ""
+        typer.echo(result.summary() + suffix)
+        return
+    typer.echo(result.summary(), err=True)
+    raise typer.Exit(1)
+
+
+@audit.command("checkpoint")
+def audit_checkpoint(
+    out: Annotated[Path | None, typer.Option(help="Write it to this file (else standard output).")] = None,
+) -> None:
+    """Print (or write) the chain's head, signed with HMAC-SHA256 under LABELGRAPH_AUDIT_KEY."""
+    from app.compliance.chain import sign_checkpoint
+    from app.compliance.service import head
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+    signed = sign_checkpoint(_read(settings, head), settings.audit_key_bytes())
+    if out is None:
+        typer.echo(signed)
+        return
+    try:
+        out.write_text(signed + "\n")
+    except OSError as exc:
+        raise _fail(f"cannot write {out}: {exc.strerror}") from None
+    typer.echo(f"wrote {out}")
+
+
+def _read(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    """Run `work` in one read transaction."""
+
+    async def run() -> T:
+        engine = _engine(settings)
+        try:
+            async with unit_of_work(session_factory(engine), write=False) as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    with _database_errors(settings):
+        return asyncio.run(run())
 
 
 @cli.command()

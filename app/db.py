@@ -66,11 +66,15 @@ def is_postgres(session: AsyncSession) -> bool:
     return session.sync_session.get_bind().dialect.name == "postgresql"
 
 
+# A transaction-scoped advisory lock on PostgreSQL, named by a string.
+ADVISORY_XACT_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+
+
 async def serialize_on(session: AsyncSession, key: str) -> None:
     """Queue transactions that share `key` until this one ends: a transaction-scoped advisory
     lock on PostgreSQL; SQLite writers are serialised already (BEGIN IMMEDIATE)."""
     if is_postgres(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+        await session.execute(ADVISORY_XACT_LOCK, {"key": key})
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -39,12 +41,19 @@ def _env_bool(name: str, default: bool) -> bool:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # Migrations (and `labelgraph db grant-server-role`) connect as the schema's owner; the
+    # server may then run as a role with only the grants it needs. Unset: database_url.
+    migration_database_url: str | None = field(default=None, repr=False)
+    # PostgreSQL: the role the server connects as, granted its least privileges after each migrate.
+    server_role: str | None = None
     # HS256 signing key for access tokens; a random one per process when unset outside production.
     # (Settings.from_env keeps one in the data folder instead, so restarts keep tokens valid.)
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48), repr=False)
     # Key of the content hashes of imported items (HMAC-SHA256 of the raw data): its own setting,
     # else derived from secret_key (HKDF), which then must not change or hashes stop matching.
     content_hash_key: str = field(default="", repr=False)
+    # HMAC-SHA256 key of audit checkpoints; unset, one derived from secret_key (see audit_key_bytes).
+    audit_key: str | None = field(default=None, repr=False)
     issuer: str = "labelgraph"
     audience: str = "labelgraph-api"
     token_lifetime_s: int = 900
@@ -78,6 +87,9 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=_env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/labelgraph.db"),
+            migration_database_url=os.environ.get("LABELGRAPH_MIGRATION_DATABASE_URL") or None,
+            audit_key=os.environ.get("LABELGRAPH_AUDIT_KEY") or None,
+            server_role=os.environ.get("LABELGRAPH_SERVER_ROLE") or None,
             secret_key=secret or persistent_secret(data_dir),
             content_hash_key=os.environ.get("LABELGRAPH_CONTENT_HASH_KEY", ""),
             issuer=_env("ISSUER", defaults.issuer),
@@ -101,6 +113,18 @@ class Settings:
         if self.content_hash_key:
             return self.content_hash_key.encode()
         return _derived_key(self.secret_key)
+
+    @property
+    def migration_url(self) -> str:
+        """Where migrations run: the owner's URL when one is set, else the server's."""
+        return self.migration_database_url or self.database_url
+
+    def audit_key_bytes(self) -> bytes:
+        """The key audit checkpoints are signed with: LABELGRAPH_AUDIT_KEY, else one derived from
+        the token key (so rotating that key makes older checkpoints unverifiable: set this one)."""
+        if self.audit_key:
+            return self.audit_key.encode()
+        return hmac.new(self.secret_key.encode(), b"labelgraph audit checkpoint key/1", hashlib.sha256).digest()
 
     @property
     def is_sqlite(self) -> bool:

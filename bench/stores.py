@@ -7,6 +7,7 @@ how many items were ever leased to more annotators at once than the project's ov
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +16,8 @@ import asyncpg
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
-PG_BENCH_DB = "labelgraph_bench"
+# LABELGRAPH_BENCH_PG_DB: another name, so two checkouts can bench on one server at once.
+PG_BENCH_DB = os.environ.get("LABELGRAPH_BENCH_PG_DB", "labelgraph_bench")
 
 # An assignment holds its item from claimed_at until it is submitted, or else until its lease
 # ends. The most leases an item held at once is reached at the start of one of them, so for

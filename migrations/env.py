@@ -18,7 +18,9 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def database_url() -> str:
-    return str(config.attributes.get("database_url") or Settings.from_env().database_url)
+    """The URL handed in, else LABELGRAPH_MIGRATION_DATABASE_URL (the schema's owner), else
+    LABELGRAPH_DATABASE_URL."""
+    return str(config.attributes.get("database_url") or Settings.from_env().migration_url)
 
 
 def do_run_migrations(connection: Connection) -> None:

@@ -1,4 +1,4 @@
-"""The audit log: one append-only row per decision, written in the decision's transaction."""
+"""The audit log: one append-only row per decision, written in the decision's transaction, hash-chained."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ class AuditEvent(SQLModel, table=True):
         Index("ix_audit_event_project", "project_id", "id"),
         Index("ix_audit_event_actor", "actor_id", "id"),
         Index("ix_audit_event_entity", "entity_type", "entity_id"),
+        # The chain's position: gapless from 1, one event per seq (app/compliance/chain.py).
+        Index("uq_audit_event_seq", "seq", unique=True),
     )
 
     # A sequence, so events read back in the order they were written.
@@ -36,3 +38,7 @@ class AuditEvent(SQLModel, table=True):
     # SHA-256 of the canonical JSON of the operation's input: what was asked, without storing it.
     input_digest: str = Field(max_length=64)
     details: dict[str, Any] = json_field(default={})
+    # The hash chain (app/compliance/chain.py): assigned when the event is appended, at commit.
+    seq: int = Field(sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

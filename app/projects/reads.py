@@ -33,11 +33,13 @@ async def find_project(
     """The project an operation names, or NOT_FOUND on `field` when the actor cannot read it.
 
     With lock, the row is locked for the transaction on PostgreSQL (SQLite writers are
-    serialised already): changes to what is in force (schema, guideline) queue there.
+    serialised already): changes to what is in force (schema, guideline) queue there. FOR NO KEY
+    UPDATE, not FOR UPDATE: inserts that only reference the project (an audit event, appended
+    at commit under the chain's lock) must not wait for it, or two commits could deadlock.
     """
     stmt = readable_projects(actor).where(col(Project.id) == project_id)
     if lock and is_postgres(session):
-        stmt = stmt.with_for_update()
+        stmt = stmt.with_for_update(key_share=True)
     project = await session.scalar(stmt)
     if project is None:
         raise DomainError.single("NOT_FOUND", "No such project.", field)

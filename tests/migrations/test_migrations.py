@@ -1,5 +1,6 @@
 """Migrations on SQLite and PostgreSQL: up from nothing, no drift from the models, all the way
-down and up again, one head; and the audit table refuses UPDATE and DELETE in the database itself.
+down and up again, one head; the audit table refuses UPDATE and DELETE in the database itself;
+0016 chains the audit events already there.
 
 Alembic's commands run their own event loop, so these tests are synchronous.
 """
@@ -19,6 +20,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from app.compliance.chain import GENESIS
 from app.db import create_engine, metadata
 from tests.conftest import ROOT, alembic_config, recreate_pg_database
 
@@ -127,8 +129,10 @@ def test_audit_events_cannot_be_changed_or_removed(empty_url: str) -> None:
     command.upgrade(alembic_config(empty_url), "head")
     inserted = execute(
         empty_url,
-        "INSERT INTO audit_event (occurred_at, actor_kind, action, entity_type, entity_id, input_digest, details) "
-        "VALUES (CURRENT_TIMESTAMP, 'SYSTEM', 'test.event', 'Test', 'x', 'digest', '{}')",
+        "INSERT INTO audit_event (occurred_at, actor_kind, action, entity_type, entity_id, input_digest, details, "
+        "seq, prev_hash, hash) VALUES (CURRENT_TIMESTAMP, 'SYSTEM', 'test.event', 'Test', 'x', 'digest', '{}', "
+        "1, :genesis, 'hash')",
+        {"genesis": GENESIS},
     )
     assert inserted == []
 
@@ -176,4 +180,45 @@ def test_0002_keeps_existing_guidelines_and_schema_versions(empty_url: str) -> N
     rows = execute(empty_url, "SELECT body, updated_at = created_at, published_by IS NOT NULL FROM guideline_version")
     assert rows == [("# P", True, True)]
     assert execute(empty_url, "SELECT mapping, change_request_id FROM label_schema_version") == [(None, None)]
+    command.check(config)
+
+
+def test_0016_chains_the_events_already_there(empty_url: str) -> None:
+    """Events written before the chain are chained by 0016 in the order they were written (time,
+    then id: the old record() took its time before commit), and the next append continues them."""
+    from app.compliance import audit
+    from app.compliance.service import verify_chain
+    from app.db import session_factory, unit_of_work
+
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0015")
+    sqlite = empty_url.startswith("sqlite")
+    for second, entity in ((3, "c"), (1, "a"), (2, "b"), (2, "b2")):
+        then: object = (
+            f"2026-01-01 00:00:0{second}.000000" if sqlite else datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)
+        )
+        inserted = execute(
+            empty_url,
+            "INSERT INTO audit_event (occurred_at, actor_kind, action, entity_type, entity_id, input_digest, details) "
+            "VALUES (:then, 'SYSTEM', 'test.event', 'Test', :entity, 'digest', '{}')",
+            {"then": then, "entity": entity},
+        )
+        assert inserted == []
+
+    command.upgrade(config, "head")
+
+    assert execute(empty_url, "SELECT entity_id FROM audit_event ORDER BY seq") == [("a",), ("b",), ("b2",), ("c",)]
+
+    async def append_and_verify() -> tuple[bool, int]:
+        engine = create_engine(empty_url)
+        try:
+            async with unit_of_work(session_factory(engine), write=True) as session:
+                await audit.record(session, None, "test.after", "Test", "d")
+            async with session_factory(engine)() as session:
+                result = await verify_chain(session)
+        finally:
+            await engine.dispose()
+        return result.ok, result.checked
+
+    assert asyncio.run(append_and_verify()) == (True, 5)
     command.check(config)

@@ -112,6 +112,8 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "assignment.label":        (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY,   HIDDEN, HIDDEN),
     "auditEvents":             (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
     "accessEvents":            (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    "verifyAuditChain":        (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    "auditCheckpoint":         (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
     "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, ALLOW),
     "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
@@ -978,6 +980,18 @@ OPERATIONS: dict[str, Operation] = {
             {("Import", "pm"), ("Review", "reviewer")}
             <= {(n["operation"], (n["actor"] or {}).get("username")) for n in d["accessEvents"]["nodes"]},
             d,
+        ),
+    ),
+    "verifyAuditChain": Operation(
+        "query Verify { verifyAuditChain { ok checkedEvents headSeq firstBroken { seq } } }",
+        lambda s: {},
+        lambda d, s: allow(d["verifyAuditChain"]["ok"] and d["verifyAuditChain"]["checkedEvents"] > 0, d),
+    ),
+    "auditCheckpoint": Operation(
+        "query Checkpoint { auditCheckpoint { seq hash signed } }",
+        lambda s: {},
+        lambda d, s: allow(
+            d["auditCheckpoint"]["seq"] > 0 and d["auditCheckpoint"]["hash"] in d["auditCheckpoint"]["signed"], d
         ),
     ),
     "createProject": Operation(
