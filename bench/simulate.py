@@ -217,6 +217,7 @@ class Figures:
     gold_per_item: float
     reviews_per_item: float  # reviews and expert resolutions
     expert_per_item: float
+    corrections_per_item: float  # reviews that wrote the reviewer's own value
     spammer: tuple[int, int] | None  # (labels, gold answers) it gave before SUSPENDED; None: never
     seconds: float
 
@@ -240,6 +241,7 @@ def figures(
         gold_per_item=gold / n,
         reviews_per_item=(tally.reviews + tally.expert_resolutions) / n,
         expert_per_item=tally.expert_resolutions / n,
+        corrections_per_item=tally.corrections / n,
         spammer=tally.suspended.get(spammer) if spammer else None,
         seconds=seconds,
     )
@@ -274,6 +276,7 @@ def verdict(ok: bool) -> str:
 class Report:
     config: Config
     store: str
+    gold_questions: int  # served in (b) only
     runs: dict[str, Figures]  # program key -> figures
     ds_on_a: float
     mv_on_a: float
@@ -284,7 +287,7 @@ class Report:
 
     def lines(self) -> list[str]:
         a, b = self.runs["a"], self.runs["b"]
-        n, n_gold = self.config.items, round(self.config.items * self.config.gold_share)
+        n = self.config.items
 
         def spam(f: Figures) -> str:
             return "never" if f.spammer is None else f"after {f.spammer[0]} labels, {f.spammer[1]} gold answers"
@@ -296,14 +299,16 @@ class Report:
             ("human labels/item (gold incl.)", f"{a.labels_per_item:.3f}", f"{b.labels_per_item:.3f}"),
             ("  of which gold answers/item", f"{a.gold_per_item:.3f}", f"{b.gold_per_item:.3f}"),
             ("review actions/item", f"{a.reviews_per_item:.3f}", f"{b.reviews_per_item:.3f}"),
+            ("  of which corrections", f"{a.corrections_per_item:.3f}", f"{b.corrections_per_item:.3f}"),
             ("  of which expert resolutions", f"{a.expert_per_item:.3f}", f"{b.expert_per_item:.3f}"),
             ("spammer suspended", spam(a), spam(b)),
             ("run time", f"{a.seconds:.0f} s", f"{b.seconds:.0f} s"),
         ]
         width = [max(len(row[i]) for row in rows) for i in range(3)]
         out = [
-            f"simulate: {n:,} items + {n_gold} gold questions, {len(CLASSES)} classes, seed {self.config.seed}, "
-            f"{self.store}, {self.seconds:.0f} s in all",
+            f"simulate: {n:,} items to decide, {len(CLASSES)} classes, {len(self.config.crowd)} people, "
+            f"seed {self.config.seed}, {self.store}; (b) also serves {self.gold_questions} gold questions; "
+            f"{self.seconds:.0f} s in all",
             "",
         ]
         out += ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
@@ -608,7 +613,7 @@ def simulate(config: Config, store: Store, progress: Progress | None = None) -> 
         finally:
             store.drop()
     ds_on_a, mv_on_a = offline_references(tallies["a"].label_rows, world.truth)
-    return Report(config, store.name, runs, ds_on_a, mv_on_a, time.monotonic() - started)
+    return Report(config, store.name, len(world.gold), runs, ds_on_a, mv_on_a, time.monotonic() - started)
 
 
 # --- the command ----------------------------------------------------------------------------

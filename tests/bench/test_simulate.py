@@ -52,15 +52,15 @@ def small_config() -> Config:
     quick = dataclasses.replace(
         LABELGRAPH,
         quality={**LABELGRAPH.quality, "maxOverlap": 3},
-        gold={**(LABELGRAPH.gold or {}), "goldRate": 0.4},
+        gold={**(LABELGRAPH.gold or {}), "goldRate": 0.5},
     )
-    return Config(items=60, seed=3, gold_share=0.3, crowd=crowd, programs=(NAIVE, quick), stall_s=30)
+    return Config(items=40, seed=3, gold_share=0.4, crowd=crowd, programs=(NAIVE, quick), stall_s=30)
 
 
 def test_a_small_run_decides_everything_and_suspends_the_spammer(tmp_path: Path) -> None:
     report = simulate(small_config(), SqliteStore(tmp_path))
     a, b = report.runs["a"], report.runs["b"]
-    assert a.decided == b.decided == 60
+    assert a.decided == b.decided == 40
     # The naive program: exactly 3 labels per item, no gold, one review per decided item.
     assert a.labels_per_item == 3.0
     assert a.gold_per_item == 0.0
@@ -91,6 +91,7 @@ def test_figures_count_gold_answers_among_the_human_labels_and_apart() -> None:
         labels=Counter({"good1": 5, "spammer": 3}),
         gold_answers=Counter({"good1": 1, "spammer": 1}),
         reviews=2,
+        corrections=1,
         expert_resolutions=1,
         suspended={"spammer": (3, 1)},
     )
@@ -99,6 +100,7 @@ def test_figures_count_gold_answers_among_the_human_labels_and_apart() -> None:
     assert f.gold_per_item == 1.0
     assert f.reviews_per_item == 1.5  # reviews and expert resolutions
     assert f.expert_per_item == 0.5
+    assert f.corrections_per_item == 0.5
     assert f.accuracy == 0.5
     assert f.decided == 2
     assert f.spammer == (3, 1)
@@ -107,7 +109,7 @@ def test_figures_count_gold_answers_among_the_human_labels_and_apart() -> None:
 
 def test_targets_judge_accuracy_against_ds_and_labels_against_the_naive_program() -> None:
     def fig(acc: float, labels: float) -> Figures:
-        return Figures(acc, 10, labels, 0.0, 0.0, 0.0, None, 1.0)
+        return Figures(acc, 10, labels, 0.0, 0.0, 0.0, 0.0, None, 1.0)
 
     met = targets(fig(0.97, 3.0), fig(0.93, 1.8), ds_on_a=0.92)
     assert [t.met for t in met] == [True, True]
