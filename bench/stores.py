@@ -7,6 +7,7 @@ how many items were ever leased to more annotators at once than the project's ov
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Protocol
@@ -16,6 +17,7 @@ import asyncpg
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
 PG_BENCH_DB = "labelgraph_bench"
+PG_TEMPLATE_DB = "labelgraph_bench_template"
 
 # An assignment holds its item from claimed_at until it is submitted, or else until its lease
 # ends. The most leases an item held at once is reached at the start of one of them, so for
@@ -53,7 +55,15 @@ class Store(Protocol):
         ...
 
     def drop(self) -> None:
-        """Remove what fresh() created."""
+        """Remove what fresh() and keep() created."""
+        ...
+
+    def keep(self) -> None:
+        """Keep a copy of the current database (set up, not yet served) for restore()."""
+        ...
+
+    def restore(self) -> None:
+        """Start over from the copy keep() made: a fresh database, without running the set-up again."""
         ...
 
 
@@ -84,6 +94,26 @@ class SqliteStore:
     def drop(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._template.unlink(missing_ok=True)
+
+    @property
+    def _template(self) -> Path:
+        return self._folder / "template.db"
+
+    def keep(self) -> None:
+        # Everything into the main file first, so copying that one file copies the database.
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        shutil.copyfile(self.path, self._template)
+
+    def restore(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._n += 1
+        shutil.copyfile(self._template, self.path)
 
 
 class PostgresStore:
@@ -107,7 +137,28 @@ class PostgresStore:
         return asyncio.run(query())
 
     def drop(self) -> None:
-        asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE_DB} WITH (FORCE)",
+            )
+        )
+
+    def keep(self) -> None:
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_TEMPLATE_DB} WITH (FORCE)",
+                f"CREATE DATABASE {PG_TEMPLATE_DB} TEMPLATE {PG_BENCH_DB}",
+            )
+        )
+
+    def restore(self) -> None:
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)",
+                f"CREATE DATABASE {PG_BENCH_DB} TEMPLATE {PG_TEMPLATE_DB}",
+            )
+        )
 
     @staticmethod
     async def _admin(*statements: str) -> None:
