@@ -46,6 +46,7 @@ FIELD = "label"
 SCHEMA = {"fields": [{"name": FIELD, "kind": "single_choice", "classes": list(CLASSES), "required": True}]}
 MAX_IMPORT = 10_000  # rows per importItems call (LABELGRAPH_MAX_IMPORT_ITEMS)
 REVIEW_CONNECTIONS = 3
+PG_SIMULATE_DB = "labelgraph_simulate"  # not bench.run's database: both may run at once
 TARGET_LABEL_RATIO = 0.6  # (b) spends at most this share of (a)'s human labels per item
 
 UPDATE_GOLD_POLICY = """
@@ -676,7 +677,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (why := postgres_answers()) is not None:
             print(f"python -m bench.simulate: PostgreSQL does not answer at 127.0.0.1:5432 ({why})", file=sys.stderr)
             return 2
-        store: Store = PostgresStore()
+        store: Store = PostgresStore(PG_SIMULATE_DB)
         report = simulate(Config(items=args.items, seed=args.seed), store)
     else:
         with tempfile.TemporaryDirectory(prefix="labelgraph-simulate-db-") as folder:

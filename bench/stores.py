@@ -17,7 +17,6 @@ import asyncpg
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 PG_ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
 PG_BENCH_DB = "labelgraph_bench"
-PG_TEMPLATE_DB = "labelgraph_bench_template"
 
 # An assignment holds its item from claimed_at until it is submitted, or else until its lease
 # ends. The most leases an item held at once is reached at the start of one of them, so for
@@ -119,11 +118,15 @@ class SqliteStore:
 class PostgresStore:
     name = "PostgreSQL"
 
+    def __init__(self, database: str = PG_BENCH_DB) -> None:
+        self.database = database
+        self._template = f"{database}_template"
+
     def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{PG_BENCH_DB}"
+        return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{self.database}"
 
     def fresh(self) -> None:
-        drop, create = f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)", f"CREATE DATABASE {PG_BENCH_DB}"
+        drop, create = f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)", f"CREATE DATABASE {self.database}"
         asyncio.run(self._admin(drop, create))
 
     def over_overlap(self) -> tuple[int, int]:
@@ -139,24 +142,24 @@ class PostgresStore:
     def drop(self) -> None:
         asyncio.run(
             self._admin(
-                f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)",
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE_DB} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {self._template} WITH (FORCE)",
             )
         )
 
     def keep(self) -> None:
         asyncio.run(
             self._admin(
-                f"DROP DATABASE IF EXISTS {PG_TEMPLATE_DB} WITH (FORCE)",
-                f"CREATE DATABASE {PG_TEMPLATE_DB} TEMPLATE {PG_BENCH_DB}",
+                f"DROP DATABASE IF EXISTS {self._template} WITH (FORCE)",
+                f"CREATE DATABASE {self._template} TEMPLATE {self.database}",
             )
         )
 
     def restore(self) -> None:
         asyncio.run(
             self._admin(
-                f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)",
-                f"CREATE DATABASE {PG_BENCH_DB} TEMPLATE {PG_TEMPLATE_DB}",
+                f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
+                f"CREATE DATABASE {self.database} TEMPLATE {self._template}",
             )
         )
 
