@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+import httpx
+
 from bench.crowd import confusion
 from bench.server import ADMIN, Server, bootstrap
 from bench.stores import PostgresStore, SqliteStore, Store, postgres_answers
@@ -361,6 +363,16 @@ async def payload_of(client: Client, document: str, variables: dict[str, Any]) -
     return result
 
 
+async def read(client: Client, document: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """A query, sent again once when the connection broke under it: a keep-alive connection the
+    server closed while idle (uvicorn: after 5 s) can fail the request that reuses it. Only
+    queries: sending a mutation twice is not the same as sending it once."""
+    try:
+        return await client.gql(document, variables)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        return await client.gql(document, variables)
+
+
 def code_of(payload: Mapping[str, Any]) -> str | None:
     errors = payload["errors"]
     return str(errors[0]["code"]) if errors else None
@@ -470,7 +482,7 @@ async def review(
     connections = [client, *extra]
     try:
         while not done.is_set():
-            data = await client.gql(IN_REVIEW, {"project": project})
+            data = await read(client, IN_REVIEW, {"project": project})
             nodes = data["project"]["items"]["nodes"]
             if not nodes:
                 await pause(done, 0.25)
@@ -520,7 +532,7 @@ async def watch(
     started = last_move = time.monotonic()
     last: tuple[int, ...] = ()
     while True:
-        counts = (await admin.gql(COUNTS, {"project": project}))["project"]["itemCounts"]
+        counts = (await read(admin, COUNTS, {"project": project}))["project"]["itemCounts"]
         labels, gold = sum(tally.labels.values()), sum(tally.gold_answers.values())
         now = time.monotonic()
         progress.show(
@@ -545,7 +557,7 @@ async def read_finals(admin: Client, project: str) -> dict[str, int | None]:
     finals: dict[str, int | None] = {}
     after: str | None = None
     while True:
-        page = (await admin.gql(FINALS, {"project": project, "after": after}))["project"]["items"]
+        page = (await read(admin, FINALS, {"project": project, "after": after}))["project"]["items"]
         for node in page["nodes"]:
             final = node["finalLabel"]
             finals[node["externalId"]] = class_of(final["value"]) if final else None
@@ -558,14 +570,17 @@ async def drive(
     base_url: str, program: Program, config: Config, world: World, progress: Progress
 ) -> tuple[Tally, dict[str, int | None]]:
     """Set the program up as its manager would, then let the crowd work until every item is final."""
-    admin = Client(base_url, await sign_in_as(base_url, ADMIN))
+    # Everyone signs in first: the admin's connection must not sit idle past the server's
+    # keep-alive timeout (5 s) between its set-up and its first look at the counts.
+    tokens = {name: await sign_in_as(base_url, name) for name in (ADMIN, *(who.name for who in config.crowd))}
+    admin = Client(base_url, tokens[ADMIN])
     clients: list[Client] = [admin]
     try:
         project = await set_up_project(admin, program, config, world)
         tally, done = Tally(), asyncio.Event()
         jobs = []
         for who in config.crowd:
-            client = Client(base_url, await sign_in_as(base_url, who.name))
+            client = Client(base_url, tokens[who.name])
             clients.append(client)
             work = {"ANNOTATOR": annotate, "REVIEWER": review, "EXPERT": resolve}[who.role]
             jobs.append(work(client, who, project, world, config.seed, tally, done))
