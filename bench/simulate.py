@@ -25,6 +25,7 @@ import argparse
 import asyncio
 import contextlib
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -681,22 +682,35 @@ def parse(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
+def _terminated(signum: int, _frame: object) -> None:
+    # SIGTERM as an exception, so the `finally` blocks stop the server and drop the store.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
+    prog = "python -m bench.simulate"
     try:
         import crowdkit  # noqa: F401
     except ImportError:
-        print("python -m bench.simulate: crowd-kit is missing (pip install -e '.[dev]')", file=sys.stderr)
+        print(f"{prog}: crowd-kit is missing (pip install -e '.[dev]')", file=sys.stderr)
         return 2
-    if args.store == "postgresql":
-        if (why := postgres_answers()) is not None:
-            print(f"python -m bench.simulate: PostgreSQL does not answer at 127.0.0.1:5432 ({why})", file=sys.stderr)
-            return 2
-        store: Store = PostgresStore(PG_SIMULATE_DB)
-        report = simulate(Config(items=args.items, seed=args.seed), store)
-    else:
-        with tempfile.TemporaryDirectory(prefix="labelgraph-simulate-db-") as folder:
-            report = simulate(Config(items=args.items, seed=args.seed), SqliteStore(Path(folder)))
+    signal.signal(signal.SIGTERM, _terminated)
+    config = Config(items=args.items, seed=args.seed)
+    try:
+        if args.store == "postgresql":
+            if (why := postgres_answers()) is not None:
+                print(f"{prog}: PostgreSQL does not answer at 127.0.0.1:5432 ({why})", file=sys.stderr)
+                return 2
+            report = simulate(config, PostgresStore(PG_SIMULATE_DB))
+        else:
+            with tempfile.TemporaryDirectory(prefix="labelgraph-simulate-db-") as folder:
+                report = simulate(config, SqliteStore(Path(folder)))
+    except (BenchError, RuntimeError) as exc:
+        # The server's log tail is already on stderr; the cause in one line.
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+        print(f"\n{prog}: {first}", file=sys.stderr)
+        return 2
     print("\n".join(report.lines()))
     print(
         "\n(b) varies by a point or two between runs: the server draws its review sample and gold "
