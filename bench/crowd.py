@@ -54,3 +54,26 @@ def make_crowd(
         classes=classes,
     )
     return Crowd(ratings=ratings, truth=truth.astype(np.intp), skill=skill)
+
+
+KINDS = ("good", "medium", "spammer", "biased")
+
+
+def confusion(kind: str, n_classes: int, biased_toward: int = 0) -> npt.NDArray[np.float64]:
+    """The confusion matrix (row = true class, column = the answer) that make_crowd draws an
+    annotator of this kind from: good is right 90% of the time and otherwise answers a uniformly
+    random class (the true one included), medium likewise at 65%, a spammer answers uniformly at
+    random, and a biased annotator is right half the time and otherwise answers `biased_toward`."""
+    uniform = np.full((n_classes, n_classes), 1.0 / n_classes)
+    eye = np.eye(n_classes)
+    if kind == "good":
+        return 0.9 * eye + 0.1 * uniform
+    if kind == "medium":
+        return 0.65 * eye + 0.35 * uniform
+    if kind == "spammer":
+        return uniform
+    if kind == "biased":
+        toward = np.zeros((n_classes, n_classes))
+        toward[:, biased_toward] = 1.0
+        return 0.5 * eye + 0.5 * toward
+    raise ValueError(f"unknown annotator kind {kind!r}; one of {', '.join(KINDS)}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Protocol
@@ -55,7 +56,15 @@ class Store(Protocol):
         ...
 
     def drop(self) -> None:
-        """Remove what fresh() created."""
+        """Remove what fresh() and keep() created."""
+        ...
+
+    def keep(self) -> None:
+        """Keep a copy of the current database (set up, not yet served) for restore()."""
+        ...
+
+    def restore(self) -> None:
+        """Start over from the copy keep() made: a fresh database, without running the set-up again."""
         ...
 
 
@@ -86,16 +95,40 @@ class SqliteStore:
     def drop(self) -> None:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._template.unlink(missing_ok=True)
+
+    @property
+    def _template(self) -> Path:
+        return self._folder / "template.db"
+
+    def keep(self) -> None:
+        # Everything into the main file first, so copying that one file copies the database.
+        conn = sqlite3.connect(self.path)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
+        shutil.copyfile(self.path, self._template)
+
+    def restore(self) -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        self._n += 1
+        shutil.copyfile(self._template, self.path)
 
 
 class PostgresStore:
     name = "PostgreSQL"
 
+    def __init__(self, database: str = PG_BENCH_DB) -> None:
+        self.database = database
+        self._template = f"{database}_template"
+
     def url(self) -> str:
-        return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{PG_BENCH_DB}"
+        return f"postgresql+asyncpg://postgres@{PG_HOST}:{PG_PORT}/{self.database}"
 
     def fresh(self) -> None:
-        drop, create = f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)", f"CREATE DATABASE {PG_BENCH_DB}"
+        drop, create = f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)", f"CREATE DATABASE {self.database}"
         asyncio.run(self._admin(drop, create))
 
     def over_overlap(self) -> tuple[int, int]:
@@ -109,7 +142,28 @@ class PostgresStore:
         return asyncio.run(query())
 
     def drop(self) -> None:
-        asyncio.run(self._admin(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
+                f"DROP DATABASE IF EXISTS {self._template} WITH (FORCE)",
+            )
+        )
+
+    def keep(self) -> None:
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {self._template} WITH (FORCE)",
+                f"CREATE DATABASE {self._template} TEMPLATE {self.database}",
+            )
+        )
+
+    def restore(self) -> None:
+        asyncio.run(
+            self._admin(
+                f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
+                f"CREATE DATABASE {self.database} TEMPLATE {self._template}",
+            )
+        )
 
     @staticmethod
     async def _admin(*statements: str) -> None:
