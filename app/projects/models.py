@@ -63,6 +63,8 @@ class Project(SQLModel, table=True):
     # this project accepts on records and exports for.
     consent_required: bool = Field(default=False)
     consent_purposes: list[str] = json_field(default=[])
+    # Days an item's content is kept after its import; null keeps it forever (app/erasure/retention.py).
+    retention_days: int | None = Field(default=None)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)
