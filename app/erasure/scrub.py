@@ -30,9 +30,10 @@ from app.audits.models import QaAudit
 from app.automation.models import Suggestion
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer
+from app.ids import encode_global_id
 from app.ingestion.models import Item
 from app.taxonomy import schema_language
-from app.taxonomy.models import LabelSchemaVersion
+from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow import lifecycle
 from app.workflow.models import Assignment, AssignmentStatus, Decision, Escalation, Label, Review
 
@@ -107,6 +108,25 @@ def _scrub_detail(detail: dict[str, Any], names: set[str]) -> dict[str, Any]:
     return {k: (dict(TOMBSTONE) if k in names else v) for k, v in detail.items()}
 
 
+def _scrub_impact(impact: dict[str, Any] | None, examples: set[str]) -> dict[str, Any] | None:
+    if not impact:
+        return impact
+    scrubbed: dict[str, Any] = {}
+    for kind, tally in impact.items():
+        if not isinstance(tally, dict) or not isinstance(tally.get("examples"), dict):
+            scrubbed[kind] = tally
+            continue
+        by_outcome = {
+            outcome: [
+                {**e, "before": dict(TOMBSTONE), "after": dict(TOMBSTONE)} if e.get("subjectId") in examples else e
+                for e in found
+            ]
+            for outcome, found in tally["examples"].items()
+        }
+        scrubbed[kind] = {**tally, "examples": by_outcome}
+    return scrubbed
+
+
 async def scrub_items(
     session: AsyncSession, item_ids: Sequence[uuid.UUID], erasure_id: uuid.UUID, by: uuid.UUID | None, now: datetime
 ) -> Counts:
@@ -179,6 +199,16 @@ async def _scrub_chunk(
     for gold in await session.scalars(select(GoldAnswer).where(col(GoldAnswer.item_id).in_(ids))):
         gold.value = _scrub_value(gold.value, text_fields.get(gold.project_id, set())) or {}
         counts.gold_answers += 1
+    # A schema change's impact report keeps example values (labels by their id, final labels by
+    # their item's): the examples of these items keep their problems, not their values.
+    label_ids = await session.scalars(select(Label.id).where(col(Label.item_id).in_(ids)))
+    examples = {encode_global_id("Label", i) for i in label_ids} | {encode_global_id("Item", i) for i in ids}
+    for request in await session.scalars(
+        select(SchemaChangeRequest).where(col(SchemaChangeRequest.project_id).in_(set(projects.values())))
+    ):
+        impact = _scrub_impact(request.impact, examples)
+        if impact != request.impact:
+            request.impact = impact
     comment_ids = list(await session.scalars(select(Comment.id).where(col(Comment.item_id).in_(ids))))
     for start in range(0, len(comment_ids), CHUNK):
         chunk = comment_ids[start : start + CHUNK]

@@ -16,9 +16,12 @@ from app.ingestion.models import Item
 from app.workflow.models import Decision, Escalation
 from tests.conftest import Api, gid
 from tests.discussion.support import ADD
-from tests.erasure.support import ITEM, erase, lines, subject_items, text_project, where_marker
+from tests.erasure.support import ITEM, TEXT_SCHEMA, erase, lines, subject_items, text_project, where_marker
 from tests.workflow.flow import audit_events, claim, claimed, codes, pk, review, submit
 
+PROPOSE = """
+mutation P($input: ProposeSchemaChangeInput!) { proposeSchemaChange(input: $input) { errors { code field message } } }
+"""
 COUNTS = "query C($id: ID!) { project(id: $id) { itemCounts { queued final withdrawn total } } }"
 MARKER = "zq-marker-7f3a"
 OTHER = "zq-other-19bc"
@@ -59,6 +62,14 @@ async def planted(api: Api) -> dict[str, Any]:
         as_="pm",
     )
     assert comment["addComment"]["errors"] == [], comment
+    # A schema proposal's impact report keeps example values: the label's and the decision's.
+    proposed_schema = {"fields": [*TEXT_SCHEMA["fields"][:2], {"name": "note", "kind": "text", "max_length": 5}]}
+    proposed = await api.data(
+        PROPOSE,
+        {"input": {"projectId": project, "definition": proposed_schema, "rationale": "Shorter notes."}},
+        as_="pm",
+    )
+    assert proposed["proposeSchemaChange"]["errors"] == [], proposed
     open_task = await claimed(api, project, as_="ann2")
     assert open_task["item"]["externalId"] == "x-2"
     async with api.runtime.sessions() as session:
@@ -98,7 +109,8 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
     await planted(api)
     before = await where_marker(api, MARKER)
     # The search finds what was planted (so an empty answer afterwards means something).
-    assert {"item", "label", "review", "decision", "comment", "escalation", "qa_audit", "suggestion"} <= set(before)
+    planted_in = {"item", "label", "review", "decision", "comment", "escalation", "qa_audit", "suggestion"}
+    assert planted_in | {"schema_change_request"} <= set(before)
 
     erased = await erase(api, "subj-x")
 
