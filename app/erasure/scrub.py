@@ -207,7 +207,7 @@ async def _scrub_chunk(
         select(SchemaChangeRequest).where(col(SchemaChangeRequest.project_id).in_(set(projects.values())))
     ):
         impact = _scrub_impact(request.impact, examples)
-        if impact != request.impact:
+        if impact is not None and impact != request.impact:
             request.impact = impact
     comment_ids = list(await session.scalars(select(Comment.id).where(col(Comment.item_id).in_(ids))))
     for start in range(0, len(comment_ids), CHUNK):
