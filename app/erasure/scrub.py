@@ -35,7 +35,7 @@ from app.ingestion.models import Item
 from app.taxonomy import schema_language
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow import lifecycle
-from app.workflow.models import Assignment, AssignmentStatus, Decision, Escalation, Label, Review
+from app.workflow.models import Assignment, AssignmentStatus, Decision, Escalation, Label, QualityModel, Review
 
 TOMBSTONE: dict[str, Any] = {"erased": True}
 ERASED_TEXT = "[erased]"
@@ -209,6 +209,16 @@ async def _scrub_chunk(
         impact = _scrub_impact(request.impact, examples)
         if impact is not None and impact != request.impact:
             request.impact = impact
+    # A WEIGHTED or DAWID_SKENE estimate of a text field lists the texts seen as its classes: it
+    # goes (the next re-estimate fits it again, from the erased values).
+    for project_id in set(projects.values()):
+        if text_fields.get(project_id):
+            await session.execute(
+                delete(QualityModel).where(
+                    col(QualityModel.project_id) == project_id,
+                    col(QualityModel.field).in_(text_fields[project_id]),
+                )
+            )
     comment_ids = list(await session.scalars(select(Comment.id).where(col(Comment.item_id).in_(ids))))
     for start in range(0, len(comment_ids), CHUNK):
         chunk = comment_ids[start : start + CHUNK]

@@ -13,7 +13,7 @@ from sqlmodel import select
 from app.audits.models import AuditStatus, QaAudit
 from app.automation.models import Suggestion
 from app.ingestion.models import Item
-from app.workflow.models import Decision, Escalation
+from app.workflow.models import AggregationMethod, Decision, Escalation, QualityModel
 from tests.conftest import Api, gid
 from tests.discussion.support import ADD
 from tests.erasure.support import ITEM, TEXT_SCHEMA, erase, lines, subject_items, text_project, where_marker
@@ -101,6 +101,16 @@ async def planted(api: Api) -> dict[str, Any]:
                 created_by=api.world.id("mlbot"),
             )
         )
+        # A WEIGHTED estimate of the text field lists the texts it saw as classes.
+        session.add(
+            QualityModel(
+                project_id=item.project_id,
+                field="note",
+                method=AggregationMethod.WEIGHTED,
+                classes=[f'"note {MARKER}"'],
+                prior=[1.0],
+            )
+        )
         await session.commit()
     return {"project": project, "item": item_id, "label": label["label"]["id"], "open": open_task["id"]}
 
@@ -109,7 +119,17 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
     await planted(api)
     before = await where_marker(api, MARKER)
     # The search finds what was planted (so an empty answer afterwards means something).
-    planted_in = {"item", "label", "review", "decision", "comment", "escalation", "qa_audit", "suggestion"}
+    planted_in = {
+        "item",
+        "label",
+        "review",
+        "decision",
+        "comment",
+        "escalation",
+        "qa_audit",
+        "suggestion",
+        "quality_model",
+    }
     assert planted_in | {"schema_change_request"} <= set(before)
 
     erased = await erase(api, "subj-x")
