@@ -26,7 +26,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.audits.models import QaAudit
+from app.audits.models import AuditStatus, QaAudit
 from app.automation.models import Suggestion
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer
@@ -192,6 +192,10 @@ async def _scrub_chunk(
     for audit in await session.scalars(select(QaAudit).where(col(QaAudit.item_id).in_(ids))):
         audit.comment = _text(audit.comment)
         audit.reason_detail = _text(audit.reason_detail)
+        if audit.status is AuditStatus.PENDING:
+            # Nothing is left to audit: its auditor's claim ends (the audit queue skips erased items).
+            audit.claimed_by = None
+            audit.lease_expires_at = None
         counts.audits += 1
     for suggestion in await session.scalars(select(Suggestion).where(col(Suggestion.item_id).in_(ids))):
         suggestion.value = _scrub_value(suggestion.value, text_fields.get(suggestion.schema_version_id, set())) or {}

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from app.audits import service as audits
 from app.audits.models import AuditStatus, QaAudit
 from app.automation.models import Suggestion
 from app.ingestion.models import Item
@@ -17,7 +18,7 @@ from app.workflow.models import AggregationMethod, Decision, Escalation, Quality
 from tests.conftest import Api, gid
 from tests.discussion.support import ADD
 from tests.erasure.support import ITEM, TEXT_SCHEMA, erase, lines, subject_items, text_project, where_marker
-from tests.workflow.flow import audit_events, claim, claimed, codes, pk, review, submit
+from tests.workflow.flow import audit_events, claim, claimed, codes, grant, pk, review, submit
 
 PROPOSE = """
 mutation P($input: ProposeSchemaChangeInput!) { proposeSchemaChange(input: $input) { errors { code field message } } }
@@ -252,3 +253,23 @@ async def test_only_compliance_officers_erase_subjects(api: Api) -> None:
         as_="admin",
     )
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+CLAIM_AUDIT = """
+mutation Q($input: ClaimNextAuditInput!) { claimNextAudit(input: $input) { resumed errors { code } } }
+"""
+
+
+async def test_an_erased_decided_item_leaves_the_audit_queue_even_when_claimed(api: Api) -> None:
+    scene = await planted(api)
+    await grant(api, "qa", "QA_AUDITOR", scene["project"])
+    async with api.runtime.sessions() as session:
+        await audits.flag_for_audit(session, pk(scene["item"]), "suspected label issue")
+        await session.commit()
+    claimed_audit = await api.data(CLAIM_AUDIT, {"input": {"projectId": scene["project"]}}, as_="qa")
+    assert claimed_audit["claimNextAudit"]["errors"] == [], claimed_audit
+
+    await erase(api, "subj-x")
+
+    again = await api.data(CLAIM_AUDIT, {"input": {"projectId": scene["project"]}}, as_="qa")
+    assert again["claimNextAudit"]["errors"] == [{"code": "QUEUE_EMPTY"}]
