@@ -168,7 +168,7 @@ async def apply(
                 details=details,
             )
             purge.erasure_id = request.id
-            purge.labels, purge.comments = counts.labels, counts.comments
+            purge.items, purge.labels, purge.comments = counts.items, counts.labels, counts.comments
     return report
 
 
