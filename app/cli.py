@@ -226,6 +226,7 @@ def retention_apply(
 ) -> None:
     """Purge the content of items imported longer ago than their project's retention period, as
     erasure does (tombstones; ids, class values and counts stay); one audit event per project."""
+    from rich.console import Console
     from rich.progress import Progress
 
     from app.erasure.retention import apply
@@ -236,7 +237,10 @@ def retention_apply(
     async def run() -> list[Any]:
         engine = _engine(settings)
         try:
-            with Progress(transient=True) as bar:
+            # On stderr, so the report on stdout stays plain lines; only on a terminal, so an error
+            # stays one line in a log.
+            console = Console(stderr=True)
+            with Progress(transient=True, console=console, disable=not console.is_terminal) as bar:
                 task = bar.add_task("dry run" if dry_run else "purging", total=None)
                 return await apply(
                     session_factory(engine),
