@@ -41,6 +41,8 @@ cli.add_typer(audit, name="audit")
 database = typer.Typer(no_args_is_help=True, help="Database roles (PostgreSQL).")
 cli.add_typer(database, name="db")
 cli.add_typer(quality, name="quality")
+retention = typer.Typer(no_args_is_help=True, help="Purging item content past each project's retention period.")
+cli.add_typer(retention, name="retention")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -331,6 +333,56 @@ def user_list() -> None:
 
     for user in _with_session(_settings(), work):
         typer.echo(f"{user.username:24} {user.kind.value:8} {'active' if user.is_active else 'inactive'}")
+
+
+@retention.command("apply")
+def retention_apply(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due; write nothing.")] = False,
+    project: Annotated[
+        str | None, typer.Option(help="One project (id or name); leave out for every project with a period.")
+    ] = None,
+) -> None:
+    """Purge the content of items imported longer ago than their project's retention period, as
+    erasure does (tombstones; ids, class values and counts stay); one audit event per project."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from app.erasure.retention import apply
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+
+    async def run() -> list[Any]:
+        engine = _engine(settings)
+        try:
+            # On stderr, so the report on stdout stays plain lines; only on a terminal, so an error
+            # stays one line in a log.
+            console = Console(stderr=True)
+            with Progress(transient=True, console=console, disable=not console.is_terminal) as bar:
+                task = bar.add_task("dry run" if dry_run else "purging", total=None)
+                return await apply(
+                    session_factory(engine),
+                    dry_run=dry_run,
+                    project=project,
+                    on_plan=lambda total: bar.update(task, total=total),
+                    advance=lambda n: bar.advance(task, n),
+                )
+        finally:
+            await engine.dispose()
+
+    try:
+        with _database_errors(settings):
+            report = asyncio.run(run())
+    except DomainError as exc:
+        raise _fail(exc.problems[0].message) from None
+    verb = "would purge" if dry_run else "purged"
+    if not report:
+        typer.echo("no project has a retention period")
+    for entry in report:
+        typer.echo(
+            f"{entry.project_name}: {verb} {entry.items} items (older than {entry.retention_days} days, "
+            f"before {entry.cutoff:%Y-%m-%d %H:%M} UTC), {entry.labels} labels and {entry.comments} comments scrubbed"
+        )
 
 
 @cli.command("export-schema")

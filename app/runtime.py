@@ -72,6 +72,11 @@ class Runtime:
             await self.watcher.stop()
         await self.engine.dispose()
 
+    def forget_identity(self, user_id: uuid.UUID) -> None:
+        """Drop the cached identity (an erased account), so this process refuses its tokens at once;
+        other processes do within IDENTITY_TTL_S."""
+        self._identities.pop(user_id, None)
+
     async def identity(self, user_id: uuid.UUID) -> User | None:
         """The active identity behind a token subject, cached briefly: every request asks."""
         now = time.monotonic()

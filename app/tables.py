@@ -7,6 +7,7 @@ from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
+from app.erasure.models import ErasureRequest
 from app.expertise.models import (
     Certificate,
     CertificateRequirement,
@@ -37,6 +38,7 @@ __all__ = [
     "ConsentRevocation",
     "Decision",
     "DecisionLabel",
+    "ErasureRequest",
     "Escalation",
     "GoldAnswer",
     "GoldResponse",

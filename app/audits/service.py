@@ -211,6 +211,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         .where(
             *pending,
             col(Item.status) == ItemStatus.FINAL,
+            col(Item.erased_at).is_(None),  # nothing left to audit (app/erasure)
             or_(col(QaAudit.claimed_by).is_(None), col(QaAudit.lease_expires_at) <= now),
             ~_took_part(actor.id, col(QaAudit.item_id)),
         )

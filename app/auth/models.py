@@ -27,6 +27,8 @@ class User(SQLModel, table=True):
     secret_hash: str = Field(max_length=255)
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
+    # Set by eraseUser: username and display_name hold a pseudonym since, the account is inactive.
+    erased_at: datetime | None = None
 
 
 class RefreshToken(SQLModel, table=True):

@@ -102,6 +102,11 @@ async def owner_of(session: AsyncSession, token: str) -> User | None:
     return None if row is None else await session.get(User, row.user_id)
 
 
+async def revoke_all(session: AsyncSession, user_id: uuid.UUID, reason: str) -> int:
+    """Revoke every live refresh token of the user (an erased account); the number of sign-ins ended."""
+    return len(await _revoke_families(session, user_id, None, reason, utcnow()))
+
+
 async def _revoke_families(
     session: AsyncSession, user_id: uuid.UUID, family_ids: set[uuid.UUID] | None, reason: str, now: datetime
 ) -> set[uuid.UUID]:

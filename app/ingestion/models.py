@@ -68,6 +68,10 @@ class Item(SQLModel, table=True):
     subject_ref: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
+    # Set when its content was erased (app/erasure): data and meta are a tombstone since, and the
+    # erasure request says why (a subject's erasure or the project's retention).
+    erased_at: datetime | None = None
+    erasure_id: uuid.UUID | None = Field(default=None, foreign_key="erasure_request.id")
 
 
 # The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).

@@ -70,6 +70,8 @@ class Project(SQLModel, table=True):
     anonymize: bool = Field(default=False)
     anonymization: dict[str, Any] = json_field(default={})
     duplicate_content: DuplicateContent = enum_field(DuplicateContent, default=DuplicateContent.ALLOW)
+    # Days an item's content is kept after its import; null keeps it forever (app/erasure/retention.py).
+    retention_days: int | None = Field(default=None)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

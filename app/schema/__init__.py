@@ -27,6 +27,7 @@ from app.schema.audits import AuditsMutation
 from app.schema.consent import ConsentMutation, ConsentQuery, ConsentRecord
 from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
+from app.schema.erasure import ErasureMutation
 from app.schema.errors import should_mask
 from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
@@ -111,6 +112,7 @@ Mutation = merge_types(
         ItemsMutation,
         ConsentMutation,
         AnonymizationMutation,
+        ErasureMutation,
         WorkflowMutation,
         TasksMutation,
         QualityMutation,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
@@ -52,10 +53,19 @@ class User(Node):
     username: str
     display_name: str
     kind: IdentityKind  # type: ignore[valid-type]
+    erased_at: datetime | None = strawberry.field(
+        description="When the person was erased (eraseUser): username and displayName are a pseudonym since."
+    )
 
     @classmethod
     def of(cls, row: models.User) -> User:
-        return cls(id=global_id("User", row.id), username=row.username, display_name=row.display_name, kind=row.kind)
+        return cls(
+            id=global_id("User", row.id),
+            username=row.username,
+            display_name=row.display_name,
+            kind=row.kind,
+            erased_at=row.erased_at,
+        )
 
 
 async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:

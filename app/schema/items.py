@@ -57,6 +57,9 @@ class Item(Node):
         description="Labels the item still needs before it is settled (live tasks included); dynamic overlap "
         "raises it when the aggregation is not confident enough."
     )
+    erased_at: datetime | None = strawberry.field(
+        description="When its content was erased (eraseSubject or retention): data and metadata are a tombstone."
+    )
     _row: strawberry.Private[models.Item]
 
     @classmethod
@@ -70,6 +73,7 @@ class Item(Node):
             created_at=row.created_at,
             finalized_at=row.finalized_at,
             labels_required=row.labels_required,
+            erased_at=row.erased_at,
             _row=row,
         )
 

@@ -53,6 +53,9 @@ class Project(Node):
     overlap: int = strawberry.field(description="How many distinct annotators label each item.")
     lease_seconds: int
     created_at: datetime
+    retention_days: int | None = strawberry.field(
+        description="Days item content is kept after import (updateRetentionPolicy); null: forever."
+    )
     row: strawberry.Private[models.Project]
 
     @classmethod
@@ -64,6 +67,7 @@ class Project(Node):
             overlap=row.overlap,
             lease_seconds=row.lease_seconds,
             created_at=row.created_at,
+            retention_days=row.retention_days,
             row=row,
         )
 

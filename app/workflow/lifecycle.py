@@ -205,6 +205,24 @@ async def withdraw_consented(session: AsyncSession, consent_ids: Sequence[uuid.U
 CHUNK = 900  # ids per IN () list: under SQLite's bound-parameter limit
 
 
+async def withdraw_erased(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> int:
+    """WITHDRAW the items whose content was just erased (app/erasure) unless they are FINAL: an
+    undecided item has nothing left to label or review, while a decided one keeps its decision
+    (and its place in exports, as a tombstone). Chunks of at most CHUNK ids; the number moved."""
+    arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW and state is not F]
+    moved = 0
+    for start in range(0, len(item_ids), CHUNK):
+        chunk = item_ids[start : start + CHUNK]
+        result = await session.execute(
+            update(Item)
+            .where(col(Item.id).in_(chunk), col(Item.status).in_(arrows))
+            .values(status=W, **_counters(Move.WITHDRAW, 1, None))
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    return moved
+
+
 def _refusal(step: Move, current: ItemStatus | None) -> str:
     if current is None:
         return "No such item."

@@ -142,7 +142,9 @@ async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.
         assignment.id,
         project_id=assignment.project_id,
         request={"assignmentId": str(assignment_id), "reason": reason},
-        details={"item": str(assignment.item_id), "reason": reason},
+        # The reason is free text about an item, and audit events are never erased (app/erasure):
+        # the event keeps its digest only.
+        details={"item": str(assignment.item_id), "reasonDigest": audit.digest(reason) if reason else None},
     )
     await session.flush()
     return assignment

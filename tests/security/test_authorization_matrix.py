@@ -209,6 +209,11 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "revokeConsent":           (DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, ALLOW),
     "project.consentPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
     "updateConsentPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    # Subjects are org-wide (as consent is): no object to find first, so a refusal is DENY for all.
+    "eraseSubject":            (DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
+    # Another person (ann2): readable to those who read users; erasing is the admin's and compliance's.
+    "eraseUser":               (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "updateRetentionPolicy":   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
 }
 # fmt: on
 
@@ -1420,6 +1425,57 @@ OPERATIONS.update(
             """,
             lambda s: {"input": {"projectId": s.project, "required": True}},
             check_consent_policy,
+            writes=True,
+        ),
+    }
+)
+
+
+def check_erased_subject(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "eraseSubject")
+    return refused or allow(result["erasureId"] is not None and result["counts"]["items"] == 0, result)
+
+
+def check_erased_user(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "eraseUser")
+    return refused or allow(result["user"]["username"].startswith("erased-user-"), result)
+
+
+def check_retention_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateRetentionPolicy")
+    return refused or allow(result["project"]["retentionDays"] == 30, result)
+
+
+OPERATIONS.update(
+    {
+        "eraseSubject": Operation(
+            """
+            mutation Erase($input: EraseSubjectInput!) {
+              eraseSubject(input: $input) { erasureId counts { items } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"subjectRef": "subj-unknown", "reason": "Art. 17 request."}},
+            check_erased_subject,
+            writes=True,
+        ),
+        "eraseUser": Operation(
+            """
+            mutation EraseUser($input: EraseUserInput!) {
+              eraseUser(input: $input) { user { id username } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"userId": s.people["ann2"], "reason": "Left; asked to be forgotten."}},
+            check_erased_user,
+            writes=True,
+        ),
+        "updateRetentionPolicy": Operation(
+            """
+            mutation Retention($input: UpdateRetentionPolicyInput!) {
+              updateRetentionPolicy(input: $input) { project { retentionDays } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "retentionDays": 30}},
+            check_retention_policy,
             writes=True,
         ),
     }

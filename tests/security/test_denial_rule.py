@@ -112,6 +112,14 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"itemId": id_, "commentId": gid("Comment", uuid.UUID(int=1)), "title": "x"}},
         ),
     ),
+    "updateRetentionPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateRetentionPolicy", "UpdateRetentionPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "retentionDays": 30}},
+        ),
+    ),
     "importItems": (
         "Project",
         Case(
@@ -412,3 +420,18 @@ async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
     )
     assert exported.status_code == 200
     assert [json.loads(line)["external_id"] for line in exported.text.splitlines()] == ["b-1"]
+
+
+async def test_erasing_a_person_one_may_not_read_answers_like_a_missing_one(api: Api) -> None:
+    """eraseUser takes a person's id (the cases above put ann1 in every userId): a person one may
+    not read (an annotator reads only itself) answers as a missing one, FORBIDDEN for neither."""
+    document = mutation("eraseUser", "EraseUserInput", "user { id }")
+    answers = []
+    before = await database_state(api)
+    for user_id in (gid("User", api.world.id("ann_b")), gid("User", uuid.uuid4())):
+        response = await api.raw(document, {"input": {"userId": user_id, "reason": "x"}}, as_="ann1")
+        answers.append((response.status_code, response.text.replace(user_id, "<id>")))
+    assert answers[0] == answers[1]
+    assert "NOT_FOUND" in answers[0][1], answers[0]
+    assert "FORBIDDEN" not in answers[0][1], answers[0]
+    assert await database_state(api) == before

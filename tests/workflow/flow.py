@@ -123,7 +123,9 @@ def rows(n: int, *, prefix: str = "item", priority: float = 0.0) -> list[dict[st
     return [{"externalId": f"{prefix}-{i}", "data": {"text": f"{prefix} {i}"}, "priority": priority} for i in range(n)]
 
 
-async def create_project(api: Api, name: str, *, overlap: int, lease_seconds: int = 600) -> str:
+async def create_project(
+    api: Api, name: str, *, overlap: int, lease_seconds: int = 600, schema: dict[str, Any] | None = None
+) -> str:
     """A project made by the admin, with pm, ann1..ann3 and reviewer granted their roles in it;
     the annotators have acknowledged its guideline."""
     data = await api.data(
@@ -131,7 +133,7 @@ async def create_project(api: Api, name: str, *, overlap: int, lease_seconds: in
         {
             "input": {
                 "name": name,
-                "labelSchema": SCHEMA,
+                "labelSchema": schema or SCHEMA,
                 "overlap": overlap,
                 "leaseSeconds": lease_seconds,
                 "guideline": f"# {name}",
