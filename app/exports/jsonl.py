@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import select as sa_select  # sqlmodel's select types at most four columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -62,10 +63,21 @@ def accepted_purposes(project: Project) -> set[str]:
 Row = tuple[uuid.UUID, uuid.UUID, int, uuid.UUID]
 
 
-async def select_rows(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[list[Row]]:
-    """What an export for `reader` contains now, in item order, a batch at a time: the decision in
-    force of every item not withdrawn whose consent covers the export (one query per batch, two
-    with consent). Columns only: the snapshot stores these rows, and the export streams them."""
+def exportable(project_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """The decisions an export may contain before consent is checked: in force, of items not withdrawn."""
+    return [
+        col(Decision.project_id) == project_id,
+        col(Decision.superseded_at).is_(None),
+        col(Item.status) != ItemStatus.WITHDRAWN,
+    ]
+
+
+async def consented_rows(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[list[Row]]:
+    """The exportable decisions of items imported under a consent record that covers the export
+    now, in item order, a batch at a time (two queries per batch). Items without a record are
+    exported unless the project requires consent: one INSERT ... SELECT takes those
+    (lineage/service.create_snapshot). Columns only: the snapshot stores these rows, and the
+    export streams them."""
     after: uuid.UUID | None = None
     while True:
         stmt = (
@@ -77,11 +89,7 @@ async def select_rows(session: AsyncSession, project_id: uuid.UUID, reader: Read
                 col(Item.consent_id),
             )
             .join(Item, col(Item.id) == col(Decision.item_id))
-            .where(
-                col(Decision.project_id) == project_id,
-                col(Decision.superseded_at).is_(None),
-                col(Item.status) != ItemStatus.WITHDRAWN,
-            )
+            .where(*exportable(project_id), col(Item.consent_id).is_not(None))
             .order_by(col(Decision.item_id))
             .limit(SELECT_BATCH)
         )

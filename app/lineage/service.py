@@ -12,19 +12,20 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert, update
+from sqlalchemy import Uuid, insert, literal, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
 from app.errors import Forbidden
-from app.exports.jsonl import Reader, select_rows, tombstones
+from app.exports.jsonl import Reader, consented_rows, exportable, tombstones
 from app.ingestion.models import Item
 from app.lineage import provenance, reads
 from app.lineage.models import DatasetSnapshot, DatasetSnapshotItem
 from app.projects.models import Project
 from app.taxonomy.models import LabelSchemaVersion
+from app.workflow.models import Decision
 
 # Shown per list of a diff; the counts are always whole.
 DIFF_SHOWN = 100
@@ -43,6 +44,23 @@ async def create_snapshot(session: AsyncSession, actor: Actor, project: Project,
     )
     session.add(snapshot)
     await session.flush()
+    number = (
+        sa_select(col(LabelSchemaVersion.version))
+        .where(col(LabelSchemaVersion.id) == col(Decision.schema_version_id))
+        .scalar_subquery()
+    )
+    columns = ["snapshot_id", "item_id", "decision_id", "decision_version", "schema_version"]
+    count = 0
+    if not reader.consent_required:  # items without a consent record: all of them, in one statement
+        rows = (
+            sa_select(
+                literal(snapshot.id, Uuid()), col(Decision.item_id), col(Decision.id), col(Decision.version), number
+            )
+            .join(Item, col(Item.id) == col(Decision.item_id))
+            .where(*exportable(project.id), col(Item.consent_id).is_(None))
+        )
+        result = await session.execute(insert(DatasetSnapshotItem).from_select(columns, rows))
+        count += result.rowcount  # type: ignore[attr-defined]
     numbers = dict(
         (
             await session.execute(
@@ -52,22 +70,12 @@ async def create_snapshot(session: AsyncSession, actor: Actor, project: Project,
             )
         ).all()
     )
-    count = 0
-    async for batch in select_rows(session, project.id, reader):
+    async for batch in consented_rows(session, project.id, reader):
         if not batch:
             continue
         await session.execute(
             insert(DatasetSnapshotItem),
-            [
-                {
-                    "snapshot_id": snapshot.id,
-                    "item_id": item_id,
-                    "decision_id": decision_id,
-                    "decision_version": version,
-                    "schema_version": numbers[schema_id],
-                }
-                for item_id, decision_id, version, schema_id in batch
-            ],
+            [dict(zip(columns, (snapshot.id, i, d, v, numbers[s]), strict=True)) for i, d, v, s in batch],
         )
         count += len(batch)
     snapshot.item_count = count
