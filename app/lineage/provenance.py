@@ -429,5 +429,9 @@ def prov_json(graph: Graph) -> dict[str, Any]:
     return document
 
 
+# PROV's own attributes where it has one; every other attribute is ours (lg:).
+PROV_ATTRIBUTES = {"startedAt": "prov:startTime", "endedAt": "prov:endTime"}
+
+
 def _qualified(key: str) -> str:
-    return key if ":" in key else f"lg:{key}"
+    return key if ":" in key else PROV_ATTRIBUTES.get(key, f"lg:{key}")

@@ -156,6 +156,7 @@ async def test_prov_json_is_w3c_shaped_and_every_reference_resolves(api: Api) ->
         for record in document[kind].values():
             assert all(key.split(":", 1)[0] in document["prefix"] for key in record)
     assert f"lg:item/{seen['item']}" in ids["entity"]
+    assert "prov:startTime" in document["activity"][f"lg:ingest/{seen['item']}"]
     assert {record["prov:type"] for record in document["agent"].values()} >= {"prov:Person", "lg:SchemaVersion"}
     for marker in (DATA_MARKER, RATIONALE_MARKER, COMMENT_MARKER, EXTERNAL_ID):
         assert marker not in response.text

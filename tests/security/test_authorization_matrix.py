@@ -1403,7 +1403,7 @@ OPERATIONS.update(
             setup=a_snapshot,
         ),
         "datasetSnapshot": Operation(
-            "query Snapshot($id: ID!) { datasetSnapshot(id: $id) { id itemCount items { nodes { decisionVersion } } } }",
+            "query Snapshot($id: ID!) { datasetSnapshot(id: $id) { id items { nodes { decisionVersion } } } }",
             lambda s: {"id": s.snapshot},
             lambda d, s: allow(d["datasetSnapshot"]["items"]["nodes"] == [{"decisionVersion": 1}], d),
             setup=a_snapshot,
