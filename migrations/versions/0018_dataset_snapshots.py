@@ -1,7 +1,7 @@
 """dataset snapshots
 
-Revision ID: 0017
-Revises: 0014
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-03 08:23:24.061641
 """
 
@@ -12,8 +12,8 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0017"
-down_revision: str | None = "0014"
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
