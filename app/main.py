@@ -21,10 +21,11 @@ from app.access.middleware import AccessHistory
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.middleware import RequireActor, actor_of, authentication
-from app.exports.http import export_endpoint
+from app.exports.http import export_endpoint, snapshot_endpoint
 from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
 from app.http_json import BadRequestBody, decode_body
+from app.lineage.http import prov_json_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
@@ -122,6 +123,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/auth/token", token_endpoint, methods=["POST"]),
         Route("/auth/revoke", revoke_endpoint, methods=["POST"]),
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
+        Route("/export/snapshots/{snapshot}.jsonl", snapshot_endpoint, methods=["GET"]),
+        Route("/lineage/{item}.prov.json", prov_json_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         *graphiql_routes(settings),

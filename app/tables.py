@@ -18,6 +18,7 @@ from app.expertise.models import (
 )
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineVersion
 from app.ingestion.models import Item
+from app.lineage.models import DatasetSnapshot, DatasetSnapshotItem
 from app.policies.models import CasbinRule
 from app.projects.models import Project
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
@@ -36,6 +37,8 @@ __all__ = [
     "CommentMention",
     "ConsentRecord",
     "ConsentRevocation",
+    "DatasetSnapshot",
+    "DatasetSnapshotItem",
     "Decision",
     "DecisionLabel",
     "ErasureRequest",

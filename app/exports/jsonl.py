@@ -14,13 +14,16 @@ project requires consent (then it has no basis: imported before the project requ
 
 from __future__ import annotations
 
+import enum
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import ColumnElement
+from sqlalchemy import select as sa_select  # sqlmodel's select types at most four columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -30,13 +33,15 @@ from app.clock import utcnow
 from app.consent import reads as consent_reads
 from app.guidelines.models import GuidelineVersion
 from app.ingestion.models import Item, ItemStatus
+from app.lineage.models import DatasetSnapshot, DatasetSnapshotItem
 from app.projects.models import Project
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.models import LabelSchemaVersion
-from app.taxonomy.versions import version_chain
+from app.taxonomy.versions import version_chain_at
 from app.workflow.models import Decision, Label, Review
 
 BATCH = 500
+SELECT_BATCH = 2_000  # the snapshot's rows: ids and versions only
 
 
 @dataclass(frozen=True)
@@ -54,58 +59,109 @@ def accepted_purposes(project: Project) -> set[str]:
     return set(consent_reads.STANDARD_PURPOSES) | set(project.consent_purposes or [])
 
 
-async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[bytes]:
-    """Final items in item order; each batch costs a fixed handful of queries."""
-    versions = await _versions(session, project_id)
-    project = await session.get(Project, project_id)
-    assert project is not None
-    chain = await version_chain(session, project)
+# One exported row: (item, the decision in force then, its version, its schema version's row id).
+Row = tuple[uuid.UUID, uuid.UUID, int, uuid.UUID]
+
+
+def exportable(project_id: uuid.UUID) -> list[ColumnElement[bool]]:
+    """The decisions an export may contain before consent is checked: in force, of items not withdrawn."""
+    return [
+        col(Decision.project_id) == project_id,
+        col(Decision.superseded_at).is_(None),
+        col(Item.status) != ItemStatus.WITHDRAWN,
+    ]
+
+
+async def consented_rows(session: AsyncSession, project_id: uuid.UUID, reader: Reader) -> AsyncIterator[list[Row]]:
+    """The exportable decisions of items imported under a consent record that covers the export
+    now, in item order, a batch at a time (two queries per batch). Items without a record are
+    exported unless the project requires consent: one INSERT ... SELECT takes those
+    (lineage/service.create_snapshot). Columns only: the snapshot stores these rows, and the
+    export streams them."""
     after: uuid.UUID | None = None
     while True:
         stmt = (
-            select(Decision, Item)
-            .join(Item, Item.id == Decision.item_id)  # type: ignore[arg-type]
-            .where(
-                Decision.project_id == project_id,
-                col(Decision.superseded_at).is_(None),
-                col(Item.status) != ItemStatus.WITHDRAWN,
+            sa_select(
+                col(Decision.item_id),
+                col(Decision.id),
+                col(Decision.version),
+                col(Decision.schema_version_id),
+                col(Item.consent_id),
             )
+            .join(Item, col(Item.id) == col(Decision.item_id))
+            .where(*exportable(project_id), col(Item.consent_id).is_not(None))
             .order_by(col(Decision.item_id))
-            .limit(BATCH)
+            .limit(SELECT_BATCH)
         )
         if after is not None:
             stmt = stmt.where(col(Decision.item_id) > after)
         rows = (await session.execute(stmt)).all()
         if not rows:
             return
-        after = rows[-1][1].id
-        rows = await _covered(session, rows, reader)
+        after = rows[-1][0]
+        covered = await _coverage(session, [row[4] for row in rows], reader)
+        yield [
+            (item_id, decision_id, version, schema_id)
+            for item_id, decision_id, version, schema_id, consent in rows
+            if covered(consent)
+        ]
+
+
+async def export_lines(session: AsyncSession, snapshot: DatasetSnapshot, reader: Reader) -> AsyncIterator[bytes]:
+    """The snapshot's lines in item order, rendered from its stored decision versions; each batch
+    costs a fixed handful of queries. The labels listed are those made by the snapshot's time, and
+    active_value is in the terms of the schema version in force then, so rendering it again gives
+    the same bytes, except for tombstones: an item withdrawn since (its consent revoked), or whose
+    consent no longer covers the snapshot's purpose, comes back as a tombstone line without content
+    (erased content must never come back; see ``tombstone``)."""
+    versions = await _versions(session, snapshot.project_id)
+    chain = await version_chain_at(session, snapshot.project_id, snapshot.active_schema_version)
+    after: uuid.UUID | None = None
+    while True:
+        stmt = (
+            select(Decision, Item)
+            .join(DatasetSnapshotItem, col(DatasetSnapshotItem.decision_id) == col(Decision.id))
+            .join(Item, col(Item.id) == col(DatasetSnapshotItem.item_id))
+            .where(col(DatasetSnapshotItem.snapshot_id) == snapshot.id)
+            .order_by(col(DatasetSnapshotItem.item_id))
+            .limit(BATCH)
+        )
+        if after is not None:
+            stmt = stmt.where(col(DatasetSnapshotItem.item_id) > after)
+        rows = (await session.execute(stmt)).all()
         if not rows:
-            continue
-        item_ids = [item.id for _, item in rows]
+            return
+        after = rows[-1][1].id
+        ended = await tombstones(session, [item for _, item in rows], snapshot.purpose)
+        live = [(final, item) for final, item in rows if item.id not in ended]
+        item_ids = [item.id for _, item in live]
         if reader.items:
             access.read_many("Item", item_ids)
         labels: dict[uuid.UUID, list[Label]] = defaultdict(list)
         for label in await session.scalars(
-            select(Label).where(col(Label.item_id).in_(item_ids)).order_by(col(Label.id))
+            select(Label)
+            .where(col(Label.item_id).in_(item_ids), col(Label.created_at) <= snapshot.created_at)
+            .order_by(col(Label.id))
         ):
             labels[label.item_id].append(label)
         reviews = {
             r.id: r
             for r in await session.scalars(
-                select(Review).where(col(Review.id).in_([f.review_id for f, _ in rows if f.review_id]))
+                select(Review).where(col(Review.id).in_([f.review_id for f, _ in live if f.review_id]))
             )
         }
         users: dict[uuid.UUID, str] = {}
         if reader.labels:
             user_ids = {lb.author_id for group in labels.values() for lb in group} | {
-                f.decided_by for f, _ in rows if f.decided_by
+                f.decided_by for f, _ in live if f.decided_by
             }
             found = await session.scalars(select(User).where(col(User.id).in_(user_ids)))
             users = {u.id: u.username for u in found}
         chunk = [
             json.dumps(
-                {
+                {"item_id": str(item.id), "decision_version": final.version, "tombstone": ended[item.id]}
+                if item.id in ended
+                else {
                     **_line(
                         final,
                         item,
@@ -126,18 +182,45 @@ async def export_lines(session: AsyncSession, project_id: uuid.UUID, reader: Rea
         yield ("\n".join(chunk) + "\n").encode()
 
 
-async def _covered(session: AsyncSession, rows: Sequence[Any], reader: Reader) -> list[Any]:
-    """The rows of a batch whose item may be exported for the reader's purpose now (one query)."""
-    consents = await consent_reads.of_items(session, [item.consent_id for _, item in rows if item.consent_id])
+class Tombstone(enum.StrEnum):
+    """Why a snapshot's line no longer carries its item."""
+
+    WITHDRAWN = "WITHDRAWN"  # the item was withdrawn (its consent revoked)
+    CONSENT_ENDED = "CONSENT_ENDED"  # its consent expired, or no longer lists the snapshot's purpose
+    ERASED = "ERASED"  # its content was erased (eraseSubject, retention): it must never come back
+
+
+async def tombstones(session: AsyncSession, items: Sequence[Item], purpose: str | None) -> dict[uuid.UUID, str]:
+    """The items of a batch whose content may not go out again now, with the reason (one query)."""
+    consents = await consent_reads.of_items(session, [item.consent_id for item in items if item.consent_id])
+    now = utcnow()
+    ended: dict[uuid.UUID, str] = {}
+    for item in items:
+        if item.erased_at is not None:
+            ended[item.id] = Tombstone.ERASED.value
+        elif item.status == ItemStatus.WITHDRAWN:
+            ended[item.id] = Tombstone.WITHDRAWN.value
+        elif item.consent_id is not None:
+            consent = consents.get(item.consent_id)
+            if consent is None or not consent.covers(purpose, now):
+                ended[item.id] = Tombstone.CONSENT_ENDED.value
+    return ended
+
+
+async def _coverage(
+    session: AsyncSession, consent_ids: Sequence[uuid.UUID | None], reader: Reader
+) -> Callable[[uuid.UUID | None], bool]:
+    """Whether an item imported under a consent record (or none) may be exported for the reader's purpose now."""
+    consents = await consent_reads.of_items(session, [c for c in consent_ids if c is not None])
     now = utcnow()
 
-    def covered(item: Item) -> bool:
-        if item.consent_id is None:
+    def covered(consent_id: uuid.UUID | None) -> bool:
+        if consent_id is None:
             return not reader.consent_required
-        consent = consents.get(item.consent_id)
+        consent = consents.get(consent_id)
         return consent is not None and consent.covers(reader.purpose, now)
 
-    return [row for row in rows if covered(row[1])]
+    return covered
 
 
 def _line(

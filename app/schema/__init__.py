@@ -35,6 +35,7 @@ from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
 from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.limits import extensions
+from app.schema.lineage import LineageQuery
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
 from app.schema.qualification import QualificationMutation
@@ -103,7 +104,8 @@ class NodeQuery:
 
 
 Query = merge_types(
-    "Query", (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery)
+    "Query",
+    (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery, LineageQuery),
 )
 Mutation = merge_types(
     "Mutation",

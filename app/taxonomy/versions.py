@@ -59,15 +59,20 @@ _chains: dict[tuple[uuid.UUID, int], VersionChain] = {}
 
 
 async def version_chain(session: AsyncSession, project: Project) -> VersionChain:
-    key = (project.id, project.schema_version)
+    return await version_chain_at(session, project.id, project.schema_version)
+
+
+async def version_chain_at(session: AsyncSession, project_id: uuid.UUID, in_force: int) -> VersionChain:
+    """The chain as it was while version `in_force` was the one in force (a snapshot's terms)."""
+    key = (project_id, in_force)
     chain = _chains.get(key)
     if chain is None:
         rows = (
             await session.scalars(
                 select(LabelSchemaVersion)
                 .where(
-                    LabelSchemaVersion.project_id == project.id,
-                    col(LabelSchemaVersion.version) <= project.schema_version,
+                    LabelSchemaVersion.project_id == project_id,
+                    col(LabelSchemaVersion.version) <= in_force,
                 )
                 .order_by(col(LabelSchemaVersion.version))
             )

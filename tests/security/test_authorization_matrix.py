@@ -214,6 +214,14 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # Another person (ann2): readable to those who read users; erasing is the admin's and compliance's.
     "eraseUser":               (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
     "updateRetentionPolicy":   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    # Lineage: snapshots' metadata and item ids for those who export or govern (lineage read:
+    # admin, pm, compliance); downloading one again needs export read (compliance: DENY, it reads
+    # no content); an item's provenance for the governors only, null (404) for everyone else.
+    "datasetSnapshots":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
+    "datasetSnapshot":         (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
+    "GET /export/snapshots/{id}.jsonl":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   ALLOW,  HIDDEN, HIDDEN),
+    "lineage":                 (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    "GET /lineage/{id}.prov.json":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
 }
 # fmt: on
 
@@ -244,6 +252,7 @@ class Scene:
     refresh_token: str = ""  # the caller's own, from signing in (people only), for the sign-out rows
     rejected_label: str = ""  # ann1's label on a-3, rejected by the reviewer, for viewer.feedback
     consent: str = ""  # a consent record of subject "subj-1", recorded by the compliance officer
+    snapshot: str = ""  # the dataset snapshot of the manager's export (a-2), made by the lineage rows' setup
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1446,6 +1455,30 @@ def check_retention_policy(data: dict[str, Any], scene: Scene) -> Outcome:
     return refused or allow(result["project"]["retentionDays"] == 30, result)
 
 
+async def a_snapshot(api: Api, scene: Scene) -> None:
+    if scene.snapshot:
+        return
+    response = await api.client.get(
+        f"/export/{scene.project}.jsonl", headers={"Authorization": f"Bearer {api.token('pm')}"}
+    )
+    assert response.status_code == 200, response.text
+    scene.snapshot = response.headers["Labelgraph-Snapshot"]
+
+
+def exported_a2(data: dict[str, Any], scene: Scene) -> Outcome:
+    return allow([json.loads(line)["external_id"] for line in data["text"].splitlines()] == ["a-2"], data)
+
+
+def lineage_of_a1(data: dict[str, Any], scene: Scene) -> Outcome:
+    entities = [n["id"] for n in data["lineage"]["entities"]]
+    return allow(f"lg:item/{scene.pending_item}" in entities and f"lg:label/{scene.pending_label}" in entities, data)
+
+
+def prov_json_of_a1(data: dict[str, Any], scene: Scene) -> Outcome:
+    entities = json.loads(data["text"])["entity"]
+    return allow(f"lg:item/{scene.pending_item}" in entities, data)
+
+
 OPERATIONS.update(
     {
         "eraseSubject": Operation(
@@ -1477,6 +1510,40 @@ OPERATIONS.update(
             lambda s: {"input": {"projectId": s.project, "retentionDays": 30}},
             check_retention_policy,
             writes=True,
+        ),
+        "datasetSnapshots": Operation(
+            "query Snapshots($id: ID!) { datasetSnapshots(projectId: $id) { nodes { id itemCount } } }",
+            lambda s: {"id": s.project},
+            lambda d, s: allow(d["datasetSnapshots"]["nodes"] == [{"id": s.snapshot, "itemCount": 1}], d),
+            setup=a_snapshot,
+        ),
+        "datasetSnapshot": Operation(
+            "query Snapshot($id: ID!) { datasetSnapshot(id: $id) { id items { nodes { decisionVersion } } } }",
+            lambda s: {"id": s.snapshot},
+            lambda d, s: allow(d["datasetSnapshot"]["items"]["nodes"] == [{"decisionVersion": 1}], d),
+            setup=a_snapshot,
+        ),
+        # Downloading again is audited, hence a write.
+        "GET /export/snapshots/{id}.jsonl": Operation(
+            None,
+            lambda s: {},
+            exported_a2,
+            writes=True,
+            setup=a_snapshot,
+            route="/export/snapshots/{snapshot}.jsonl",
+            url=lambda s: f"/export/snapshots/{s.snapshot}.jsonl",
+        ),
+        "lineage": Operation(
+            "query Lineage($id: ID!) { lineage(itemId: $id) { entities { id kind } } }",
+            lambda s: {"id": s.pending_item},
+            lineage_of_a1,
+        ),
+        "GET /lineage/{id}.prov.json": Operation(
+            None,
+            lambda s: {},
+            prov_json_of_a1,
+            route="/lineage/{item}.prov.json",
+            url=lambda s: f"/lineage/{s.pending_item}.prov.json",
         ),
     }
 )

@@ -318,7 +318,35 @@ CASES: dict[str, tuple[str, Case]] = {
         "Project",
         Case("ann1", None, lambda id_: {}, lambda id_: f"/guidelines/{id_}/1.md"),
     ),
+    # Lineage: A's manager may export and read lineage in A only; B's snapshots and items do not exist for it.
+    "datasetSnapshot(id)": (
+        "DatasetSnapshot",
+        Case("pm", "query S($id: ID!) { datasetSnapshot(id: $id) { id itemCount } }", lambda id_: {"id": id_}),
+    ),
+    "datasetSnapshots(projectId)": (
+        "Project",
+        Case("pm", "query S($id: ID!) { datasetSnapshots(projectId: $id) { nodes { id } } }", lambda id_: {"id": id_}),
+    ),
+    "datasetSnapshots(itemId)": (
+        "Item",
+        Case(
+            "pm",
+            "query S($p: ID!, $id: ID!) { datasetSnapshots(projectId: $p, itemId: $id) { nodes { id } } }",
+            lambda id_: {"id": id_, "p": PROJECT_A[0]},
+        ),
+    ),
+    "lineage(itemId)": (
+        "Item",
+        Case("pm", "query L($id: ID!) { lineage(itemId: $id) { entities { id } } }", lambda id_: {"id": id_}),
+    ),
+    "GET /export/snapshots/{id}.jsonl": (
+        "DatasetSnapshot",
+        Case("pm", None, lambda id_: {}, lambda id_: f"/export/snapshots/{id_}.jsonl"),
+    ),
+    "GET /lineage/{id}.prov.json": ("Item", Case("pm", None, lambda id_: {}, lambda id_: f"/lineage/{id_}.prov.json")),
 }
+# Project A's global id, set by the test (the world is built per test).
+PROJECT_A: list[str] = [""]
 
 
 async def objects_of_b(api: Api) -> dict[str, str]:
@@ -347,12 +375,18 @@ async def objects_of_b(api: Api) -> dict[str, str]:
     decision = await api.data(
         "query D($id: ID!) { node(id: $id) { ... on Item { decisions { id } } } }", {"id": decided["item"]}, as_="pm_b"
     )
+    exported = await api.client.get(
+        f"/export/{project}.jsonl", headers={"Authorization": f"Bearer {api.token('pm_b')}"}
+    )
+    assert exported.status_code == 200, exported.text
     consent = await api.data(
         mutation("recordConsent", "RecordConsentInput", "consentIds"),
         {"input": {"records": [CONSENT]}},
         as_="compliance",
     )
+    PROJECT_A[0] = gid("Project", api.world.project_a)
     return {
+        "DatasetSnapshot": exported.headers["Labelgraph-Snapshot"],
         "ConsentRecord": consent["recordConsent"]["consentIds"][0],
         "Comment": commented["addComment"]["comment"]["id"],
         "Decision": decision["node"]["decisions"][0]["id"],
@@ -406,7 +440,7 @@ async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
     """The comparison above is about who asks: B's manager reads every one of B's objects."""
     objects = await objects_of_b(api)
     for type_name, object_id in objects.items():
-        if type_name in ("User", "ConsentRecord"):
+        if type_name in ("User", "ConsentRecord", "DatasetSnapshot"):
             continue  # user lookups are for role managers (pm_b, below); consent is the compliance officer's
 
         data = await api.data(NODE, {"id": object_id}, as_="pm_b")
@@ -415,6 +449,14 @@ async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
     assert consent["node"] == {"__typename": "ConsentRecord", "id": objects["ConsentRecord"]}
     user = await api.data(NODE, {"id": objects["User"]}, as_="pm_b")
     assert user["node"]["id"] == objects["User"]
+    snapshot = await api.data(
+        "query S($id: ID!) { datasetSnapshot(id: $id) { id } }", {"id": objects["DatasetSnapshot"]}, as_="pm_b"
+    )
+    assert snapshot["datasetSnapshot"] == {"id": objects["DatasetSnapshot"]}
+    lineage = await api.data(
+        "query L($id: ID!) { lineage(itemId: $id) { entities { id } } }", {"id": objects["Item"]}, as_="pm_b"
+    )
+    assert lineage["lineage"] is not None
     exported = await api.client.get(
         f"/export/{objects['Project']}.jsonl", headers={"Authorization": f"Bearer {api.token('pm_b')}"}
     )

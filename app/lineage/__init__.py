@@ -1,0 +1,1 @@
+"""Lineage: dataset snapshots (what every export contained) and items' provenance in W3C PROV terms."""
