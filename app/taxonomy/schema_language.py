@@ -414,7 +414,8 @@ def parse(definition: Mapping[str, Any]) -> LabelSchema:
                 name=raw["name"],
                 kind=kind,
                 required=bool(raw.get("required", False)),
-                classes=tuple(_walk_names(tree)) if tree else tuple(raw.get("classes") or raw.get("labels") or ()),
+                # Only the key the kind declares classes under: lint ignores the others, so they may hold anything.
+                classes=tuple(_walk_names(tree)) if tree else tuple(_raw_classes(kind, raw)),
                 min=raw.get("min"),
                 max=raw.get("max"),
                 max_length=raw.get("max_length"),

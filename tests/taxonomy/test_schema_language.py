@@ -343,6 +343,14 @@ def test_lint_never_raises_and_what_it_passes_can_be_used(definition: Any, value
         assert isinstance(validate(schema, dict.fromkeys((f.name for f in schema.fields), value)), list)
 
 
+def test_keys_a_kind_does_not_read_are_ignored_by_parse_as_by_lint() -> None:
+    # Found by the property test above: lint passed a number field with `"classes": true`, and
+    # parse then tried to iterate it.
+    definition = {"fields": [{"name": "n", "kind": "number", "classes": True, "labels": 3}]}
+    assert lint(definition) == []
+    assert parse(definition).fields[0].classes == ()
+
+
 def test_lint_rejects_blank_class_names() -> None:
     definition = {"fields": [{"name": "s", "kind": "single_choice", "classes": ["ok", "  "]}]}
     assert [p.code for p in lint(definition)] == ["INVALID_CLASSES"]
