@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,7 +34,7 @@ class AccessNote:
     operation_type: str
     actor_id: uuid.UUID | None = None
     actor_kind: str = "ANONYMOUS"
-    occurred_at: Any = field(default_factory=utcnow)
+    occurred_at: datetime = field(default_factory=utcnow)
     resources: dict[tuple[str, str], ResourceAction] = field(default_factory=dict)
     denials: list[dict[str, Any]] = field(default_factory=list)
     failed: bool = False
