@@ -189,17 +189,7 @@ async def withdraw_consented(session: AsyncSession, consent_ids: Sequence[uuid.U
     that read it unlocked fails its own CLAIM move on the new state). SQLite writers are serialised.
     """
     arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW]
-    moved = 0
-    for start in range(0, len(consent_ids), CHUNK):
-        chunk = consent_ids[start : start + CHUNK]
-        result = await session.execute(
-            update(Item)
-            .where(col(Item.consent_id).in_(chunk), col(Item.status).in_(arrows))
-            .values(status=W, **_counters(Move.WITHDRAW, 1, None))
-            .execution_options(synchronize_session=False)
-        )
-        moved += result.rowcount  # type: ignore[attr-defined]
-    return moved
+    return await _withdraw(session, col(Item.consent_id), consent_ids, arrows)
 
 
 CHUNK = 900  # ids per IN () list: under SQLite's bound-parameter limit
@@ -210,12 +200,17 @@ async def withdraw_erased(session: AsyncSession, item_ids: Sequence[uuid.UUID]) 
     undecided item has nothing left to label or review, while a decided one keeps its decision
     (and its place in exports, as a tombstone). Chunks of at most CHUNK ids; the number moved."""
     arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW and state is not F]
+    return await _withdraw(session, col(Item.id), item_ids, arrows)
+
+
+async def _withdraw(session: AsyncSession, key: Any, ids: Sequence[uuid.UUID], arrows: Sequence[ItemStatus]) -> int:
+    """The WITHDRAW move on the items whose `key` column is one of `ids` and whose state is one of
+    `arrows`, one UPDATE per CHUNK ids; the number moved."""
     moved = 0
-    for start in range(0, len(item_ids), CHUNK):
-        chunk = item_ids[start : start + CHUNK]
+    for start in range(0, len(ids), CHUNK):
         result = await session.execute(
             update(Item)
-            .where(col(Item.id).in_(chunk), col(Item.status).in_(arrows))
+            .where(key.in_(ids[start : start + CHUNK]), col(Item.status).in_(arrows))
             .values(status=W, **_counters(Move.WITHDRAW, 1, None))
             .execution_options(synchronize_session=False)
         )
