@@ -19,6 +19,7 @@ from app.errors import Forbidden
 from app.ids import encode_global_id
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.context import Info
+from app.schema.errors import PublicError
 from app.schema.identity import User, load_user
 from app.schema.node import decode_id, parse_global_id
 
@@ -98,7 +99,7 @@ def _public_id(kind: str, raw: str) -> strawberry.ID:
 def _resource(value: str) -> tuple[str, str]:
     try:
         kind, pk = parse_global_id(value)
-    except Exception:
+    except PublicError:
         return "", value  # not a global id: matches raw ids (audit entities without one)
     return kind, str(pk)
 
