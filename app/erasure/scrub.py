@@ -6,7 +6,8 @@ people or models wrote about it in their own words: label rationales and the val
 label schema's `text` fields (in labels, reviews' corrections, decisions and their per-field
 detail, gold answers, suggestions), review comments, decision rationales, escalation reasons, QA
 audit comments and reason details, comment bodies (the comment stays a deleted tombstone, its
-mentions are removed). What stays: ids and their links (lineage), statuses, counters, class
+mentions are removed), and the description of a guideline edge case promoted from the item (in
+every guideline version, published ones too). What stays: ids and their links (lineage), statuses, counters, class
 values (so counts and agreement add up), times, and `content_hash` (a SHA-256 of the canonical
 data: it proves what was labeled without holding it, though whoever holds the original can confirm
 a guess; see docs/ARCHITECTURE.md).
@@ -30,6 +31,7 @@ from app.audits.models import AuditStatus, QaAudit
 from app.automation.models import Suggestion
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer
+from app.guidelines.models import GuidelineVersion
 from app.ids import encode_global_id
 from app.ingestion.models import Item
 from app.taxonomy import schema_language
@@ -56,6 +58,7 @@ class Counts:
     audits: int = 0
     suggestions: int = 0
     gold_answers: int = 0
+    guideline_edge_cases: int = 0
     by_project: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, int]:
@@ -73,6 +76,7 @@ class Counts:
             "audits": self.audits,
             "suggestions": self.suggestions,
             "goldAnswers": self.gold_answers,
+            "guidelineEdgeCases": self.guideline_edge_cases,
         }
 
 
@@ -236,4 +240,34 @@ async def _scrub_chunk(
             comment.deleted_at = now
             comment.deleted_by = by
         counts.comments += 1
+    await _scrub_guidelines(session, set(projects.values()), {encode_global_id("Item", i) for i in ids}, counts)
     await session.flush()
+
+
+async def _scrub_guidelines(
+    session: AsyncSession, project_ids: set[uuid.UUID], item_gids: set[str], counts: Counts
+) -> None:
+    """promoteToGuideline quotes a thread or an expert's rationale into an edge case's description,
+    and every later version copies it: in every version (published ones too, or the copy survives),
+    an edge case sourced from these items keeps its title (the guideline author's) and source (ids),
+    and its description is erased."""
+    for version in await session.scalars(
+        select(GuidelineVersion).where(col(GuidelineVersion.project_id).in_(list(project_ids)))
+    ):
+        cases = version.content.get("edgeCases") if isinstance(version.content, dict) else None
+        if not isinstance(cases, list):
+            continue
+        scrubbed = [_scrub_case(case, item_gids) for case in cases]
+        changed = sum(1 for before, after in zip(cases, scrubbed, strict=True) if before != after)
+        if changed:
+            version.content = {**version.content, "edgeCases": scrubbed}
+            counts.guideline_edge_cases += changed
+
+
+def _scrub_case(case: Any, item_gids: set[str]) -> Any:
+    source = case.get("source") if isinstance(case, dict) else None
+    if not isinstance(source, dict) or source.get("itemId") not in item_gids:
+        return case
+    if case.get("description") in (None, "", ERASED_TEXT):
+        return case
+    return {**case, "description": ERASED_TEXT}

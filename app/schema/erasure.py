@@ -44,6 +44,10 @@ class ErasureCounts:
     audits: int
     suggestions: int
     gold_answers: int
+    guideline_edge_cases: int = strawberry.field(
+        description="Guideline edge cases (counted once per guideline version) promoted from these items, whose "
+        "description (the quoted thread or rationale) was erased; title and source ids stay."
+    )
 
 
 @strawberry.input
@@ -118,6 +122,7 @@ class ErasureMutation:
                 audits=c.audits,
                 suggestions=c.suggestions,
                 gold_answers=c.gold_answers,
+                guideline_edge_cases=c.guideline_edge_cases,
             ),
             errors=[],
         )

@@ -16,13 +16,14 @@ from app.automation.models import Suggestion
 from app.ingestion.models import Item
 from app.workflow.models import AggregationMethod, Decision, Escalation, QualityModel
 from tests.conftest import Api, gid
-from tests.discussion.support import ADD
+from tests.discussion.support import ADD, PROMOTE
 from tests.erasure.support import ITEM, TEXT_SCHEMA, erase, lines, subject_items, text_project, where_marker
 from tests.workflow.flow import audit_events, claim, claimed, codes, grant, pk, review, submit
 
 PROPOSE = """
 mutation P($input: ProposeSchemaChangeInput!) { proposeSchemaChange(input: $input) { errors { code field message } } }
 """
+PUBLISH = "mutation P($input: PublishGuidelineInput!) { publishGuideline(input: $input) { errors { code } } }"
 COUNTS = "query C($id: ID!) { project(id: $id) { itemCounts { queued final withdrawn total } } }"
 MARKER = "zq-marker-7f3a"
 OTHER = "zq-other-19bc"
@@ -113,11 +114,30 @@ async def planted(api: Api) -> dict[str, Any]:
             )
         )
         await session.commit()
-    return {"project": project, "item": item_id, "label": label["label"]["id"], "open": open_task["id"]}
+    return {
+        "project": project,
+        "item": item_id,
+        "label": label["label"]["id"],
+        "open": open_task["id"],
+        "comment": comment["addComment"]["comment"]["id"],
+    }
+
+
+async def promoted_twice(api: Api, scene: dict[str, Any]) -> None:
+    """The comment's thread quoted into a guideline edge case, published, then copied into the next draft."""
+    thread = {"itemId": scene["item"], "commentId": scene["comment"]}
+    for title in ("Looks", "Looks again"):
+        promoted = await api.data(PROMOTE, {"input": {**thread, "title": title}}, as_="pm")
+        assert promoted["promoteToGuideline"]["errors"] == [], promoted
+        if title == "Looks":
+            published = await api.data(
+                PUBLISH, {"input": {"projectId": scene["project"], "changelog": "Looks."}}, as_="pm"
+            )
+            assert published["publishGuideline"]["errors"] == [], published
 
 
 async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> None:
-    await planted(api)
+    await promoted_twice(api, await planted(api))
     before = await where_marker(api, MARKER)
     # The search finds what was planted (so an empty answer afterwards means something).
     planted_in = {
@@ -130,6 +150,7 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
         "qa_audit",
         "suggestion",
         "quality_model",
+        "guideline_version",
     }
     assert planted_in | {"schema_change_request"} <= set(before)
 
@@ -149,6 +170,7 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
         "audits": 1,
         "suggestions": 1,
         "goldAnswers": 0,
+        "guidelineEdgeCases": 3,  # the published version's one, the draft's two
     }
     assert await where_marker(api, MARKER) == {}
     # The other subject keeps its content.
