@@ -43,6 +43,8 @@ cli.add_typer(database, name="db")
 cli.add_typer(quality, name="quality")
 retention = typer.Typer(no_args_is_help=True, help="Purging item content past each project's retention period.")
 cli.add_typer(retention, name="retention")
+consent = typer.Typer(no_args_is_help=True, help="Consent records that ran out.")
+cli.add_typer(consent, name="consent")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -383,6 +385,38 @@ def retention_apply(
             f"{entry.project_name}: {verb} {entry.items} items (older than {entry.retention_days} days, "
             f"before {entry.cutoff:%Y-%m-%d %H:%M} UTC), {entry.labels} labels and {entry.comments} comments scrubbed"
         )
+
+
+@consent.command("expire")
+def consent_expire(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due; write nothing.")] = False,
+) -> None:
+    """Withdraw the items whose consent record expired (their open tasks cancelled), in every project
+    at once; claims do the same for their own project. One audit event per project."""
+    from app.consent.lapse import sweep
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+
+    async def run() -> list[Any]:
+        engine = _engine(settings)
+        try:
+            return await sweep(session_factory(engine), dry_run=dry_run)
+        finally:
+            await engine.dispose()
+
+    with _database_errors(settings):
+        report = asyncio.run(run())
+    if not report:
+        typer.echo("no item's consent has lapsed")
+    for entry in report:
+        if entry.withdrawn is None:
+            typer.echo(f"{entry.project_name}: would withdraw {entry.items} items whose consent expired")
+        else:
+            typer.echo(
+                f"{entry.project_name}: {entry.items} items whose consent expired, {entry.withdrawn} withdrawn, "
+                f"{entry.cancelled} open tasks cancelled"
+            )
 
 
 @cli.command("export-schema")

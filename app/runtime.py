@@ -14,6 +14,7 @@ from app.access.recorder import AccessRecorder
 from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.tokens import TokenService
+from app.consent.lapse import Sweeper
 from app.db import create_engine, session_factory
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
@@ -33,11 +34,13 @@ class Runtime:
     tokens: TokenService
     passwords: Passwords
     access: AccessRecorder = field(init=False)
+    consent_sweeper: Sweeper = field(init=False)
     watcher: PolicyWatcher | None = None
     _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
+        self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -54,6 +57,7 @@ class Runtime:
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
         runtime.access.start()
+        runtime.consent_sweeper.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
         return runtime
@@ -67,6 +71,7 @@ class Runtime:
         from app.workflow import estimates
 
         await estimates.drain()
+        await self.consent_sweeper.stop()
         await self.access.stop()
         if self.watcher is not None:
             await self.watcher.stop()

@@ -76,6 +76,8 @@ class Settings:
     graphiql_assets: Path = DEFAULT_GRAPHIQL_ASSETS
     # Access history (app/access/). Off only to measure what it costs; production keeps it on.
     access_history: bool = True
+    # Seconds between the server's sweeps of lapsed consent (app/consent/lapse.py); 0: claims and the CLI only.
+    consent_sweep_s: float = 60.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -106,6 +108,7 @@ class Settings:
             graphiql=not production,
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
             access_history=production or _env_bool("ACCESS_HISTORY", True),
+            consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
         )
 
     def hash_key(self) -> bytes:

@@ -32,6 +32,7 @@ from app.audits.models import AuditFinding, AuditReason, AuditStatus, AuditVerdi
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent import lapse as consent_lapse
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
@@ -197,6 +198,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     project = await find_project(session, actor, project_id)
     CLAIM_NEXT_AUDIT.require(actor, project.id)
     now = utcnow()
+    await consent_lapse.take_effect(session, project.id, now)
     pending = (col(QaAudit.project_id) == project.id, col(QaAudit.status) == AuditStatus.PENDING)
     live = await session.scalar(
         select(QaAudit).where(*pending, col(QaAudit.claimed_by) == actor.id, col(QaAudit.lease_expires_at) > now)

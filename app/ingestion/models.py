@@ -66,6 +66,10 @@ class Item(SQLModel, table=True):
     # (a project that does not require it).
     consent_id: uuid.UUID | None = Field(default=None, foreign_key="consent_record.id")
     subject_ref: str | None = Field(default=None, max_length=200)
+    # When that consent lapses (its record's expires_at, copied: records are never edited), until the
+    # lapse has taken effect (app/consent/lapse.py withdrew the item); then null again, so the sweep
+    # on every claim reads only what is due. The record keeps the time.
+    consent_lapse_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     finalized_at: datetime | None = None
     # Set when its content was erased (app/erasure): data and meta are a tombstone since, and the
@@ -81,3 +85,4 @@ Index("ix_item_content", col(Item.project_id), col(Item.content_hash))
 Index("ix_item_rework", col(Item.rework_for), col(Item.project_id))
 Index("ix_item_consent", col(Item.consent_id))
 Index("ix_item_subject", col(Item.subject_ref))
+Index("ix_item_consent_lapse", col(Item.project_id), col(Item.consent_lapse_at))

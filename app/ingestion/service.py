@@ -8,6 +8,7 @@ import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -104,7 +105,7 @@ async def import_items(
                 problems += check_gold(schema, golds[v["row"]], item, f"items.{v['row']}.gold")
                 v["gold"] = True
     problems += await _conflicts(session, project.id, {v["row"]: v["external_id"] for v in values})
-    consent_problems, subjects = await _consents(session, project, rows)
+    consent_problems, subjects, lapses = await _consents(session, project, rows)
     problems += consent_problems
     duplicates = await _duplicates(session, project.id, {v["row"]: v["content_hash"] for v in values})
     if policy.duplicate_content is DuplicateContent.REJECT:
@@ -125,6 +126,7 @@ async def import_items(
         if row is not None:
             v["consent_id"] = rows[row].consent_id
             v["subject_ref"] = subjects.get(row)
+            v["consent_lapse_at"] = lapses.get(row)
 
     now = utcnow()
     for value in values:
@@ -168,15 +170,16 @@ async def import_items(
 
 async def _consents(
     session: AsyncSession, project: Project, rows: Sequence[NewItem]
-) -> tuple[list[Problem], dict[int, str]]:
+) -> tuple[list[Problem], dict[int, str], dict[int, datetime]]:
     """Every row's consent: required in a project that says so, and when named, a record in force
     that covers annotation (checked whether or not the project requires it). Returns the problems
-    and, per row with a record, the subject to copy onto the item."""
+    and, per row with a record, the subject and (when it has one) the expiry to copy onto the item."""
     named = [row.consent_id for row in rows if row.consent_id is not None]
     found = await consent_reads.for_import(session, named) if named else {}
     now = utcnow()
     problems: list[Problem] = []
     subjects: dict[int, str] = {}
+    lapses: dict[int, datetime] = {}
     for i, row in enumerate(rows):
         at = f"items.{i}.consentId"
         if row.consent_id is None:
@@ -187,8 +190,11 @@ async def _consents(
         if problem is not None:
             problems.append(problem)
         else:
-            subjects[i] = found[row.consent_id].record.subject_ref
-    return problems, subjects
+            record = found[row.consent_id].record
+            subjects[i] = record.subject_ref
+            if record.expires_at is not None:
+                lapses[i] = record.expires_at
+    return problems, subjects, lapses
 
 
 def _anonymization_details(values: list[dict[str, Any]]) -> dict[str, Any]:

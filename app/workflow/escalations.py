@@ -21,6 +21,7 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent import lapse as consent_lapse
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.expertise import qualification
@@ -52,6 +53,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     CLAIM_NEXT_ESCALATION.require(actor, project.id)
     await qualification.require_prerequisites(session, actor, project, qualification.Stage.ESCALATION)
     now = utcnow()
+    await consent_lapse.take_effect(session, project.id, now)
     # An escalation of a withdrawn item (consent revoked) is nobody's to resolve any more.
     withdrawn = exists().where(col(Item.id) == col(Escalation.item_id), col(Item.status) == ItemStatus.WITHDRAWN)
     open_ = (col(Escalation.project_id) == project.id, col(Escalation.resolved_at).is_(None), ~withdrawn)

@@ -13,6 +13,7 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent.reads import aware
 from app.errors import DomainError, Problem
 from app.expertise import qualification
 from app.expertise import service as expertise
@@ -25,7 +26,7 @@ from app.workflow import decisions, estimates, lifecycle
 from app.workflow.lifecycle import Move
 from app.workflow.models import AssignmentStatus, Label
 from app.workflow.reads import find_own_task
-from app.workflow.tasks import CANCELLED_MESSAGE
+from app.workflow.tasks import CANCELLED_MESSAGE, LAPSED_MESSAGE
 
 SUBMIT_LABEL = Operation("submitLabel", Permission("label", "create"), audit="label.submit")
 
@@ -59,11 +60,15 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
     item = None
     # Plain columns: the row itself is updated below without syncing the session.
     if schema.schema.reads_item:
-        query = select(Item.gold, Item.data, Item.meta).where(Item.id == assignment.item_id)
-        gold, data, meta = (await session.execute(query)).one()
+        query = select(Item.gold, Item.consent_lapse_at, Item.data, Item.meta).where(Item.id == assignment.item_id)
+        gold, lapse_at, data, meta = (await session.execute(query)).one()
         item = {"data": data, "metadata": meta}
     else:
-        gold = bool(await session.scalar(select(Item.gold).where(Item.id == assignment.item_id)))
+        plain = select(Item.gold, Item.consent_lapse_at).where(Item.id == assignment.item_id)
+        gold, lapse_at = (await session.execute(plain)).one()
+    if lapse_at is not None and aware(lapse_at) <= now:
+        # Not swept yet (the next claim cancels the task): the item is no longer anyone's to label.
+        raise DomainError.single("ASSIGNMENT_CANCELLED", LAPSED_MESSAGE, "assignmentId")
     problems = json_bounds.check(new.value, "value") or schema_language.validate(schema.schema, new.value, item=item)
     if len(new.rationale) > MAX_RATIONALE:
         problems.append(Problem("TOO_LONG", f"rationale allows {MAX_RATIONALE} characters.", "rationale"))

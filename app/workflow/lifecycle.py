@@ -180,6 +180,10 @@ async def move(
     return state
 
 
+# The states a WITHDRAW move leaves from: every one but WITHDRAWN itself.
+WITHDRAWABLE = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW]
+
+
 async def withdraw_consented(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -> int:
     """WITHDRAW every item imported under these consent records, whatever its state; the number moved.
 
@@ -188,8 +192,13 @@ async def withdraw_consented(session: AsyncSession, consent_ids: Sequence[uuid.U
     and a claim after it finds the item WITHDRAWN (SKIP LOCKED passes over it meanwhile; a claim
     that read it unlocked fails its own CLAIM move on the new state). SQLite writers are serialised.
     """
-    arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW]
-    return await _withdraw(session, col(Item.consent_id), consent_ids, arrows)
+    return await _withdraw(session, col(Item.consent_id), consent_ids, WITHDRAWABLE)
+
+
+async def withdraw_lapsed(session: AsyncSession, item_ids: Sequence[uuid.UUID]) -> int:
+    """WITHDRAW these items, whose consent ran out (app/consent/lapse.py), whatever their state, as
+    a revocation does: the consent no longer covers annotation, review or audit. At most CHUNK ids."""
+    return await _withdraw(session, col(Item.id), item_ids, WITHDRAWABLE)
 
 
 CHUNK = 900  # ids per IN () list: under SQLite's bound-parameter limit
@@ -199,7 +208,7 @@ async def withdraw_erased(session: AsyncSession, item_ids: Sequence[uuid.UUID]) 
     """WITHDRAW the items whose content was just erased (app/erasure) unless they are FINAL: an
     undecided item has nothing left to label or review, while a decided one keeps its decision
     (and its place in exports, as a tombstone). Chunks of at most CHUNK ids; the number moved."""
-    arrows = [state for (state, m) in TRANSITIONS if m is Move.WITHDRAW and state is not F]
+    arrows = [state for state in WITHDRAWABLE if state is not F]
     return await _withdraw(session, col(Item.id), item_ids, arrows)
 
 

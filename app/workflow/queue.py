@@ -15,6 +15,7 @@ from sqlmodel import col, select
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent import lapse as consent_lapse
 from app.db import is_postgres, serialize_on
 from app.errors import DomainError
 from app.expertise import qualification
@@ -61,6 +62,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     qualifying = await qualification.claim_gate(session, actor, project)
     now = utcnow()
     await expire_leases(session, project.id, now)
+    await consent_lapse.take_effect(session, project.id, now)
 
     live = await session.scalar(
         select(Assignment)

@@ -14,6 +14,7 @@ from app import json_bounds
 from app.auth.actor import Actor
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent.reads import aware
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
@@ -141,6 +142,8 @@ def _check(new: NewReview, label: Label, item: Item, counted: list[Label], actor
         problems.append(Problem("SELF_REVIEW", "You may not review labels on an item you labeled.", "labelId"))
     elif item.status is ItemStatus.WITHDRAWN:
         problems.append(Problem("ITEM_WITHDRAWN", "This item was withdrawn: its consent was revoked.", "labelId"))
+    elif item.consent_lapse_at is not None and aware(item.consent_lapse_at) <= utcnow():
+        problems.append(Problem("ITEM_WITHDRAWN", "This item's consent has expired: nobody reviews it.", "labelId"))
     elif item.status is ItemStatus.FINAL:
         problems.append(Problem("ALREADY_FINAL", "This item already has its final label.", "labelId"))
     elif label.status is not LabelStatus.SUBMITTED:

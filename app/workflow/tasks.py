@@ -119,7 +119,8 @@ async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.U
     return assignment
 
 
-CANCELLED_MESSAGE = "This task was cancelled: its item was withdrawn (consent revoked)."
+CANCELLED_MESSAGE = "This task was cancelled: its item was withdrawn (consent revoked or expired)."
+LAPSED_MESSAGE = "This task is cancelled: the consent its item was imported under has expired."
 
 
 async def release_task(session: AsyncSession, actor: Actor, assignment_id: uuid.UUID, reason: str) -> Assignment:
