@@ -43,6 +43,8 @@ cli.add_typer(database, name="db")
 cli.add_typer(quality, name="quality")
 retention = typer.Typer(no_args_is_help=True, help="Purging item content past each project's retention period.")
 cli.add_typer(retention, name="retention")
+keys = typer.Typer(no_args_is_help=True, help="The keys access tokens are signed with (ES256).")
+cli.add_typer(keys, name="keys")
 consent = typer.Typer(no_args_is_help=True, help="Consent records that ran out.")
 cli.add_typer(consent, name="consent")
 
@@ -385,6 +387,35 @@ def retention_apply(
             f"{entry.project_name}: {verb} {entry.items} items (older than {entry.retention_days} days, "
             f"before {entry.cutoff:%Y-%m-%d %H:%M} UTC), {entry.labels} labels and {entry.comments} comments scrubbed"
         )
+
+
+@keys.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key current; the previous one keeps verifying (and stays published at
+    /.well-known/jwks.json) until the last token it signed has expired. Running servers start
+    signing with the new key within a minute. Audited."""
+    from app.auth.keys import rotate
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+    rotated = _with_session(settings, lambda s: rotate(s, settings.secret_key, settings.token_lifetime_s))
+    assert rotated is not None
+    typer.echo(f"current key {rotated.kid}")
+    if rotated.published_until is not None:
+        until = f"{rotated.published_until:%Y-%m-%d %H:%M:%S} UTC"
+        for kid in rotated.retired:
+            typer.echo(f"retired {kid}: verifies until {until}")
+
+
+@keys.command("list")
+def keys_list() -> None:
+    """The signing keys: current, retired (verifying until), or expired."""
+    from app.auth.keys import describe
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+    for line in _with_session(settings, describe):
+        typer.echo(line)
 
 
 @consent.command("expire")

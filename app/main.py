@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from app.access.middleware import AccessHistory
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
 from app.auth.endpoint import revoke_endpoint, token_endpoint
+from app.auth.jwks import jwks_endpoint
 from app.auth.middleware import RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint, snapshot_endpoint
 from app.graphiql import graphiql_page, graphiql_routes
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/lineage/{item}.prov.json", prov_json_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
         *graphiql_routes(settings),
     ]
     return Starlette(routes=routes, middleware=middleware(settings), lifespan=lifespan)

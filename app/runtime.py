@@ -11,9 +11,10 @@ from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
 from app.access.recorder import AccessRecorder
+from app.auth.keys import KeyRing
 from app.auth.models import User
 from app.auth.passwords import Passwords
-from app.auth.tokens import TokenService
+from app.auth.tokens import ES256, TokenService
 from app.consent.lapse import Sweeper
 from app.db import create_engine, session_factory
 from app.policies.enforcer import Authorizer
@@ -46,6 +47,10 @@ class Runtime:
     async def start(cls, settings: Settings) -> Runtime:
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
+        keys: KeyRing | None = None
+        if settings.token_algorithm == ES256:
+            keys = KeyRing(sessions, settings.secret_key, settings.token_lifetime_s)
+            await keys.start()
         async with sessions() as session:
             authorizer = Authorizer(await grants_in_db(session))
         runtime = cls(
@@ -53,7 +58,13 @@ class Runtime:
             engine=engine,
             sessions=sessions,
             authorizer=authorizer,
-            tokens=TokenService(settings.secret_key, settings.issuer, settings.audience, settings.token_lifetime_s),
+            tokens=TokenService(
+                settings.issuer,
+                settings.audience,
+                settings.token_lifetime_s,
+                keys=keys,
+                shared_secret=None if keys is not None else settings.secret_key,
+            ),
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
         runtime.access.start()
@@ -72,6 +83,8 @@ class Runtime:
 
         await estimates.drain()
         await self.consent_sweeper.stop()
+        if self.tokens.keys is not None:
+            await self.tokens.keys.stop()
         await self.access.stop()
         if self.watcher is not None:
             await self.watcher.stop()

@@ -78,6 +78,9 @@ class Settings:
     access_history: bool = True
     # Seconds between the server's sweeps of lapsed consent (app/consent/lapse.py); 0: claims and the CLI only.
     consent_sweep_s: float = 60.0
+    # Access tokens: ES256 with keys in the database, published at /.well-known/jwks.json; HS256
+    # (the secret key) only for one development process, never in production.
+    token_algorithm: str = "ES256"  # noqa: S105  (an algorithm name, not a secret)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +112,7 @@ class Settings:
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
             access_history=production or _env_bool("ACCESS_HISTORY", True),
             consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
+            token_algorithm=_token_algorithm(production),
         )
 
     def hash_key(self) -> bytes:
@@ -145,6 +149,15 @@ class Settings:
 def _derived_key(secret_key: str) -> bytes:
     kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"labelgraph content hash v1")
     return kdf.derive(secret_key.encode())
+
+
+def _token_algorithm(production: bool) -> str:
+    algorithm = _env("TOKEN_ALGORITHM", "ES256").upper()
+    if algorithm not in {"ES256", "HS256"}:
+        raise RuntimeError(f"LABELGRAPH_TOKEN_ALGORITHM: {algorithm!r} is not ES256 or HS256")
+    if algorithm == "HS256" and production:
+        raise RuntimeError("LABELGRAPH_TOKEN_ALGORITHM=HS256 is for one development process; production signs ES256")
+    return algorithm
 
 
 def cors_origins(value: str) -> tuple[str, ...]:

@@ -2,7 +2,7 @@
 
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
-from app.auth.models import RefreshToken, User
+from app.auth.models import RefreshToken, SigningKey, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
@@ -57,6 +57,7 @@ __all__ = [
     "RefreshToken",
     "Review",
     "SchemaChangeRequest",
+    "SigningKey",
     "Suggestion",
     "Suspension",
     "User",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from starlette.responses import JSONResponse
 
 from app.auth.actor import Actor
+from app.auth.tokens import UnknownKey
 from app.errors import Unauthenticated
 from app.runtime import Runtime
 
@@ -15,7 +16,14 @@ from app.runtime import Runtime
 async def actor_from_token(runtime: Runtime, token: str) -> Actor:
     if not token:
         raise Unauthenticated("no bearer token")
-    claims = runtime.tokens.verify(token)
+    try:
+        claims = runtime.tokens.verify(token)
+    except UnknownKey as unknown:
+        # A key made since this process last read the ring (a rotation by the CLI): look once.
+        keys = runtime.tokens.keys
+        if keys is None or not await keys.reload_for(unknown.kid):
+            raise
+        claims = runtime.tokens.verify(token)
     user = await runtime.identity(claims.subject)
     if user is None:
         raise Unauthenticated("unknown or inactive identity")

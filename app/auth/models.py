@@ -5,11 +5,12 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
-from app.columns import enum_field
+from app.columns import enum_field, json_field
 from app.ids import new_id
 
 
@@ -50,3 +51,22 @@ class RefreshToken(SQLModel, table=True):
     rotated_at: datetime | None = None  # exchanged for its successor
     revoked_at: datetime | None = None
     revoke_reason: str | None = Field(default=None, max_length=32)
+
+
+SIGNING_ALGORITHM = "ES256"
+
+
+class SigningKey(SQLModel, table=True):
+    """An access-token signing key (app/auth/keys.py): the public JWK in the clear, the private one sealed."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=64)
+    alg: str = Field(default=SIGNING_ALGORITHM, max_length=16)
+    # The public JWK (kty, crv, x, y, kid, alg, use): what /.well-known/jwks.json serves.
+    public_jwk: dict[str, Any] = json_field()
+    # nonce || AES-256-GCM(private JWK as JSON), hex; the key is derived from the secret key.
+    private_sealed: str
+    created_at: datetime = Field(default_factory=utcnow)
+    retired_at: datetime | None = None  # superseded by a newer key; still verifies until published_until
+    published_until: datetime | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import false, true
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
+from app.clock import aware
 from app.consent.models import ConsentRecord, ConsentRevocation, ConsentStatus
 from app.db import is_postgres
 
@@ -38,11 +39,6 @@ class Consent:
     def covers(self, purpose: str | None, now: datetime) -> bool:
         """In force now (not revoked, not expired) and, when a purpose is named, listing it."""
         return self.status(now) is ConsentStatus.ACTIVE and (purpose is None or purpose in self.record.purposes)
-
-
-def aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back naive; every stored one is UTC (app/clock.py).
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def status_of(record: ConsentRecord, revocation: ConsentRevocation | None, now: datetime) -> ConsentStatus:

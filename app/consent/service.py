@@ -21,10 +21,10 @@ from sqlmodel import col, select
 
 from app import json_bounds
 from app.auth.actor import Actor
-from app.clock import utcnow
+from app.clock import aware, utcnow
 from app.compliance import audit
 from app.consent.models import ConsentRecord, ConsentRevocation, LegalBasis
-from app.consent.reads import ANNOTATION, STANDARD_PURPOSES, Consent, aware, find_for_change
+from app.consent.reads import ANNOTATION, STANDARD_PURPOSES, Consent, find_for_change
 from app.errors import DomainError, Problem
 from app.ids import new_id
 from app.ingestion.models import Item

@@ -12,9 +12,8 @@ from sqlmodel import select
 
 from app import json_bounds
 from app.auth.actor import Actor
-from app.clock import utcnow
+from app.clock import aware, utcnow
 from app.compliance import audit
-from app.consent.reads import aware
 from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus

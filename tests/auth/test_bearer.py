@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 from joserfc import jwt
-from joserfc.jwk import OctKey
+from joserfc.jwk import ECKey, OctKey
 from sqlalchemy import update
 
 from app.auth.models import User
@@ -26,7 +26,6 @@ from app.db import unit_of_work
 from tests.conftest import SECRET_KEY, Api
 
 VIEWER = "{ viewer { username } }"
-OTHER_KEY = "another-secret-key-that-is-long-enough-for-hs256-9876543210"
 
 
 def b64(data: dict[str, Any]) -> str:
@@ -48,20 +47,58 @@ def claims_for(api: Api, username: str, **overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def signed(claims: dict[str, Any], *, key: str = SECRET_KEY, typ: str = "at+jwt") -> str:
-    return jwt.encode({"alg": "HS256", "typ": typ}, claims, OctKey.import_key(key.encode()), algorithms=["HS256"])
+def signed(api: Api, claims: dict[str, Any], *, typ: str = "at+jwt") -> str:
+    """Claims signed with the server's own current key (what only the server can do)."""
+    current = api.runtime.tokens.keys.ring.current if api.runtime.tokens.keys else None
+    assert current is not None
+    return jwt.encode({"alg": "ES256", "typ": typ, "kid": current.kid}, claims, current, algorithms=["ES256"])
 
 
-def service(api: Api, *, key: str = SECRET_KEY, issuer: str | None = None, audience: str | None = None) -> TokenService:
+def service(
+    api: Api, *, issuer: str | None = None, audience: str | None = None, lifetime_s: int | None = None
+) -> TokenService:
+    """A token service with the server's keys but other settings."""
     settings = api.runtime.settings
-    return TokenService(key, issuer or settings.issuer, audience or settings.audience, settings.token_lifetime_s)
+    return TokenService(
+        issuer or settings.issuer,
+        audience or settings.audience,
+        settings.token_lifetime_s if lifetime_s is None else lifetime_s,
+        keys=api.runtime.tokens.keys,
+    )
 
 
 def expired(api: Api) -> str:
     # Well past the verifier's leeway.
-    settings = api.runtime.settings
-    stale = TokenService(SECRET_KEY, settings.issuer, settings.audience, lifetime_s=-3600)
-    return stale.issue(api.world.id("ann1"), "tests")
+    return service(api, lifetime_s=-3600).issue(api.world.id("ann1"), "tests")
+
+
+def other_key(api: Api) -> str:
+    """Signed with an EC key of our own making, under the server's kid: the signature fails."""
+    current = api.runtime.tokens.keys.ring.current if api.runtime.tokens.keys else None
+    assert current is not None
+    mine = ECKey.generate_key("P-256")
+    return jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": current.kid}, claims_for(api, "ann1"), mine)
+
+
+def unknown_kid(api: Api) -> str:
+    mine = ECKey.generate_key("P-256", auto_kid=True)
+    return jwt.encode({"alg": "ES256", "typ": "at+jwt", "kid": mine.kid}, claims_for(api, "ann1"), mine)
+
+
+def hs256_with_the_secret(api: Api) -> str:
+    """Algorithm confusion: an HS256 token keyed with the server's secret key, or with its public key."""
+    return jwt.encode(
+        {"alg": "HS256", "typ": "at+jwt"}, claims_for(api, "ann1"), OctKey.import_key(SECRET_KEY.encode())
+    )
+
+
+def hs256_with_the_public_key(api: Api) -> str:
+    current = api.runtime.tokens.keys.ring.current if api.runtime.tokens.keys else None
+    assert current is not None
+    public = json.dumps(current.as_dict(private=False)).encode()
+    return jwt.encode(
+        {"alg": "HS256", "typ": "at+jwt", "kid": current.kid}, claims_for(api, "ann1"), OctKey.import_key(public)
+    )
 
 
 def tampered(api: Api) -> str:
@@ -77,13 +114,16 @@ def alg_none(api: Api) -> str:
 BAD_TOKENS: dict[str, Callable[[Api], str]] = {
     "expired": expired,
     "tampered payload": tampered,
-    "other key": lambda api: service(api, key=OTHER_KEY).issue(api.world.id("ann1"), "tests"),
+    "other key": other_key,
+    "unknown kid": unknown_kid,
+    "HS256 keyed with the secret key": hs256_with_the_secret,
+    "HS256 keyed with the public key": hs256_with_the_public_key,
     "alg none": alg_none,
     "wrong audience": lambda api: service(api, audience="someone-else").issue(api.world.id("ann1"), "tests"),
     "wrong issuer": lambda api: service(api, issuer="https://evil.example").issue(api.world.id("ann1"), "tests"),
-    "no expiry": lambda api: signed(claims_for(api, "ann1", exp=None)),
-    "no token id": lambda api: signed(claims_for(api, "ann1", jti=None)),
-    "not an access token": lambda api: signed(claims_for(api, "ann1"), typ="JWT"),
+    "no expiry": lambda api: signed(api, claims_for(api, "ann1", exp=None)),
+    "no token id": lambda api: signed(api, claims_for(api, "ann1", jti=None)),
+    "not an access token": lambda api: signed(api, claims_for(api, "ann1"), typ="JWT"),
     "unknown subject": lambda api: service(api).issue(uuid.uuid4(), "tests"),
     "not a jwt": lambda api: "not-a-jwt",
 }

@@ -54,7 +54,9 @@ async def test_password_grant_issues_a_bearer_jwt_that_is_never_cached(api: Api)
     assert body["expires_in"] == api.runtime.settings.token_lifetime_s
 
     header, claims = jwt_parts(body["access_token"])
-    assert header == {"alg": "HS256", "typ": "at+jwt"}
+    current = api.runtime.tokens.keys.ring.current if api.runtime.tokens.keys else None
+    assert current is not None
+    assert header == {"alg": "ES256", "typ": "at+jwt", "kid": current.kid}
     assert {"iss", "aud", "sub", "iat", "exp", "jti"} <= set(claims)
     assert claims["iss"] == api.runtime.settings.issuer
     assert claims["aud"] == api.runtime.settings.audience

@@ -19,9 +19,8 @@ from typer.testing import CliRunner
 
 from app.audits import service as audits
 from app.cli import cli
-from app.clock import utcnow
+from app.clock import aware, utcnow
 from app.consent.models import ConsentRecord
-from app.consent.reads import aware
 from app.ingestion.models import Item
 from app.runtime import Runtime
 from tests.conftest import Api

@@ -1640,9 +1640,10 @@ def test_every_query_and_mutation_field_is_in_the_matrix() -> None:
 
 
 def test_every_data_route_is_in_the_matrix() -> None:
-    # /graphql is covered field by field above; these hand out tokens, health and GraphiQL's
-    # browser files (installed npm packages, outside production only), no data.
-    unguarded = {"/graphql", "/auth/token", "/healthz", "/graphiql/assets/{name}"}
+    # /graphql is covered field by field above; these hand out tokens, health, the public keys
+    # tokens are verified with (public by design) and GraphiQL's browser files (installed npm
+    # packages, outside production only), no data.
+    unguarded = {"/graphql", "/auth/token", "/healthz", "/.well-known/jwks.json", "/graphiql/assets/{name}"}
     routes = {
         f"{method} {route.path}"
         for route in create_app(Settings()).routes
