@@ -2,23 +2,26 @@
 
 Mapping (docs/ARCHITECTURE.md, Lineage):
 
-- entities: the ingested item, its anonymized form (``anonymized``, a hook: nothing until items
-  carry anonymizer info), suggestions, labels, reviews, QA audits, decisions, dataset snapshots;
-- activities: ingest, anonymize, predict, annotate, review, audit, aggregate, export;
-- agents: people (prov:Person), service accounts and models with versions (prov:SoftwareAgent),
-  and the label-schema and guideline versions in force (``lg:SchemaVersion``, ``lg:GuidelineVersion``,
-  agents an activity wasAssociatedWith: the plan it followed);
+- entities: the item as stored (what annotators, models and reviewers saw), the raw item an
+  anonymized import received (named by its keyed content hash only), suggestions, labels,
+  reviews, QA audits, decisions, dataset snapshots;
+- activities: ingest, anonymize (only for items anonymized at import), predict, annotate, review,
+  audit, aggregate, export;
+- agents: people (prov:Person), service accounts, models and the anonymizer with their versions
+  (prov:SoftwareAgent), and the label-schema and guideline versions in force (``lg:SchemaVersion``,
+  ``lg:GuidelineVersion``, agents an activity wasAssociatedWith: the plan it followed);
 - relations: used (activity -> entity), wasGeneratedBy (entity -> activity), wasAssociatedWith
   (activity -> agent), wasDerivedFrom (entity -> entity it came from).
 
 Ids are ``lg:<kind>/<global id>`` (the item's global id, never its external id, which may name a
-person). Attributes hold kinds, states, versions, methods and times: never item content, label
-values, rationales or comments. One function per entity kind adds its nodes, so a new kind (the
-anonymized item, once ingestion records it) is one more function in ``BUILDERS``.
+person; the raw item's id is its content hash). Attributes hold kinds, states, versions, methods,
+counts and times: never item content, label values, rationales or comments. One function per
+entity kind adds its nodes, so a new kind is one more function in ``BUILDERS``.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -113,8 +116,19 @@ def item_ref(item: Item) -> str:
     return ref("item", "Item", item.id)
 
 
+def ingest_ref(item: Item) -> str:
+    return f"lg:ingest/{encode_global_id('Item', item.id)}"
+
+
+def anonymized_at_import(item: Item) -> bool:
+    """Whether the project's anonymizer replaced the item's data before it was stored."""
+    return bool(item.anonymizer)
+
+
 async def ingested(ctx: Context) -> None:
-    """The item entity and its ingest activity, associated with whoever imported it (the import's audit event)."""
+    """The item entity and its ingest activity, associated with whoever imported it (the import's
+    audit event). The ingest generated the item as stored, unless it was anonymized at import:
+    then it generated the raw item, and the anonymize activity the stored one (``anonymized``)."""
     item, graph = ctx.item, ctx.graph
     entity = graph.entity(
         item_ref(item),
@@ -124,10 +138,9 @@ async def ingested(ctx: Context) -> None:
         createdAt=item.created_at,
         withConsent=item.consent_id is not None,
     )
-    ingest = graph.activity(
-        f"lg:ingest/{encode_global_id('Item', item.id)}", "ingest", "Ingest", startedAt=item.created_at
-    )
-    graph.relate("wasGeneratedBy", entity, ingest)
+    ingest = graph.activity(ingest_ref(item), "ingest", "Ingest", startedAt=item.created_at)
+    if not anonymized_at_import(item):
+        graph.relate("wasGeneratedBy", entity, ingest)
     importer = await _importer(ctx.session, item)
     if importer is not None:
         graph.relate("wasAssociatedWith", ingest, ctx.person(importer))
@@ -152,22 +165,54 @@ async def _importer(session: AsyncSession, item: Item) -> uuid.UUID | None:
     return None
 
 
+# Placeholder types: the built-in kinds and project rule names (``[A-Z][A-Z0-9_]*``), so each
+# count is a valid qualified name ``lg:redactions.<TYPE>``.
+PLACEHOLDER_TYPE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
 async def anonymized(ctx: Context) -> None:
-    """Hook: once ingestion records anonymization on the item (fields `anonymizer`, `redactions`),
-    add the anonymized entity (wasDerivedFrom the item), an anonymize activity that used the item,
-    and the anonymizer as a software agent with its version. Nothing to add until then."""
-    anonymizer = getattr(ctx.item, "anonymizer", None)
-    if not anonymizer:
+    """For an item anonymized at import: the raw item the ingest received, identified by its keyed
+    content hash alone (its content is stored nowhere); an anonymize activity that used it and
+    generated the item as stored, which wasDerivedFrom it; the anonymizer (name and version) as the
+    software agent. The activity carries how many values it replaced per placeholder type, numbers
+    only. Everything after (suggestions, labels) uses the stored item: what annotators saw."""
+    item, graph = ctx.item, ctx.graph
+    if not anonymized_at_import(item):
         return
-    graph, item = ctx.graph, ctx.item
     gid = encode_global_id("Item", item.id)
-    form = graph.entity(f"lg:anonymized/{gid}", "anonymizedItem", "Anonymized item")
-    activity = graph.activity(f"lg:anonymize/{gid}", "anonymize", "Anonymize")
-    agent = graph.agent(f"lg:software/{anonymizer}", "software", str(anonymizer), **{"prov:type": "prov:SoftwareAgent"})
-    graph.relate("used", activity, item_ref(item))
-    graph.relate("wasGeneratedBy", form, activity)
+    raw = graph.entity(
+        f"lg:raw/{item.content_hash}",
+        "rawItem",
+        "Ingested item (raw)",
+        contentHash=item.content_hash,
+        contentHashAlgorithm="HMAC-SHA256",
+    )
+    graph.relate("wasGeneratedBy", raw, ingest_ref(item))
+    counts = {
+        kind: n
+        for kind, n in sorted((item.redactions or {}).items())
+        if PLACEHOLDER_TYPE.fullmatch(kind) and isinstance(n, int) and not isinstance(n, bool)
+    }
+    activity = graph.activity(
+        f"lg:anonymize/{gid}",
+        "anonymize",
+        "Anonymize",
+        startedAt=item.created_at,
+        endedAt=item.created_at,
+        redactionCount=sum(counts.values()),
+        **{f"redactions.{kind}": n for kind, n in counts.items()},
+    )
+    name, version = str(item.anonymizer), item.anonymizer_version
+    agent = graph.agent(
+        f"lg:software/{name}@{version}" if version else f"lg:software/{name}",
+        "software",
+        f"{name} {version}" if version else name,
+        **{"prov:type": "prov:SoftwareAgent", "softwareName": name, "softwareVersion": version},
+    )
+    graph.relate("used", activity, raw)
+    graph.relate("wasGeneratedBy", item_ref(item), activity)
+    graph.relate("wasDerivedFrom", item_ref(item), raw)
     graph.relate("wasAssociatedWith", activity, agent)
-    graph.relate("wasDerivedFrom", form, item_ref(item))
 
 
 async def suggested(ctx: Context) -> None:

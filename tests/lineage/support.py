@@ -53,6 +53,20 @@ query Lineage($itemId: ID!) {
 }
 """
 
+ANONYMIZATION_POLICY = """
+mutation Policy($input: UpdateAnonymizationPolicyInput!) {
+  updateAnonymizationPolicy(input: $input) {
+    project { anonymizationPolicy { enabled anonymizer version } }
+    errors { code field message }
+  }
+}
+"""
+ITEM_ANONYMIZATION = """
+query Item($id: ID!) {
+  node(id: $id) { ... on Item { contentHash anonymization { anonymizer version redactions { kind count } } } }
+}
+"""
+
 
 async def export(api: Api, project: str, *, as_: str = "pm", purpose: str | None = None) -> httpx.Response:
     params = {"purpose": purpose} if purpose else {}
@@ -101,3 +115,51 @@ async def overturn(api: Api, project: str, value: dict[str, Any]) -> str:
     result = await submit_audit(api, item, "OVERTURN", value=value, comment="The text is negative.")
     assert result["errors"] == [], result
     return item
+
+
+async def anonymize_imports(api: Api, project: str, **fields: Any) -> dict[str, Any]:
+    """Turn the project's anonymization on (as the manager); returns the policy (anonymizer name and version)."""
+    data = await api.data(ANONYMIZATION_POLICY, {"input": {"projectId": project, "enabled": True, **fields}}, as_="pm")
+    payload: dict[str, Any] = data["updateAnonymizationPolicy"]
+    assert payload["errors"] == [], payload
+    policy: dict[str, Any] = payload["project"]["anonymizationPolicy"]
+    return policy
+
+
+def assert_prov_json(document: dict[str, Any]) -> None:
+    """W3C PROV-JSON as we write it: the prefixes, one map per node kind and per relation kind, every
+    relation's roles naming nodes of the right kind, every attribute qualified by a declared prefix
+    and a literal (or a list of literals)."""
+    assert set(document) == {
+        "prefix",
+        "entity",
+        "activity",
+        "agent",
+        "used",
+        "wasGeneratedBy",
+        "wasAssociatedWith",
+        "wasDerivedFrom",
+    }
+    assert document["prefix"]["prov"] == "http://www.w3.org/ns/prov#"
+    ids = {kind: set(document[kind]) for kind in ("entity", "activity", "agent")}
+    roles = {
+        "used": {"prov:activity": "activity", "prov:entity": "entity"},
+        "wasGeneratedBy": {"prov:entity": "entity", "prov:activity": "activity"},
+        "wasAssociatedWith": {"prov:activity": "activity", "prov:agent": "agent"},
+        "wasDerivedFrom": {"prov:generatedEntity": "entity", "prov:usedEntity": "entity"},
+    }
+    for relation, expected in roles.items():
+        assert document[relation], relation
+        for key, record in document[relation].items():
+            assert key.startswith("_:")
+            assert set(record) == set(expected)
+            for role, kind in expected.items():
+                assert record[role] in ids[kind], (relation, role, record[role])
+    literal = (str, int, float, bool)
+    for kind in ("entity", "activity", "agent"):
+        for node_id, record in document[kind].items():
+            assert node_id.split(":", 1)[0] in document["prefix"], node_id
+            for key, value in record.items():
+                assert key.split(":", 1)[0] in document["prefix"], (node_id, key)
+                values = value if isinstance(value, list) else [value]
+                assert all(isinstance(v, literal) for v in values), (node_id, key, value)
