@@ -1,6 +1,6 @@
 """Label-issue detection against planted label noise: ours next to cleanlab's, on the same inputs.
 
-    .venv/bin/python -m bench.label_issues [--items 2000] [--seeds 3] [--quick]
+    .venv/bin/python -m bench.label_issues [--items 2000] [--seeds 3] [--first-seed 1] [--quick]
 
 Per scenario and seed: a corpus from `bench.text_corpus` (5 classes, uneven sizes, ambiguous
 texts), its true labels with a share flipped (`plant_flips`: uniformly to another class, or to a
@@ -77,17 +77,19 @@ def spread(values: list[float]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.label_issues", description=__doc__.split("\n\n")[0])
     parser.add_argument("--items", type=int, default=2000, help="items per corpus (default 2,000)")
-    parser.add_argument("--seeds", type=int, default=3, help="corpora per scenario, seeds 1..N (default 3)")
+    parser.add_argument("--seeds", type=int, default=3, help="corpora per scenario (default 3)")
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here (default 1)")
     parser.add_argument("--quick", action="store_true", help="600 items, 1 seed: a smoke check")
     args = parser.parse_args(argv)
     items, seeds = (600, 1) if args.quick else (args.items, args.seeds)
-    print(f"{items} items per corpus, seeds 1..{seeds}; load average {os.getloadavg()[0]:.2f}")
+    first = args.first_seed
+    print(f"{items} items per corpus, seeds {first}..{first + seeds - 1}; load average {os.getloadavg()[0]:.2f}")
     started = time.perf_counter()
     met_all = True
     for kind, rate in SCENARIOS:
         print(f"\n== {rate:.0%} of labels flipped, {kind} ==")
         results: dict[str, list[Scores]] = {d: [] for d in DETECTORS}
-        for seed in range(1, seeds + 1):
+        for seed in range(first, first + seeds):
             corpus = make_corpus(items, seed=seed)
             k = len(corpus.classes)
             given, flips = plant_flips(corpus.truth, k, rate=rate, seed=1000 + seed, neighbour=kind == "neighbour")

@@ -1,7 +1,7 @@
 """Active learning on a simulated text project: the built-in model's held-out accuracy against the
 number of human labels, for each sampling strategy and for random order. Seeded; in process.
 
-    .venv/bin/python -m bench.learning_curve [--seeds 3] [--pool 3000] [--test 1000] [--quick]
+    .venv/bin/python -m bench.learning_curve [--seeds 3] [--first-seed 1] [--pool 3000] [--test 1000] [--quick]
 
 Per seed: a corpus from `bench.text_corpus` (5 classes of uneven size, shared stems between
 neighbouring classes, ambiguous texts, typos), split into an unlabeled pool and a held-out test set.
@@ -101,16 +101,18 @@ def spread(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.learning_curve", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=3, help="corpora to run, seeds 1..N (default 3)")
+    parser.add_argument("--seeds", type=int, default=3, help="corpora to run (default 3)")
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here (default 1)")
     parser.add_argument("--pool", type=int, default=3000, help="unlabeled pool per seed (default 3,000)")
     parser.add_argument("--test", type=int, default=1000, help="held-out test texts per seed (default 1,000)")
     parser.add_argument("--quick", action="store_true", help="1 seed, pool 600, test 400: a smoke check")
     args = parser.parse_args(argv)
     seeds, pool, test = (1, 600, 400) if args.quick else (args.seeds, args.pool, args.test)
-    print(f"pool {pool}, test {test}, seeds 1..{seeds}; load average {os.getloadavg()[0]:.2f}")
+    first = args.first_seed
+    print(f"pool {pool}, test {test}, seeds {first}..{first + seeds - 1}; load average {os.getloadavg()[0]:.2f}")
     results: dict[str, dict[int, list[float]]] = {arm: {c: [] for c in CHECKPOINTS} for arm in ARMS}
     started = time.perf_counter()
-    for seed in range(1, seeds + 1):
+    for seed in range(first, first + seeds):
         corpus = make_corpus(pool + test, seed=seed)
         texts, truth = corpus.texts[:pool], corpus.truth[:pool]
         test_texts, test_truth = corpus.texts[pool:], corpus.truth[pool:]
