@@ -15,6 +15,8 @@ from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.tokens import TokenService
 from app.db import create_engine, session_factory
+from app.events.dispatcher import Dispatcher
+from app.events.hub import SubscriptionHub
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
@@ -33,11 +35,16 @@ class Runtime:
     tokens: TokenService
     passwords: Passwords
     access: AccessRecorder = field(init=False)
+    # Webhook deliveries (an asyncio task unless settings turn it off) and subscriptions' poller.
+    dispatcher: Dispatcher = field(init=False)
+    hub: SubscriptionHub = field(init=False)
     watcher: PolicyWatcher | None = None
     _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
+        self.dispatcher = Dispatcher(self.sessions, self.settings)
+        self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -54,6 +61,8 @@ class Runtime:
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
         runtime.access.start()
+        if settings.events_dispatch:
+            runtime.dispatcher.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
         return runtime
@@ -68,6 +77,8 @@ class Runtime:
 
         await estimates.drain()
         await self.access.stop()
+        await self.hub.stop()
+        await self.dispatcher.stop()
         if self.watcher is not None:
             await self.watcher.stop()
         await self.engine.dispose()

@@ -29,6 +29,7 @@ from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
 from app.schema.erasure import ErasureMutation
 from app.schema.errors import should_mask
+from app.schema.events import EventsMutation, EventsSubscription
 from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
@@ -107,6 +108,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery, LineageQuery),
 )
+Subscription = merge_types("Subscription", (EventsSubscription,))
 Mutation = merge_types(
     "Mutation",
     (
@@ -124,6 +126,7 @@ Mutation = merge_types(
         TaxonomyMutation,
         GuidelinesMutation,
         DiscussionMutation,
+        EventsMutation,
         IdentityMutation,
         TokensMutation,
     ),
@@ -155,6 +158,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Project,
             Item,
