@@ -94,7 +94,6 @@ class AddressPolicy:
             (judged.is_private, "private"),
             (judged.is_reserved, "reserved"),
             (not judged.is_global, "not public"),
-            (address.is_multicast or address.is_reserved or not address.is_global, "not public"),
         ):
             if test:
                 return reason
