@@ -1772,3 +1772,14 @@ def test_every_data_route_is_in_the_matrix() -> None:
     }
     covered = {op.root_field for op in OPERATIONS.values()}
     assert routes - covered == set(), "new routes: add them to MATRIX and OPERATIONS after review"
+
+
+def test_every_subscription_field_has_a_row_for_every_role() -> None:
+    """Subscriptions run over WebSocket, so their table lives with their test
+    (tests/events/test_subscriptions.py), which calls each of them as every role."""
+    from tests.events.test_subscriptions import SUBSCRIPTION_MATRIX
+
+    schema = schema_from_sdl(build_schema(Settings()).as_str())
+    assert schema.subscription_type is not None
+    assert set(schema.subscription_type.fields) == set(SUBSCRIPTION_MATRIX)
+    assert all(len(row) == len(ROLES) for row in SUBSCRIPTION_MATRIX.values())
