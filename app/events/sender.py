@@ -22,6 +22,9 @@ from app.events import signing
 from app.events.addresses import AddressError, AddressPolicy, PinnedBackend
 
 logger = logging.getLogger("labelgraph.events")
+# httpx's INFO lines name each request's full URL, and a receiver's token may be in its path or
+# query: webhook URLs are shown to their managers only, never written to the log.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 USER_AGENT = "Labelgraph-Webhooks/1"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import socket
 import time
 from datetime import datetime
@@ -309,3 +310,24 @@ async def test_the_signing_secret_is_shown_once_and_never_stored(api: Api) -> No
     assert secret not in repr(state)
     listed = await api.gql("query P($id: ID!) { project(id: $id) { webhooks { id url } } }", {"id": project}, as_="pm")
     assert secret not in str(listed)
+
+
+async def test_neither_the_secret_nor_the_url_reaches_the_log(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    project = gid("Project", api.world.project_a)
+    caplog.set_level(logging.DEBUG)
+    async with receiver() as hook:
+        registered = await register(api, project, hook.url + "?token=receiver-token", ["ITEMS_IMPORTED"])
+        hook.secret, hook.statuses = registered["signingSecret"], [500]
+        await import_items(api, project, ["a-1"], as_="pm")
+        sender = dispatcher(api, webhook_backoff_s=0.01)
+        try:
+            await sender.run_once()
+            await asyncio.sleep(0.05)
+            report = await sender.run_once()
+        finally:
+            await sender.stop()
+    assert report.delivered == 1
+    assert "webhook delivery" in caplog.text  # the failure was logged, by delivery id and code
+    assert hook.secret not in caplog.text
+    assert "receiver-token" not in caplog.text
+    assert "/hooks/labelgraph" not in caplog.text
