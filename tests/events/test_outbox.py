@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from app.audits import service as audits
 from app.auth.actor import Actor
+from app.clock import utcnow
 from app.db import unit_of_work
 from app.events import outbox as outbox_module
 from app.events.dispatcher import Dispatcher
@@ -230,3 +231,30 @@ async def test_deliveries_claimed_by_one_dispatcher_are_not_claimed_by_another(a
     assert {(d.status, d.attempts) for d in rows} == {(DeliveryStatus.PENDING, 1)}
     await first.stop()
     await second.stop()
+
+
+async def test_a_dispatcher_that_dies_mid_send_leaves_the_delivery_due_again_after_its_lease(api: Api) -> None:
+    project = gid("Project", api.world.project_a)
+    async with receiver() as hook:
+        registered = await register(api, project, hook.url, ["ITEMS_IMPORTED"])
+        hook.secret = registered["signingSecret"]
+        await import_items(api, project, ["a-1"], as_="pm")
+        dead = Dispatcher(api.runtime.sessions, api.runtime.settings)
+        (claimed,) = await dead._claim(10, set())  # claimed, then the process is gone: never sent, never recorded
+        await dead.stop()
+        successor = Dispatcher(api.runtime.sessions, api.runtime.settings)
+        leased = await successor.run_once()  # the lease still runs: not due
+        async with api.runtime.sessions() as session:
+            delivery = await session.get(WebhookDelivery, claimed.delivery_id)
+            assert delivery is not None
+            assert delivery.attempts == 1
+            delivery.next_attempt_at = utcnow()  # the lease ran out
+            await session.commit()
+        after = await successor.run_once()
+        await successor.stop()
+    assert leased.attempted == 0
+    assert after.delivered == 1
+    (shown,) = await deliveries(api, project)
+    assert shown["status"] == "SUCCEEDED"
+    assert [a["attempt"] for a in shown["log"]] == [2]  # attempt 1 died with its dispatcher
+    assert [r.headers["labelgraph-delivery-attempt"] for r in hook.received] == ["2"]
