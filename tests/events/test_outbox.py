@@ -258,3 +258,12 @@ async def test_a_dispatcher_that_dies_mid_send_leaves_the_delivery_due_again_aft
     assert shown["status"] == "SUCCEEDED"
     assert [a["attempt"] for a in shown["log"]] == [2]  # attempt 1 died with its dispatcher
     assert [r.headers["labelgraph-delivery-attempt"] for r in hook.received] == ["2"]
+
+
+async def test_concurrent_commits_get_consecutive_sequence_numbers_in_commit_order(api: Api) -> None:
+    project = gid("Project", api.world.project_a)
+    await asyncio.gather(*(import_items(api, project, [f"c-{n}"], as_="pm") for n in range(12)))
+    events = await outbox(api)
+    assert [e.seq for e in events] == list(range(1, 13))
+    times = [e.occurred_at for e in events]
+    assert times == sorted(times)  # numbered when they committed, one after the other
