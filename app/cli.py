@@ -1,8 +1,10 @@
-"""`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, export the SDL."""
+"""`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, dispatch webhook
+deliveries, export the SDL."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
@@ -47,6 +49,8 @@ keys = typer.Typer(no_args_is_help=True, help="The keys access tokens are signed
 cli.add_typer(keys, name="keys")
 consent = typer.Typer(no_args_is_help=True, help="Consent records that ran out.")
 cli.add_typer(consent, name="consent")
+events = typer.Typer(no_args_is_help=True, help="Webhook deliveries from the events outbox.")
+cli.add_typer(events, name="events")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -448,6 +452,37 @@ def consent_expire(
                 f"{entry.project_name}: {entry.items} items whose consent expired, {entry.withdrawn} withdrawn, "
                 f"{entry.cancelled} open tasks cancelled"
             )
+
+
+@events.command("dispatch")
+def events_dispatch(
+    once: Annotated[bool, typer.Option("--once", help="One pass over what is due now, then exit.")] = False,
+) -> None:
+    """Send the webhook deliveries that are due (as the server's own dispatcher does): beside the
+    servers, or instead of theirs with LABELGRAPH_EVENTS_DISPATCH=0. Without --once it keeps going
+    until interrupted, polling every LABELGRAPH_EVENTS_POLL_S."""
+    from app.events.dispatcher import Dispatcher
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+
+    async def run() -> None:
+        engine = _engine(settings)
+        dispatcher = Dispatcher(session_factory(engine), settings)
+        try:
+            while True:
+                report = await dispatcher.run_once()
+                if once or report.attempted:
+                    typer.echo(report.summary())
+                if once:
+                    return
+                await asyncio.sleep(settings.events_poll_s)
+        finally:
+            await dispatcher.stop()
+            await engine.dispose()
+
+    with _database_errors(settings), contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 @cli.command("export-schema")

@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -13,9 +14,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.access.middleware import AccessHistory
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
@@ -34,6 +36,7 @@ from app.settings import Settings
 
 logger = logging.getLogger("labelgraph")
 GC_GEN0_THRESHOLD = 20_000
+MAX_SUBSCRIPTIONS = 10  # operations at once on one WebSocket
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -118,9 +121,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # The GraphiQL page is GraphiQLPage's (app/graphiql.py): strawberry's loads from a CDN.
         graphql_ide=None,
         allow_queries_via_get=False,
+        # Subscriptions over WebSocket only, in the graphql-transport-ws protocol (no HTTP streams,
+        # no legacy graphql-ws); browsers' pages from the CORS origins only (and same-origin ones).
+        subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+        connection_init_wait_timeout=timedelta(seconds=10),
+        max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+        allowed_origins=list(settings.cors_origins),
     )
+    endpoint = graphql_endpoint(graphql, settings)
     routes = [
-        Route("/graphql", graphql_endpoint(graphql, settings), methods=["GET", "POST"]),
+        Route("/graphql", endpoint, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", endpoint),
         Route("/auth/token", token_endpoint, methods=["POST"]),
         Route("/auth/revoke", revoke_endpoint, methods=["POST"]),
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),

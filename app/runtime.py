@@ -17,6 +17,8 @@ from app.auth.passwords import Passwords
 from app.auth.tokens import ES256, TokenService
 from app.consent.lapse import Sweeper
 from app.db import create_engine, session_factory
+from app.events.dispatcher import Dispatcher
+from app.events.hub import SubscriptionHub
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
@@ -36,12 +38,17 @@ class Runtime:
     passwords: Passwords
     access: AccessRecorder = field(init=False)
     consent_sweeper: Sweeper = field(init=False)
+    # Webhook deliveries (an asyncio task unless settings turn it off) and subscriptions' poller.
+    dispatcher: Dispatcher = field(init=False)
+    hub: SubscriptionHub = field(init=False)
     watcher: PolicyWatcher | None = None
     _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
         self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
+        self.dispatcher = Dispatcher(self.sessions, self.settings)
+        self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -69,6 +76,8 @@ class Runtime:
         )
         runtime.access.start()
         runtime.consent_sweeper.start()
+        if settings.events_dispatch:
+            runtime.dispatcher.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
         return runtime
@@ -86,6 +95,8 @@ class Runtime:
         if self.tokens.keys is not None:
             await self.tokens.keys.stop()
         await self.access.stop()
+        await self.hub.stop()
+        await self.dispatcher.stop()
         if self.watcher is not None:
             await self.watcher.stop()
         await self.engine.dispose()

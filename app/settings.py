@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -81,6 +82,22 @@ class Settings:
     # Access tokens: ES256 with keys in the database, published at /.well-known/jwks.json; HS256
     # (the secret key) only for one development process, never in production.
     token_algorithm: str = "ES256"  # noqa: S105  (an algorithm name, not a secret)
+    # Webhooks (app/events/). The key webhook signing secrets are derived from (HKDF with each
+    # webhook's salt); unset, one derived from secret_key, which then must not change.
+    webhook_key: str | None = field(default=None, repr=False)
+    # Networks a webhook may reach although they are not public (loopback, private, link-local,
+    # ...): CIDRs, none by default. Tests list 127.0.0.0/8 to reach a local receiver.
+    webhook_allowed_networks: tuple[str, ...] = ()
+    webhook_max_attempts: int = 12  # per round; a redeliver starts a new round
+    webhook_backoff_s: float = 30.0  # the first retry's delay; it doubles (with jitter) up to the cap
+    webhook_backoff_max_s: float = 6 * 3600.0
+    webhook_timeout_s: float = 10.0  # a whole request; connecting gets half of it
+    # The in-process dispatcher (an asyncio task). Off: deliveries wait for `labelgraph events
+    # dispatch` (a separate process, or a test calling it).
+    events_dispatch: bool = True
+    # How often the dispatcher and the subscription poller look at the outbox when nothing in
+    # this process woke them (changes committed by other processes).
+    events_poll_s: float = 1.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -113,6 +130,14 @@ class Settings:
             access_history=production or _env_bool("ACCESS_HISTORY", True),
             consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
             token_algorithm=_token_algorithm(production),
+            webhook_key=os.environ.get("LABELGRAPH_WEBHOOK_KEY") or None,
+            webhook_allowed_networks=allowed_networks(_env("WEBHOOK_ALLOWED_NETWORKS", "")),
+            webhook_max_attempts=_env_int("WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts),
+            webhook_backoff_s=float(_env("WEBHOOK_BACKOFF_S", str(defaults.webhook_backoff_s))),
+            webhook_backoff_max_s=float(_env("WEBHOOK_BACKOFF_MAX_S", str(defaults.webhook_backoff_max_s))),
+            webhook_timeout_s=float(_env("WEBHOOK_TIMEOUT_S", str(defaults.webhook_timeout_s))),
+            events_dispatch=_env_bool("EVENTS_DISPATCH", True),
+            events_poll_s=float(_env("EVENTS_POLL_S", str(defaults.events_poll_s))),
         )
 
     def hash_key(self) -> bytes:
@@ -132,6 +157,14 @@ class Settings:
         if self.audit_key:
             return self.audit_key.encode()
         return hmac.new(self.secret_key.encode(), b"labelgraph audit checkpoint key/1", hashlib.sha256).digest()
+
+    def webhook_key_bytes(self) -> bytes:
+        """The key webhook signing secrets are derived from: LABELGRAPH_WEBHOOK_KEY, else HKDF-SHA256
+        of the token key (so rotating that key changes every webhook's secret: set this one)."""
+        if self.webhook_key:
+            return self.webhook_key.encode()
+        kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"labelgraph webhook secrets v1")
+        return kdf.derive(self.secret_key.encode())
 
     @property
     def is_sqlite(self) -> bool:
@@ -170,6 +203,19 @@ def cors_origins(value: str) -> tuple[str, ...]:
             "write scheme://host[:port] with no path or trailing slash, e.g. https://label.example.com"
         )
     return origins
+
+
+def allowed_networks(value: str) -> tuple[str, ...]:
+    """LABELGRAPH_WEBHOOK_ALLOWED_NETWORKS: comma-separated CIDRs (127.0.0.0/8, ::1/128, 10.20.0.0/16)."""
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise RuntimeError(
+                f"LABELGRAPH_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a network; write CIDRs such as 127.0.0.0/8"
+            ) from None
+    return networks
 
 
 def persistent_secret(data_dir: Path) -> str:

@@ -8,6 +8,7 @@ from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
 from app.erasure.models import ErasureRequest
+from app.events.models import Event, Webhook, WebhookAttempt, WebhookDelivery
 from app.expertise.models import (
     Certificate,
     CertificateRequirement,
@@ -43,6 +44,7 @@ __all__ = [
     "DecisionLabel",
     "ErasureRequest",
     "Escalation",
+    "Event",
     "GoldAnswer",
     "GoldResponse",
     "GuidelineAcknowledgement",
@@ -61,4 +63,7 @@ __all__ = [
     "Suggestion",
     "Suspension",
     "User",
+    "Webhook",
+    "WebhookAttempt",
+    "WebhookDelivery",
 ]

@@ -141,9 +141,15 @@ async def _truncate(url: str) -> None:
     await engine.dispose()
 
 
+# Webhooks in tests: receivers are local (loopback allowed), and deliveries go out only when a
+# test runs the dispatcher (tests/events): a background dispatcher writing its log meanwhile
+# would change the database under the "nothing written" checks.
+TEST_EVENTS = {"webhook_allowed_networks": ("127.0.0.0/8", "::1/128"), "events_dispatch": False}
+
+
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, secret_key=SECRET_KEY, **CHEAP_ARGON2)
+    return Settings(database_url=database_url, secret_key=SECRET_KEY, **CHEAP_ARGON2, **TEST_EVENTS)
 
 
 @dataclass

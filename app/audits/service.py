@@ -35,6 +35,8 @@ from app.compliance import audit
 from app.consent import lapse as consent_lapse
 from app.db import is_postgres
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EscalationSource, EventKind
 from app.ingestion.models import Item, ItemStatus
 from app.ingestion.reads import get_item
 from app.operations import Operation, Permission
@@ -350,6 +352,14 @@ async def submit(session: AsyncSession, actor: Actor, new: NewVerdict) -> Audite
             "findings": len(new.findings),
         },
     )
+    finished = {
+        "auditId": pending.id,
+        "itemId": item.id,
+        "verdict": new.verdict,
+        "auditedDecisionId": pending.decision_id,
+        "newDecisionId": overturned.id if overturned else None,
+    }
+    events.emit(session, project.id, EventKind.AUDIT_FINISHED, finished)
     await session.flush()
     return Audited(pending, item, overturned)
 
@@ -464,4 +474,7 @@ async def escalate_item(session: AsyncSession, actor: Actor, item_id: uuid.UUID,
             "audit": str(held.id) if held else None,
         },
     )
+    source = EscalationSource.REVIEW if was is ItemStatus.IN_REVIEW else EscalationSource.AUDIT
+    escalated = {"itemId": item.id, "escalationId": escalation.id, "source": source}
+    events.emit(session, project.id, EventKind.ITEM_ESCALATED, escalated)
     return Escalated(escalation, item)

@@ -13,7 +13,8 @@ from app.errors import Unauthenticated
 from app.runtime import Runtime
 
 
-async def actor_from_token(runtime: Runtime, token: str) -> Actor:
+async def actor_from_token(runtime: Runtime, token: str) -> tuple[Actor, int]:
+    """The caller and when its token expires (Unix seconds: a WebSocket ends then)."""
     if not token:
         raise Unauthenticated("no bearer token")
     try:
@@ -27,7 +28,7 @@ async def actor_from_token(runtime: Runtime, token: str) -> Actor:
     user = await runtime.identity(claims.subject)
     if user is None:
         raise Unauthenticated("unknown or inactive identity")
-    return Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
+    return Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer), claims.expires_at
 
 
 def unauthenticated_response() -> JSONResponse:

@@ -7,6 +7,14 @@ GraphQL), which answer the one 401 of `unauthenticated_response`: no token, anot
 a token failing any check all look the same there. The open routes (/auth/token, /auth/revoke,
 /healthz) do not ask, so a stale bearer token a client attaches to every call cannot block the
 refresh that would replace it; Basic credentials for /auth/token are that endpoint's business.
+
+WebSocket handshakes (GraphQL subscriptions) are authenticated here too, before the connection
+is accepted: by the same `Authorization: Bearer` header, or, since browsers cannot set headers on
+a WebSocket, by a subprotocol entry `bearer.<access token>` offered beside `graphql-transport-ws`
+(`new WebSocket(url, ["graphql-transport-ws", "bearer." + token])`; the server answers with
+graphql-transport-ws only). A token in connection_init's payload is not read: that message comes
+after the handshake, and a connection nobody authenticated is never accepted (RequireActor).
+The token's expiry is kept with the caller: a subscription ends when it passes.
 """
 
 from __future__ import annotations
@@ -29,11 +37,15 @@ from app.runtime import Runtime
 SCOPE = "api"  # the one credential scope a valid access token carries
 
 
+BEARER_PROTOCOL = "bearer."
+
+
 class AuthenticatedActor(BaseUser):
     """Starlette's view of the caller (request.user), holding the Actor the services use."""
 
-    def __init__(self, actor: Actor) -> None:
+    def __init__(self, actor: Actor, expires_at: int = 0) -> None:
         self.actor = actor
+        self.expires_at = expires_at  # the access token's exp (Unix seconds)
 
     @property
     def is_authenticated(self) -> bool:
@@ -51,14 +63,24 @@ class AuthenticatedActor(BaseUser):
 class BearerBackend(AuthenticationBackend):
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         scheme, _, token = conn.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" and conn.scope["type"] == "websocket":
+            scheme, token = "bearer", protocol_token(conn.scope.get("subprotocols", []))
         if scheme.lower() != "bearer":
             return None  # anonymous: routes that need a caller answer 401 themselves
         runtime: Runtime = conn.app.state.runtime
         try:
-            actor = await actor_from_token(runtime, token.strip())
+            actor, expires_at = await actor_from_token(runtime, token.strip())
         except Unauthenticated:
             return None  # the reason never reaches the client: the same 401 as no token at all
-        return AuthCredentials([SCOPE]), AuthenticatedActor(actor)
+        return AuthCredentials([SCOPE]), AuthenticatedActor(actor, expires_at)
+
+
+def protocol_token(subprotocols: list[str]) -> str:
+    """The access token a browser's WebSocket offers as a `bearer.<token>` subprotocol ("" if none)."""
+    for protocol in subprotocols:
+        if protocol.startswith(BEARER_PROTOCOL):
+            return protocol[len(BEARER_PROTOCOL) :]
+    return ""
 
 
 def _on_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
@@ -75,6 +97,12 @@ def actor_of(scope: Scope) -> Actor | None:
     """The caller the middleware resolved for this connection; None when anonymous."""
     user = scope.get("user")
     return user.actor if isinstance(user, AuthenticatedActor) else None
+
+
+def token_expiry(scope: Scope) -> int:
+    """When the connection's access token expires (Unix seconds; 0 when anonymous)."""
+    user = scope.get("user")
+    return user.expires_at if isinstance(user, AuthenticatedActor) else 0
 
 
 Endpoint = Callable[[Request, Actor], Awaitable[Response]]

@@ -26,8 +26,10 @@ from app.compliance import audit
 from app.consent.models import ConsentRecord, ConsentRevocation, LegalBasis
 from app.consent.reads import ANNOTATION, STANDARD_PURPOSES, Consent, find_for_change
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EventKind
 from app.ids import new_id
-from app.ingestion.models import Item
+from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -259,6 +261,7 @@ async def revoke_consent(
     )
     withdrawn = await lifecycle.withdraw_consented(session, ids)
     cancelled = await _cancel_assignments(session, ids)
+    await _emit_withdrawals(session, ids)
     await audit.record(
         session,
         actor,
@@ -276,6 +279,23 @@ async def revoke_consent(
     )
     revoked = {i: ConsentRevocation(consent_id=i, revoked_at=now, revoked_by=actor.id, reason=reason) for i in ids}
     return Revoked([Consent(c.record, revoked[c.record.id]) for c in targets], withdrawn, cancelled)
+
+
+async def _emit_withdrawals(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -> None:
+    """One CONSENT_REVOKED event per project whose items the revocation withdrew: consent is
+    org-wide, its effect lands in projects (their webhooks hear of it, ids only)."""
+    by_project: dict[uuid.UUID, list[uuid.UUID]] = {}
+    for start in range(0, len(consent_ids), lifecycle.CHUNK):
+        chunk = consent_ids[start : start + lifecycle.CHUNK]
+        rows = await session.execute(
+            select(Item.project_id, Item.id)
+            .where(col(Item.consent_id).in_(chunk), col(Item.status) == ItemStatus.WITHDRAWN)
+            .order_by(col(Item.id))
+        )
+        for project_id, item_id in rows.all():
+            by_project.setdefault(project_id, []).append(item_id)
+    for project_id, item_ids in by_project.items():
+        events.emit(session, project_id, EventKind.CONSENT_REVOKED, {"itemIds": item_ids, "count": len(item_ids)})
 
 
 async def _cancel_assignments(session: AsyncSession, consent_ids: Sequence[uuid.UUID]) -> int:

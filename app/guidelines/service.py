@@ -19,6 +19,8 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.discussion.models import Comment
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EventKind
 from app.guidelines import content as guideline_content
 from app.guidelines.diff import GuidelineDiff, diff
 from app.guidelines.models import GuidelineAcknowledgement, GuidelineStatus, GuidelineVersion
@@ -186,6 +188,8 @@ async def publish(session: AsyncSession, actor: Actor, project_id: uuid.UUID, ch
         request={"projectId": str(project.id), "changelog": changelog},
         details={"version": draft.version, "previous": previous, "changelog": draft.changelog},
     )
+    published = {"guidelineVersionId": draft.id, "version": draft.version}
+    events.emit(session, project.id, EventKind.GUIDELINE_PUBLISHED, published)
     return draft
 
 

@@ -23,6 +23,8 @@ from app.consent import reads as consent_reads
 from app.consent import service as consent_service
 from app.db import bulk_read
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EventKind
 from app.expertise.models import GoldAnswer
 from app.expertise.service import SET_GOLD_ANSWERS
 from app.expertise.service import check_value as check_gold
@@ -165,7 +167,9 @@ async def import_items(
             **(_anonymization_details(values) if policy.enabled else {}),
         },
     )
-    return ImportResult(project.id, len(values), [v["id"] for v in values], duplicates)
+    ids = [v["id"] for v in values]
+    events.emit(session, project.id, EventKind.ITEMS_IMPORTED, {"itemIds": ids, "count": len(ids)})
+    return ImportResult(project.id, len(values), ids, duplicates)
 
 
 async def _consents(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterable
 from functools import cache
+from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, get_operation_ast, parse
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StreamResult
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.execution import PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from app.auth import reads as user_reads
 from app.auth.actor import Actor
@@ -29,6 +34,7 @@ from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
 from app.schema.erasure import ErasureMutation
 from app.schema.errors import should_mask
+from app.schema.events import EventsMutation, EventsSubscription
 from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
@@ -107,6 +113,7 @@ Query = merge_types(
     "Query",
     (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery, LineageQuery),
 )
+Subscription = merge_types("Subscription", (EventsSubscription,))
 Mutation = merge_types(
     "Mutation",
     (
@@ -124,6 +131,7 @@ Mutation = merge_types(
         TaxonomyMutation,
         GuidelinesMutation,
         DiscussionMutation,
+        EventsMutation,
         IdentityMutation,
         TokensMutation,
     ),
@@ -131,6 +139,55 @@ Mutation = merge_types(
 
 
 class LabelgraphSchema(strawberry.Schema):
+    """Queries and mutations over HTTP only, subscriptions over WebSocket only: every HTTP request
+    is one access note (app/access/) within the body bound, and a WebSocket carries only the
+    streams that need it."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = set(allowed_operation_types or (OperationType.QUERY, OperationType.MUTATION))
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed - {OperationType.SUBSCRIPTION},
+            operation_extensions,
+        )
+
+    async def stream(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+    ) -> StreamResult:
+        if _operation_type(query, operation_name) not in (None, OperationType.SUBSCRIPTION):
+            return _refused(
+                "Only subscriptions run over WebSocket: send queries and mutations over HTTP.", "BAD_REQUEST"
+            )
+        return await super().stream(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            operation_extensions,
+            (OperationType.SUBSCRIPTION,),
+        )
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         # Expected errors (denials, bad input, validation) are the client's business; log the rest.
         for error in errors:
@@ -138,6 +195,19 @@ class LabelgraphSchema(strawberry.Schema):
                 logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
             elif not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": request_error_code(error, execution_context)}
+
+
+def _operation_type(query: str | None, operation_name: str | None) -> OperationType | None:
+    """The operation's type, or None when the document does not say (the schema reports that)."""
+    try:
+        operation = get_operation_ast(parse(query or ""), operation_name)
+    except GraphQLError:
+        return None
+    return None if operation is None else OperationType(operation.operation.value)
+
+
+async def _refused(message: str, code: str) -> StreamResult:
+    yield PreExecutionError(data=None, errors=[GraphQLError(message, extensions={"code": code})])
 
 
 def request_error_code(error: GraphQLError, execution_context: ExecutionContext | None) -> str:
@@ -155,6 +225,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Project,
             Item,

@@ -18,6 +18,7 @@ from app.schema.connections import Connection, connection, page_size, uuid_curso
 from app.schema.consent import ConsentPolicy
 from app.schema.context import Info
 from app.schema.errors import UserError
+from app.schema.events import Webhook, project_webhooks
 from app.schema.expertise import GoldPolicy, ProjectAnnotator, project_annotators
 from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
@@ -105,6 +106,12 @@ class Project(Node):
         self, info: Info, first: int = 20, after: str | None = None
     ) -> Connection[ItemLineage] | None:
         return await item_lineage(info, self.row, first, after)
+
+    @strawberry.field(
+        description="The project's webhooks. Project managers and admins; null with FORBIDDEN for other roles."
+    )
+    async def webhooks(self, info: Info) -> list[Webhook] | None:
+        return await project_webhooks(info, self.row)
 
     @strawberry.field(
         description="The project's annotators with their rolling gold accuracy and suspension. Project managers, "

@@ -21,6 +21,8 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EventKind
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -168,6 +170,12 @@ async def approve_schema_change(
         request={"requestId": str(request.id), "note": note},
         details={"version": version.version, "baseVersion": request.base_version, "note": request.decision_note},
     )
+    approved = {
+        "changeRequestId": request.id,
+        "schemaVersion": version.version,
+        "previousVersion": request.base_version,
+    }
+    events.emit(session, project.id, EventKind.SCHEMA_APPROVED, approved)
     return request
 
 

@@ -23,6 +23,8 @@ from sqlmodel import col, select
 
 from app.clock import utcnow
 from app.db import is_postgres
+from app.events import outbox as events
+from app.events.kinds import EscalationSource, EventKind
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.quality.consensus import Proposal, agreement_with
@@ -102,14 +104,18 @@ async def settle(session: AsyncSession, project: Project, item_id: uuid.UUID) ->
         await lifecycle.move(session, item_id, Move.NEED_MORE)
         return Settled(Outcome.MORE_LABELS, proposal)
     await lifecycle.move(session, item_id, Move.ESCALATE)
-    session.add(
-        Escalation(
-            project_id=project.id,
-            item_id=item_id,
-            reason=f"Confidence {confidence:.3f} stayed under {rules.accept_confidence:.3f} "
-            f"after {len(labels)} labels.",
-            confidence=confidence,
-        )
+    escalation = Escalation(
+        project_id=project.id,
+        item_id=item_id,
+        reason=f"Confidence {confidence:.3f} stayed under {rules.accept_confidence:.3f} after {len(labels)} labels.",
+        confidence=confidence,
+    )
+    session.add(escalation)
+    events.emit(
+        session,
+        project.id,
+        EventKind.ITEM_ESCALATED,
+        {"itemId": item_id, "escalationId": escalation.id, "source": EscalationSource.SETTLING},
     )
     return Settled(Outcome.ESCALATED, proposal)
 
@@ -170,6 +176,19 @@ async def record(
         await session.execute(
             insert(DecisionLabel), [{"decision_id": decision.id, "label_id": label.id} for label in labels]
         )
+    if previous is None:
+        decided = {"itemId": item_id, "decisionId": decision.id, "version": decision.version, "method": method}
+        events.emit(session, project.id, EventKind.ITEM_DECIDED, decided)
+    else:
+        changed = {
+            "itemId": item_id,
+            "decisionId": decision.id,
+            "version": decision.version,
+            "method": method,
+            "previousDecisionId": previous.id,
+            "previousVersion": previous.version,
+        }
+        events.emit(session, project.id, EventKind.DECISION_CHANGED, changed)
     from app.audits import service as audits  # audits overturn through record: imported when first used
 
     await audits.on_decision(session, project, decision, replaced=previous is not None)

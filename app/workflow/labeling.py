@@ -14,6 +14,8 @@ from app.auth.actor import Actor
 from app.clock import aware, utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
+from app.events import outbox as events
+from app.events.kinds import EventKind
 from app.expertise import qualification
 from app.expertise import service as expertise
 from app.ingestion.models import Item
@@ -121,6 +123,18 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         project_id=project.id,
         request={"assignmentId": str(new.assignment_id), "value": new.value, "rationale": new.rationale},
         details={"item": str(assignment.item_id), "schemaVersion": schema.version, "outcome": outcome},
+    )
+    events.emit(
+        session,
+        project.id,
+        EventKind.LABEL_SUBMITTED,
+        {
+            "labelId": label.id,
+            "itemId": assignment.item_id,
+            "assignmentId": assignment.id,
+            "schemaVersion": schema.version,
+            "guidelineVersion": guideline.version if guideline else None,
+        },
     )
     await session.flush()
     return label

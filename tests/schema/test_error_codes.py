@@ -23,6 +23,7 @@ from app.auth.error_codes import TokenErrorCode
 from app.consent.error_codes import ConsentErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
 from app.erasure.error_codes import ErasureErrorCode
+from app.events.error_codes import EventsErrorCode
 from app.expertise.error_codes import ExpertiseErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
 from app.ingestion.error_codes import IngestionErrorCode
@@ -116,6 +117,8 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "taxonomy/schema_language.py",
     ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
+    # Webhooks: the URL's form and address (addresses.py), what one may manage (reads.py).
+    EventsErrorCode: (*COMMON, "events/service.py", "events/reads.py", "events/addresses.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),
 }
 

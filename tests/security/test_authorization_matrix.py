@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from app.audits import service as audits
 from app.auth.models import IdentityKind
+from app.events.models import DeliveryStatus, WebhookDelivery
 from app.expertise.models import GoldAnswer, Suspension
 from app.ingestion.models import Item
 from app.main import create_app
@@ -222,6 +223,15 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "GET /export/snapshots/{id}.jsonl":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   ALLOW,  HIDDEN, HIDDEN),
     "lineage":                 (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
     "GET /lineage/{id}.prov.json":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
+    # Webhooks (the manager's, of project A, with one delivery FAILED) are managed by managers and
+    # admins; for everyone else a webhook or delivery by id does not exist (HIDDEN), and the
+    # project's list is FORBIDDEN where the project is readable. The projectEvents subscription
+    # has its own table (tests/events/test_subscriptions.py: WebSocket, not HTTP).
+    "project.webhooks":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "registerWebhook":         (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "updateWebhook":           (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "deleteWebhook":           (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    "redeliverWebhookDelivery":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
 }
 # fmt: on
 
@@ -253,6 +263,8 @@ class Scene:
     rejected_label: str = ""  # ann1's label on a-3, rejected by the reviewer, for viewer.feedback
     consent: str = ""  # a consent record of subject "subj-1", recorded by the compliance officer
     snapshot: str = ""  # the dataset snapshot of the manager's export (a-2), made by the lineage rows' setup
+    webhook: str = ""  # the manager's webhook on project A, made by the webhook rows' setup
+    delivery: str = ""  # its delivery of an import, FAILED
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1547,6 +1559,114 @@ OPERATIONS.update(
         ),
     }
 )
+WEBHOOK_URL = "http://127.0.0.1:9/hooks/labelgraph"  # never called: the dispatcher is off in tests
+REGISTER_WEBHOOK = """
+mutation Register($input: RegisterWebhookInput!) {
+  registerWebhook(input: $input) { webhook { id url events active } signingSecret errors { code field message } }
+}
+"""
+
+
+async def a_webhook(api: Api, scene: Scene) -> None:
+    """The manager's webhook on A for imports, and its delivery of one import, which failed."""
+    if scene.webhook:
+        return
+    variables = {"input": {"projectId": scene.project, "url": WEBHOOK_URL, "events": ["ITEMS_IMPORTED"]}}
+    registered = await api.data(REGISTER_WEBHOOK, variables, as_="pm")
+    assert registered["registerWebhook"]["errors"] == [], registered
+    scene.webhook = registered["registerWebhook"]["webhook"]["id"]
+    await import_items(api, scene.project, ["a-5"], as_="pm")
+    async with api.runtime.sessions() as session:
+        delivery = await session.scalar(select(WebhookDelivery))
+        assert delivery is not None
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        await session.commit()
+        scene.delivery = gid("WebhookDelivery", delivery.id)
+
+
+def check_registered(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "registerWebhook")
+    if refused:
+        return refused
+    shown = result["webhook"]
+    good = shown["url"] == WEBHOOK_URL and shown["events"] == ["ITEM_DECIDED"] and shown["active"]
+    return allow(good and result["signingSecret"].startswith("whsec_"), result)
+
+
+def check_webhook_updated(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateWebhook")
+    return refused or allow(result["webhook"] == {"id": scene.webhook, "active": False}, result)
+
+
+def check_webhook_deleted(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "deleteWebhook")
+    return refused or allow(result["deletedWebhookId"] == scene.webhook, result)
+
+
+def check_redelivered(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "redeliverWebhookDelivery")
+    return refused or allow(result["delivery"] == {"id": scene.delivery, "status": "PENDING"}, result)
+
+
+def webhooks_listed(data: dict[str, Any], scene: Scene) -> Outcome:
+    (shown,) = data["project"]["webhooks"]
+    deliveries = shown["deliveries"]["nodes"]
+    good = [(d["id"], d["status"], d["event"]["kind"]) for d in deliveries] == [
+        (scene.delivery, "FAILED", "ITEMS_IMPORTED")
+    ]
+    return allow(shown["id"] == scene.webhook and good, data)
+
+
+OPERATIONS.update(
+    {
+        "project.webhooks": Operation(
+            project_query("webhooks { id url deliveries { nodes { id status event { kind } } } }"),
+            lambda s: {"id": s.project},
+            webhooks_listed,
+            setup=a_webhook,
+        ),
+        "registerWebhook": Operation(
+            REGISTER_WEBHOOK,
+            lambda s: {"input": {"projectId": s.project, "url": WEBHOOK_URL, "events": ["ITEM_DECIDED"]}},
+            check_registered,
+            writes=True,
+        ),
+        "updateWebhook": Operation(
+            """
+            mutation Update($input: UpdateWebhookInput!) {
+              updateWebhook(input: $input) { webhook { id active } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"webhookId": s.webhook, "active": False}},
+            check_webhook_updated,
+            writes=True,
+            setup=a_webhook,
+        ),
+        "deleteWebhook": Operation(
+            """
+            mutation Delete($input: DeleteWebhookInput!) {
+              deleteWebhook(input: $input) { deletedWebhookId errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"webhookId": s.webhook}},
+            check_webhook_deleted,
+            writes=True,
+            setup=a_webhook,
+        ),
+        "redeliverWebhookDelivery": Operation(
+            """
+            mutation Redeliver($input: RedeliverWebhookDeliveryInput!) {
+              redeliverWebhookDelivery(input: $input) { delivery { id status } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"deliveryId": s.delivery}},
+            check_redelivered,
+            writes=True,
+            setup=a_webhook,
+        ),
+    }
+)
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
 WRITES = [
     pytest.param(name, role, id=f"{name}-{role}") for name, op in OPERATIONS.items() if op.writes for role in ROLES
@@ -1653,3 +1773,14 @@ def test_every_data_route_is_in_the_matrix() -> None:
     }
     covered = {op.root_field for op in OPERATIONS.values()}
     assert routes - covered == set(), "new routes: add them to MATRIX and OPERATIONS after review"
+
+
+def test_every_subscription_field_has_a_row_for_every_role() -> None:
+    """Subscriptions run over WebSocket, so their table lives with their test
+    (tests/events/test_subscriptions.py), which calls each of them as every role."""
+    from tests.events.test_subscriptions import SUBSCRIPTION_MATRIX
+
+    schema = schema_from_sdl(build_schema(Settings()).as_str())
+    assert schema.subscription_type is not None
+    assert set(schema.subscription_type.fields) == set(SUBSCRIPTION_MATRIX)
+    assert all(len(row) == len(ROLES) for row in SUBSCRIPTION_MATRIX.values())

@@ -344,6 +344,39 @@ CASES: dict[str, tuple[str, Case]] = {
         Case("pm", None, lambda id_: {}, lambda id_: f"/export/snapshots/{id_}.jsonl"),
     ),
     "GET /lineage/{id}.prov.json": ("Item", Case("pm", None, lambda id_: {}, lambda id_: f"/lineage/{id_}.prov.json")),
+    # Webhooks: A's manager manages A's only; B's webhook and its delivery do not exist for it.
+    "registerWebhook": (
+        "Project",
+        Case(
+            "pm",
+            mutation("registerWebhook", "RegisterWebhookInput", "webhook { id } signingSecret"),
+            lambda id_: {"input": {"projectId": id_, "url": "http://127.0.0.1:9/x", "events": ["ITEM_DECIDED"]}},
+        ),
+    ),
+    "updateWebhook": (
+        "Webhook",
+        Case(
+            "pm",
+            mutation("updateWebhook", "UpdateWebhookInput", "webhook { id }"),
+            lambda id_: {"input": {"webhookId": id_, "active": False}},
+        ),
+    ),
+    "deleteWebhook": (
+        "Webhook",
+        Case(
+            "pm",
+            mutation("deleteWebhook", "DeleteWebhookInput", "deletedWebhookId"),
+            lambda id_: {"input": {"webhookId": id_}},
+        ),
+    ),
+    "redeliverWebhookDelivery": (
+        "WebhookDelivery",
+        Case(
+            "pm",
+            mutation("redeliverWebhookDelivery", "RedeliverWebhookDeliveryInput", "delivery { id }"),
+            lambda id_: {"input": {"deliveryId": id_}},
+        ),
+    ),
 }
 # Project A's global id, set by the test (the world is built per test).
 PROJECT_A: list[str] = [""]
@@ -384,8 +417,21 @@ async def objects_of_b(api: Api) -> dict[str, str]:
         {"input": {"records": [CONSENT]}},
         as_="compliance",
     )
+    registered = await api.data(
+        mutation("registerWebhook", "RegisterWebhookInput", "webhook { id }"),
+        {"input": {"projectId": project, "url": "http://127.0.0.1:9/b", "events": ["ITEMS_IMPORTED"]}},
+        as_="pm_b",
+    )
+    await import_items(api, project, ["b-3"], as_="pm_b")
+    hooks = await api.data(
+        "query W($id: ID!) { project(id: $id) { webhooks { deliveries { nodes { id } } } } }",
+        {"id": project},
+        as_="pm_b",
+    )
     PROJECT_A[0] = gid("Project", api.world.project_a)
     return {
+        "Webhook": registered["registerWebhook"]["webhook"]["id"],
+        "WebhookDelivery": hooks["project"]["webhooks"][0]["deliveries"]["nodes"][0]["id"],
         "DatasetSnapshot": exported.headers["Labelgraph-Snapshot"],
         "ConsentRecord": consent["recordConsent"]["consentIds"][0],
         "Comment": commented["addComment"]["comment"]["id"],
@@ -440,7 +486,7 @@ async def test_the_same_ids_resolve_for_the_people_of_b(api: Api) -> None:
     """The comparison above is about who asks: B's manager reads every one of B's objects."""
     objects = await objects_of_b(api)
     for type_name, object_id in objects.items():
-        if type_name in ("User", "ConsentRecord", "DatasetSnapshot"):
+        if type_name in ("User", "ConsentRecord", "DatasetSnapshot", "Webhook", "WebhookDelivery"):
             continue  # user lookups are for role managers (pm_b, below); consent is the compliance officer's
 
         data = await api.data(NODE, {"id": object_id}, as_="pm_b")

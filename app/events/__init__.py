@@ -1,0 +1,1 @@
+"""Events: the durable outbox, webhooks with signed and retried deliveries, GraphQL subscriptions."""
