@@ -3,7 +3,7 @@
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import RefreshToken, User
-from app.automation.models import Suggestion
+from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
@@ -50,6 +50,8 @@ __all__ = [
     "Item",
     "Label",
     "LabelSchemaVersion",
+    "Model",
+    "ModelVersion",
     "Project",
     "QaAudit",
     "QualificationAttempt",
@@ -58,6 +60,7 @@ __all__ = [
     "Review",
     "SchemaChangeRequest",
     "Suggestion",
+    "SuggestionExposure",
     "Suspension",
     "User",
 ]
