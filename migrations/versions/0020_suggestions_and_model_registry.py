@@ -194,13 +194,15 @@ def _register_stored_suggestions() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("project", schema=None) as batch_op:
-        batch_op.drop_column("heuristics_version")
-        batch_op.drop_column("heuristic_rules")
-        batch_op.drop_column("show_suggestions")
-    with op.batch_alter_table("label", schema=None) as batch_op:
-        batch_op.drop_column("shown_model_versions")
-        batch_op.drop_column("suggestions_shown")
+    # Plain DROP COLUMN (SQLite 3.35+): project and label rows are referenced, a copy would fail.
+    for table, column in (
+        ("project", "heuristics_version"),
+        ("project", "heuristic_rules"),
+        ("project", "show_suggestions"),
+        ("label", "shown_model_versions"),
+        ("label", "suggestions_shown"),
+    ):
+        op.drop_column(table, column)
     op.drop_table("suggestion_exposure")
 
     with op.batch_alter_table("suggestion", schema=None) as batch_op:

@@ -304,3 +304,27 @@ async def test_suggestions_never_touch_labels_or_decisions(api: Api) -> None:
     assert [line["value"] for line in exported] == [{"sentiment": "pos"}]
     assert [line["value"] for line in again] == [{"sentiment": "pos"}]
     assert [s.value for s in await stored_suggestions(api)] == [{"sentiment": "neg"}]
+
+
+LINEAGE = """
+query L($id: ID!) {
+  lineage(itemId: $id) { entities { id kind } activities { id kind } agents { id kind label attributes } }
+}
+"""
+
+
+async def test_an_item_s_lineage_names_the_model_version_that_suggested(api: Api) -> None:
+    await items(api, ["a-1"])
+    ids = await item_ids(api)
+    version = (await pushed(api, [row("a-1", explanation="Text about them.")]))["modelVersion"]
+
+    graph = (await api.data(LINEAGE, {"id": ids["a-1"]}, as_="pm"))["lineage"]
+
+    [suggestion] = [e for e in graph["entities"] if e["kind"] == "suggestion"]
+    assert [a["kind"] for a in graph["activities"] if a["kind"] == "predict"] == ["predict"]
+    [model] = [a for a in graph["agents"] if a["kind"] == "model"]
+    assert model["id"] == f"lg:model/{version['id']}"
+    assert model["label"] == "sentiment-bert 1.0.0"
+    assert model["attributes"]["modelKind"] == "EXTERNAL"
+    assert "Text about them" not in str(graph)  # no free text in a provenance graph
+    assert suggestion["id"].startswith("lg:suggestion/")
