@@ -21,7 +21,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -289,43 +288,38 @@ async def submit_suggestions(
             for item_id, *stored in found_rows.all():
                 existing[item_id] = (stored[0], stored[1], stored[2], stored[3], stored[4], stored[5])
     now = utcnow()
-    new: list[dict[str, Any]] = []
-    changed: list[dict[str, Any]] = []
-    unchanged = 0
+    writes: list[dict[str, Any]] = []
+    created = unchanged = 0
     for v in values:
         held = existing.get(v["item_id"])
-        if held is None:
-            new.append(
-                v
-                | {
-                    "id": new_id(),
-                    "project_id": project.id,
-                    "model_version_id": version.id,
-                    "schema_version_id": schema.id,
-                    "created_by": actor.id,
-                    "created_at": now,
-                }
-            )
-        elif held[1:] == (v["value"], v["confidence"], v["per_field"], v["explanation"], schema.id):
+        if held is not None and held[1:] == (v["value"], v["confidence"], v["per_field"], v["explanation"], schema.id):
             unchanged += 1
-        else:
-            changed.append(
-                {
-                    "id": held[0],
-                    "value": v["value"],
-                    "confidence": v["confidence"],
-                    "per_field": v["per_field"],
-                    "explanation": v["explanation"],
-                    "schema_version_id": schema.id,
-                    "created_by": actor.id,
-                    "updated_at": now,
-                }
-            )
-    # Core and bulk statements: 10,000 rows skip the unit of work's per-row bookkeeping.
-    if new:
-        await session.execute(insert(Suggestion), new)
-    if changed:
-        await session.execute(update(Suggestion), changed)
+            continue
+        created += held is None
+        writes.append(
+            v
+            | {
+                "id": new_id(),  # kept only when the row is new
+                "project_id": project.id,
+                "model_version_id": version.id,
+                "schema_version_id": schema.id,
+                "created_by": actor.id,
+                "created_at": now,
+                "updated_at": None if held is None else now,
+            }
+        )
+    if writes:
+        # One multi-row upsert (new rows and replaced ones alike), not the unit of work's per-row
+        # bookkeeping nor one UPDATE per row; a concurrent push of the same version meets its rows.
+        dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+        statement = dialect_insert(Suggestion)
+        replaced = ("value", "confidence", "per_field", "explanation", "schema_version_id", "created_by")
+        statement = statement.on_conflict_do_update(
+            index_elements=["item_id", "model_version_id"],
+            set_={**{name: statement.excluded[name] for name in replaced}, "updated_at": now},
+        )
+        await session.execute(statement, writes)
+    updated = len(writes) - created
     await audit.record(
         session,
         actor,
@@ -337,12 +331,12 @@ async def submit_suggestions(
             "model": model_name,
             "version": model_version,
             "count": len(values),
-            "created": len(new),
-            "updated": len(changed),
+            "created": created,
+            "updated": updated,
             "unchanged": unchanged,
         },
     )
-    return Pushed(registered.model, version, len(new), len(changed), unchanged)
+    return Pushed(registered.model, version, created, updated, unchanged)
 
 
 async def update_suggestion_policy(
