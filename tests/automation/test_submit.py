@@ -4,6 +4,7 @@ apart from labels, which they never touch."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -328,3 +329,19 @@ async def test_an_item_s_lineage_names_the_model_version_that_suggested(api: Api
     assert model["attributes"]["modelKind"] == "EXTERNAL"
     assert "Text about them" not in str(graph)  # no free text in a provenance graph
     assert suggestion["id"].startswith("lg:suggestion/")
+
+
+async def test_concurrent_first_pushes_of_one_version_end_in_one_model_and_one_row_per_item(api: Api) -> None:
+    await items(api, ["a-1", "a-2"])
+    batch = [row("a-1", "pos"), row("a-2", "neg")]
+
+    first, second = await asyncio.gather(push(api, batch), push(api, batch, as_="pm"))
+
+    assert first["errors"] == []
+    assert second["errors"] == []
+    [model] = (await api.data(MODELS, {"id": project_a(api)}, as_="pm"))["project"]["models"]
+    assert [v["version"] for v in model["versions"]] == ["1.0.0"]
+    assert sorted(str(s.item_id) for s in await stored_suggestions(api)) == sorted(
+        str(pk(i)) for i in (await item_ids(api)).values()
+    )
+    assert len(await audit_events(api, "model.register")) == 1
