@@ -185,16 +185,12 @@ async def suggested(ctx: Context) -> None:
             f"lg:suggestion/{s.id}", "suggestion", "Suggestion", confidence=s.confidence, createdAt=s.created_at
         )
         activity = graph.activity(f"lg:predict/{s.id}", "predict", "Predict", startedAt=s.created_at)
+        # name@version is unique in the item's project (the registry's unique keys).
         model = graph.agent(
-            f"lg:model/{encode_global_id('ModelVersion', version.id)}",
+            f"lg:model/{m.name}@{version.version}",
             "model",
             f"{m.name} {version.version}",
-            **{
-                "prov:type": "prov:SoftwareAgent",
-                "modelName": m.name,
-                "modelVersion": version.version,
-                "modelKind": str(m.kind),
-            },
+            **{"prov:type": "prov:SoftwareAgent", "modelName": m.name, "modelVersion": version.version},
         )
         graph.relate("used", activity, item_ref(ctx.item))
         graph.relate("wasGeneratedBy", entity, activity)

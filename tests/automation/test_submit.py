@@ -324,9 +324,13 @@ async def test_an_item_s_lineage_names_the_model_version_that_suggested(api: Api
     [suggestion] = [e for e in graph["entities"] if e["kind"] == "suggestion"]
     assert [a["kind"] for a in graph["activities"] if a["kind"] == "predict"] == ["predict"]
     [model] = [a for a in graph["agents"] if a["kind"] == "model"]
-    assert model["id"] == f"lg:model/{version['id']}"
+    assert model["id"] == "lg:model/sentiment-bert@1.0.0"
     assert model["label"] == "sentiment-bert 1.0.0"
-    assert model["attributes"]["modelKind"] == "EXTERNAL"
+    assert model["attributes"] == {
+        "prov:type": "prov:SoftwareAgent",
+        "modelName": version["modelName"],
+        "modelVersion": version["version"],
+    }
     assert "Text about them" not in str(graph)  # no free text in a provenance graph
     assert suggestion["id"].startswith("lg:suggestion/")
 
