@@ -3,7 +3,7 @@
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import RefreshToken, SigningKey, User
-from app.automation.models import Suggestion
+from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
@@ -52,6 +52,8 @@ __all__ = [
     "Item",
     "Label",
     "LabelSchemaVersion",
+    "Model",
+    "ModelVersion",
     "Project",
     "QaAudit",
     "QualificationAttempt",
@@ -61,6 +63,7 @@ __all__ = [
     "SchemaChangeRequest",
     "SigningKey",
     "Suggestion",
+    "SuggestionExposure",
     "Suspension",
     "User",
     "Webhook",

@@ -4,13 +4,14 @@ and retention share.
 What goes: the item's `data` and `meta` (a tombstone `{"erased": true}` and `{}`), and everything
 people or models wrote about it in their own words: label rationales and the values of the
 label schema's `text` fields (in labels, reviews' corrections, decisions and their per-field
-detail, gold answers, suggestions), review comments, decision rationales, escalation reasons, QA
-audit comments and reason details, comment bodies (the comment stays a deleted tombstone, its
-mentions are removed), and the description of a guideline edge case promoted from the item (in
-every guideline version, published ones too). What stays: ids and their links (lineage), statuses, counters, class
-values (so counts and agreement add up), times, and `content_hash` (a SHA-256 of the canonical
-data: it proves what was labeled without holding it, though whoever holds the original can confirm
-a guess; see docs/ARCHITECTURE.md).
+detail, gold answers, suggestions), suggestions' explanations, review comments, decision
+rationales, escalation reasons, QA audit comments and reason details, comment bodies (the
+comment stays a deleted tombstone, its mentions are removed), and the description of a
+guideline edge case promoted from the item (in every guideline version, published ones too).
+What stays: ids and their links (lineage), statuses, counters, class values (so counts and
+agreement add up), times, and `content_hash` (a SHA-256 of the canonical data: it proves what
+was labeled without holding it, though whoever holds the original can confirm a guess; see
+docs/ARCHITECTURE.md).
 
 Nothing here checks permissions: the callers (service.py, retention.py) decide whose items.
 """
@@ -203,6 +204,8 @@ async def _scrub_chunk(
         counts.audits += 1
     for suggestion in await session.scalars(select(Suggestion).where(col(Suggestion.item_id).in_(ids))):
         suggestion.value = _scrub_value(suggestion.value, text_fields.get(suggestion.schema_version_id, set())) or {}
+        # A model's explanation may quote the item (and a heuristic's names its rules, not the text).
+        suggestion.explanation = _text(suggestion.explanation) if suggestion.explanation is not None else None
         counts.suggestions += 1
     for gold in await session.scalars(select(GoldAnswer).where(col(GoldAnswer.item_id).in_(ids))):
         gold.value = _scrub_value(gold.value, text_fields.get(gold.project_id, set())) or {}

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from app import json_bounds
 from app.auth.actor import Actor
+from app.automation import heuristics
 from app.clock import utcnow
 from app.compliance import audit
 from app.consent import reads as consent_reads
@@ -149,6 +150,8 @@ async def import_items(
                 for v, gold in answers
             ],
         )
+    # The project's heuristic rules suggest for the new items, in this transaction (app/automation).
+    suggested = await heuristics.suggest_at_import(session, actor, project, values)
     await audit.record(
         session,
         actor,
@@ -164,6 +167,7 @@ async def import_items(
             "first": str(values[0]["id"]),
             "last": str(values[-1]["id"]),
             "duplicates": len(duplicates),
+            **({"heuristicSuggestions": suggested} if suggested else {}),
             **(_anonymization_details(values) if policy.enabled else {}),
         },
     )

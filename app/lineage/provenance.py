@@ -33,7 +33,7 @@ from sqlmodel import col, select
 
 from app.audits.models import QaAudit
 from app.auth.models import IdentityKind, User
-from app.automation.models import Suggestion
+from app.automation.models import Model, ModelVersion, Suggestion
 from app.compliance.models import AuditEvent
 from app.guidelines.models import GuidelineVersion
 from app.ids import encode_global_id
@@ -218,16 +218,24 @@ async def anonymized(ctx: Context) -> None:
 async def suggested(ctx: Context) -> None:
     """Suggestions: a predict activity that used the item, associated with the model (name and version)."""
     graph = ctx.graph
-    for s in await ctx.session.scalars(select(Suggestion).where(col(Suggestion.item_id) == ctx.item.id)):
+    rows = await ctx.session.execute(
+        select(Suggestion, ModelVersion, Model)
+        .join(ModelVersion, col(ModelVersion.id) == col(Suggestion.model_version_id))
+        .join(Model, col(Model.id) == col(ModelVersion.model_id))
+        .where(col(Suggestion.item_id) == ctx.item.id)
+        .order_by(col(Suggestion.id))
+    )
+    for s, version, m in rows.all():
         entity = graph.entity(
             f"lg:suggestion/{s.id}", "suggestion", "Suggestion", confidence=s.confidence, createdAt=s.created_at
         )
         activity = graph.activity(f"lg:predict/{s.id}", "predict", "Predict", startedAt=s.created_at)
+        # name@version is unique in the item's project (the registry's unique keys).
         model = graph.agent(
-            f"lg:model/{s.model_name}@{s.model_version}",
+            f"lg:model/{m.name}@{version.version}",
             "model",
-            f"{s.model_name} {s.model_version}",
-            **{"prov:type": "prov:SoftwareAgent", "modelName": s.model_name, "modelVersion": s.model_version},
+            f"{m.name} {version.version}",
+            **{"prov:type": "prov:SoftwareAgent", "modelName": m.name, "modelVersion": version.version},
         )
         graph.relate("used", activity, item_ref(ctx.item))
         graph.relate("wasGeneratedBy", entity, activity)

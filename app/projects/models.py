@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from app.automation.models import ShowSuggestions
 from app.clock import utcnow
 from app.columns import enum_field, json_field
 from app.ids import new_id
@@ -72,6 +73,12 @@ class Project(SQLModel, table=True):
     duplicate_content: DuplicateContent = enum_field(DuplicateContent, default=DuplicateContent.ALLOW)
     # Days an item's content is kept after its import; null keeps it forever (app/erasure/retention.py).
     retention_days: int | None = Field(default=None)
+    # Suggestions (app/automation): when an annotator's task shows them (NEVER, ALWAYS,
+    # AFTER_FIRST_ANSWER); the project's heuristic rules, run at import as the `heuristics` model,
+    # whose version is `heuristics_version` (bumped by every change of the rules; 0: never set).
+    show_suggestions: ShowSuggestions = enum_field(ShowSuggestions, default=ShowSuggestions.NEVER)
+    heuristic_rules: list[dict[str, Any]] = json_field(default=[])
+    heuristics_version: int = Field(default=0)
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

@@ -20,6 +20,7 @@ from strawberry.types.graphql import OperationType
 
 from app.auth import reads as user_reads
 from app.auth.actor import Actor
+from app.automation import reads as automation_reads
 from app.consent import reads as consent_reads
 from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
@@ -29,6 +30,7 @@ from app.schema.access import AccessLog, AccessQuery
 from app.schema.anonymization import AnonymizationMutation
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
+from app.schema.automation import AutomationMutation, Model, ModelVersion
 from app.schema.consent import ConsentMutation, ConsentQuery, ConsentRecord
 from app.schema.context import Context, Info
 from app.schema.discussion import Comment, DiscussionMutation
@@ -94,6 +96,12 @@ async def _node(session: AsyncSession, actor: Actor, type_name: str, pk: uuid.UU
     if type_name == "User":
         user = await user_reads.get_user(session, actor, pk)
         return User.of(user) if user else None
+    if type_name == "Model":
+        model = await automation_reads.get_model(session, actor, pk)
+        return Model.of(model) if model else None
+    if type_name == "ModelVersion":
+        found = await automation_reads.get_model_version(session, actor, pk)
+        return ModelVersion.of(*found) if found else None
     return None
 
 
@@ -121,6 +129,7 @@ Mutation = merge_types(
         ItemsMutation,
         ConsentMutation,
         AnonymizationMutation,
+        AutomationMutation,
         ErasureMutation,
         WorkflowMutation,
         TasksMutation,
@@ -237,6 +246,8 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             User,
             SchemaChangeRequest,
             GuidelineVersion,
+            Model,
+            ModelVersion,
             *LABEL_FIELDS,
         ],
         extensions=[*extensions(settings), AccessLog],

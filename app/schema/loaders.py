@@ -21,6 +21,9 @@ from app.audits import reads as audit_reads
 from app.audits.models import AuditFinding, QaAudit
 from app.auth import reads as user_reads
 from app.auth.models import User
+from app.automation import reads as automation_reads
+from app.automation import service as automation_service
+from app.automation.models import Model, ModelVersion
 from app.discussion import reads as discussion_reads
 from app.discussion.models import Comment, CommentMention
 from app.guidelines.models import GuidelineVersion
@@ -141,6 +144,55 @@ class Loaders:
             for row in rows:
                 grouped[row.audit_id].append(row)
             return [sorted(grouped.get(k, []), key=lambda f: (f.field, f.class_value)) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
+
+    @cached_property
+    def versions_of_model(self) -> DataLoader[uuid.UUID, list[ModelVersion]]:
+        """Versions of models the caller already holds, newest first."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[list[ModelVersion]]:
+            grouped: dict[uuid.UUID, list[ModelVersion]] = defaultdict(list)
+            async with self._ctx.db() as session:
+                for row in await automation_reads.versions_of_models(session, keys):
+                    grouped[row.model_id].append(row)
+            return [grouped.get(k, []) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
+
+    @cached_property
+    def suggestion_count(self) -> DataLoader[uuid.UUID, int]:
+        async def load(keys: Sequence[uuid.UUID]) -> list[int]:
+            async with self._ctx.db() as session:
+                counts = await automation_reads.suggestion_counts(session, keys)
+            return [counts.get(k, 0) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
+
+    @cached_property
+    def model_version(self) -> DataLoader[uuid.UUID, tuple[ModelVersion, Model] | None]:
+        """Model versions a readable label names (only their names and versions are shown)."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[tuple[ModelVersion, Model] | None]:
+            async with self._ctx.db() as session:
+                found = {v.id: (v, m) for v, m in await automation_reads.versions_by_id(session, keys)}
+            return [found.get(k) for k in keys]
+
+        return DataLoader(load_fn=load, max_batch_size=BATCH)
+
+    @cached_property
+    def suggestions_of_task(self) -> DataLoader[uuid.UUID, list[automation_reads.Shown]]:
+        """What readable tasks show under their project's policy. What the actor's own tasks return
+        to it is recorded as shown, committed before the answer goes out (app/automation/reads.py)."""
+
+        async def load(keys: Sequence[uuid.UUID]) -> list[list[automation_reads.Shown]]:
+            async with self._ctx.db() as session:
+                found = await automation_reads.task_suggestions(session, self._ctx.actor, keys)
+                to_record = await automation_reads.unrecorded(session, self._ctx.actor, found)
+            if to_record:
+                async with self._ctx.writer() as session:
+                    await automation_service.record_shown(session, to_record)
+            return [found[k][1] if k in found else [] for k in keys]
 
         return DataLoader(load_fn=load, max_batch_size=BATCH)
 

@@ -12,7 +12,7 @@ from app.ingestion import reads as item_reads
 from app.ingestion.models import ItemStatus
 from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
-from app.schema import guidelines, taxonomy
+from app.schema import automation, guidelines, taxonomy
 from app.schema.anonymization import AnonymizationPolicy, ItemLineage, anonymization_policy, item_lineage
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.consent import ConsentPolicy
@@ -119,6 +119,36 @@ class Project(Node):
     )
     async def annotators(self, info: Info) -> list[ProjectAnnotator]:
         return await project_annotators(info, self.row)
+
+    @strawberry.field(description="When annotators' tasks show model suggestions (updateSuggestionPolicy).")
+    def show_suggestions(self) -> automation.ShowSuggestions:  # type: ignore[valid-type]
+        return self.row.show_suggestions
+
+    @strawberry.field(
+        name="models",
+        description="The project's models by name, each with its versions, who registered them and when. Admins, "
+        "project managers, QA auditors, compliance officers and ML services; null with FORBIDDEN for others.",
+    )
+    async def model_registry(self, info: Info) -> list[automation.Model] | None:
+        return await automation.project_models_list(info, self.row)
+
+    @strawberry.field(
+        description="The heuristic rules run at import as the model `heuristics` (setHeuristicRules). Readers of "
+        "the models; null with FORBIDDEN for others."
+    )
+    def heuristic_rules(self, info: Info) -> automation.HeuristicRules | None:
+        return automation.heuristic_rules(info, self.row)
+
+    @strawberry.field(
+        description="Agreement of the labels with a model's suggestions, apart for tasks that showed that model "
+        "and tasks that showed no suggestion (anchoring bias); of one version when named. Null for a model or "
+        "version the project does not have. Admins, project managers and QA auditors; null with FORBIDDEN for "
+        "other roles."
+    )
+    async def model_agreement(
+        self, info: Info, model_name: str, model_version: str | None = None
+    ) -> automation.ModelAgreement | None:
+        return await automation.model_agreement(info, self.row, model_name, model_version)
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:

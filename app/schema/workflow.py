@@ -30,6 +30,7 @@ class WorkflowError(UserError):
 
 
 if TYPE_CHECKING:
+    from app.schema.automation import ShownModelVersion, TaskSuggestion
     from app.schema.items import Item
     from app.schema.qualification import Qualification, QualificationFeedback
 
@@ -70,6 +71,10 @@ class Label(Node):
     time_spent_ms: int | None
     status: LabelStatus  # type: ignore[valid-type]
     created_at: datetime
+    suggestions_shown: bool = strawberry.field(
+        description="Whether the task it was made on had returned model suggestions to its annotator before it "
+        "was submitted (Assignment.suggestions, under the project's showSuggestions)."
+    )
     _row: strawberry.Private[models.Label]
 
     @classmethod
@@ -81,8 +86,17 @@ class Label(Node):
             time_spent_ms=row.time_spent_ms,
             status=row.status,
             created_at=row.created_at,
+            suggestions_shown=row.suggestions_shown,
             _row=row,
         )
+
+    @strawberry.field(description="The model versions whose suggestions its task had shown; empty when none.")
+    async def shown_model_versions(
+        self, info: Info
+    ) -> list[Annotated[ShownModelVersion, strawberry.lazy("app.schema.automation")]]:
+        from app.schema.automation import shown_model_versions
+
+        return await shown_model_versions(info, list(self._row.shown_model_versions or []))
 
     @strawberry.field
     async def author(self, info: Info) -> User:
@@ -253,6 +267,18 @@ class Assignment(Node):
         from app.schema.qualification import qualification_of_task
 
         return await qualification_of_task(info, self._row.qualification_attempt_id)
+
+    @strawberry.field(
+        description="The models' suggestions on this task's item, latest version per model (made under the schema "
+        "in force), when the project's showSuggestions allows them for this task; else empty. What a task returns "
+        "to its own annotator is recorded as shown, and its label says so (Label.suggestionsShown)."
+    )
+    async def suggestions(
+        self, info: Info
+    ) -> list[Annotated[TaskSuggestion, strawberry.lazy("app.schema.automation")]]:
+        from app.schema.automation import task_suggestions
+
+        return await task_suggestions(info, self._row.id)
 
     @strawberry.field(
         description="For rework: the reviews that rejected the assignee's earlier labels on this item, oldest "

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from app import json_bounds
 from app.auth.actor import Actor
+from app.automation import reads as suggestions
 from app.clock import aware, utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
@@ -79,6 +80,8 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         raise DomainError(problems)
 
     guideline = await current_guideline(session, project)
+    # What the task had returned to its annotator before this submit (app/automation/reads.py).
+    shown = await suggestions.shown_on_task(session, assignment.id)
     label = Label(
         project_id=project.id,
         item_id=assignment.item_id,
@@ -90,6 +93,8 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         schema_version_id=schema.id,
         guideline_version_id=guideline.id if guideline else None,
         created_at=now,
+        suggestions_shown=bool(shown),
+        shown_model_versions=shown,
     )
     session.add(label)
     assignment.status = AssignmentStatus.SUBMITTED

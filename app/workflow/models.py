@@ -92,6 +92,10 @@ class Label(SQLModel, table=True):
     schema_version_id: uuid.UUID = Field(foreign_key="label_schema_version.id")
     guideline_version_id: uuid.UUID | None = Field(default=None, foreign_key="guideline_version.id")
     created_at: datetime = Field(default_factory=utcnow)
+    # Whether the task this label was made on had returned model suggestions to its annotator
+    # before the submit, and the model versions (ids, as text) they came from (app/automation).
+    suggestions_shown: bool = Field(default=False)
+    shown_model_versions: list[str] = json_field(default=[])
 
 
 class Review(SQLModel, table=True):

@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.audits import service as audits
 from app.audits.models import AuditStatus, QaAudit
-from app.automation.models import Suggestion
+from app.automation.models import Model, ModelKind, ModelVersion, Suggestion
 from app.ingestion.models import Item
 from app.workflow.models import AggregationMethod, Decision, Escalation, QualityModel
 from tests.conftest import Api, gid
@@ -91,14 +91,26 @@ async def planted(api: Api) -> dict[str, Any]:
                 status=AuditStatus.DONE,
             )
         )
+        model = Model(
+            project_id=item.project_id, name="m", kind=ModelKind.EXTERNAL, registered_by=api.world.id("mlbot")
+        )
+        session.add(model)
+        await session.flush()
+        version = ModelVersion(
+            model_id=model.id, project_id=item.project_id, version="1", registered_by=api.world.id("mlbot")
+        )
+        session.add(version)
+        await session.flush()
         session.add(
             Suggestion(
                 project_id=item.project_id,
                 item_id=item.id,
-                model_name="m",
-                model_version="1",
+                model_version_id=version.id,
                 value={"sentiment": "pos", "note": f"model {MARKER}"},
                 confidence=0.9,
+                per_field={"sentiment": 0.9},
+                # A model's free text about the item: erased like any other.
+                explanation=f"the text says {MARKER}",
                 schema_version_id=decision.schema_version_id,
                 created_by=api.world.id("mlbot"),
             )
@@ -153,6 +165,7 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
         "guideline_version",
     }
     assert planted_in | {"schema_change_request"} <= set(before)
+    assert sorted(before["suggestion"]) == ["explanation", "value"]  # the model's text field and its own words
 
     erased = await erase(api, "subj-x")
 

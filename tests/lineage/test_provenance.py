@@ -9,7 +9,7 @@ import json
 import uuid
 from typing import Any
 
-from app.automation.models import Suggestion
+from app.automation.models import Model, ModelKind, ModelVersion, Suggestion
 from app.workflow.models import Label
 from tests.conftest import Api, gid
 from tests.lineage.support import (
@@ -291,12 +291,27 @@ async def test_suggestions_are_predictions_by_a_model_of_a_version_without_their
     async with api.runtime.sessions() as session:
         label = await session.get(Label, pk(seen["second"]))
         assert label is not None
+        model = Model(
+            project_id=label.project_id,
+            name="sentiment-bert",
+            kind=ModelKind.EXTERNAL,
+            registered_by=api.world.id("mlbot"),
+        )
+        session.add(model)
+        await session.flush()
+        versions = {
+            v: ModelVersion(
+                model_id=model.id, project_id=label.project_id, version=v, registered_by=api.world.id("mlbot")
+            )
+            for v in ("2.1.0", "2.2.0")
+        }
+        session.add_all(versions.values())
+        await session.flush()
         suggestions = [
             Suggestion(
                 project_id=label.project_id,
                 item_id=label.item_id,
-                model_name="sentiment-bert",
-                model_version=version,
+                model_version_id=versions[version].id,
                 value={"sentiment": "pos", "note": f"model {SUGGESTION_MARKER}"},
                 confidence=confidence,
                 schema_version_id=label.schema_version_id,

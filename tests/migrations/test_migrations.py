@@ -222,3 +222,82 @@ def test_0016_chains_the_events_already_there(empty_url: str) -> None:
 
     assert asyncio.run(append_and_verify()) == (True, 5)
     command.check(config)
+
+
+def test_0022_registers_the_models_of_the_suggestions_already_stored(empty_url: str) -> None:
+    """Suggestions written before the registry (the table had no API) keep their rows: each distinct
+    (project, model, version) becomes an EXTERNAL model version registered by its first writer; of
+    two rows for one item and version the newer stays."""
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0021")
+    sqlite = empty_url.startswith("sqlite")
+    ids = {
+        name: value.replace("-", "") if sqlite else value
+        for name, value in {
+            "user": "11111111-1111-7111-8111-111111111111",
+            "bot": "11111111-1111-7111-8111-222222222222",
+            "project": "22222222-2222-7222-8222-222222222222",
+            "schema": "33333333-3333-7333-8333-333333333333",
+            "item": "44444444-4444-7444-8444-444444444444",
+            "s1": "55555555-5555-7555-8555-000000000001",
+            "s2": "55555555-5555-7555-8555-000000000002",
+            "s3": "55555555-5555-7555-8555-000000000003",
+        }.items()
+    }
+
+    def at(second: int) -> object:
+        return f"2026-01-01 00:00:0{second}.000000" if sqlite else datetime(2026, 1, 1, 0, 0, second, tzinfo=UTC)
+
+    for statement, extra in (
+        (
+            'INSERT INTO "user" (id, username, display_name, kind, secret_hash, is_active, created_at) VALUES '
+            "(:user, 'pm', 'PM', 'HUMAN', 'x', true, :t1), (:bot, 'bot', 'Bot', 'SERVICE', 'x', true, :t1)",
+            {},
+        ),
+        (
+            "INSERT INTO project (id, name, description, overlap, lease_seconds, schema_version, created_by, "
+            "created_at) VALUES (:project, 'P', '', 1, 600, 1, :user, :t1)",
+            {},
+        ),
+        (
+            "INSERT INTO label_schema_version (id, project_id, version, definition, created_by, created_at) "
+            "VALUES (:schema, :project, 1, '{\"fields\": []}', :user, :t1)",
+            {},
+        ),
+        (
+            "INSERT INTO item (id, project_id, external_id, data, meta, content_hash, priority, status, label_count, "
+            "active_claims, labels_required, created_at) VALUES (:item, :project, 'x', '{}', '{}', 'h', 0, 'QUEUED', "
+            "0, 0, 1, :t1)",
+            {},
+        ),
+        (
+            "INSERT INTO suggestion (id, project_id, item_id, model_name, model_version, value, confidence, "
+            "schema_version_id, created_by, created_at) VALUES "
+            "(:s1, :project, :item, 'bert', '1', '{\"a\": 1}', 0.5, :schema, :bot, :t2), "
+            "(:s2, :project, :item, 'bert', '1', '{\"a\": 2}', 0.6, :schema, :user, :t3), "
+            "(:s3, :project, :item, 'bert', '2', '{\"a\": 3}', 0.7, :schema, :user, :t4)",
+            {},
+        ),
+    ):
+        params = {**ids, "t1": at(1), "t2": at(2), "t3": at(3), "t4": at(4), **extra}
+        assert execute(empty_url, statement, params) == [], statement
+
+    command.upgrade(config, "head")
+
+    models = execute(empty_url, "SELECT name, kind, registered_by FROM model")
+    assert [(name, kind) for name, kind, _ in models] == [("bert", "EXTERNAL")]
+    assert str(models[0][2]).replace("-", "") == ids["bot"].replace("-", "")  # whoever wrote the first one
+    versions = execute(
+        empty_url,
+        "SELECT v.version, s.confidence FROM suggestion s JOIN model_version v ON v.id = s.model_version_id "
+        "ORDER BY v.version",
+    )
+    assert versions == [("1", 0.6), ("2", 0.7)]  # the newer row of bert 1 stayed
+    assert execute(empty_url, "SELECT count(*) FROM model_version") == [(2,)]
+    command.check(config)
+
+    command.downgrade(config, "0021")
+    assert execute(empty_url, "SELECT model_name, model_version FROM suggestion ORDER BY model_version") == [
+        ("bert", "1"),
+        ("bert", "2"),
+    ]

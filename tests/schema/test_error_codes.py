@@ -20,6 +20,7 @@ from graphql import build_schema as schema_from_sdl
 import app.operations
 from app.audits.error_codes import AuditErrorCode
 from app.auth.error_codes import TokenErrorCode
+from app.automation.error_codes import AutomationErrorCode
 from app.consent.error_codes import ConsentErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
 from app.erasure.error_codes import ErasureErrorCode
@@ -115,6 +116,16 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/lifecycle.py",  # escalateItem's move
         "workflow/decisions.py",
         "taxonomy/schema_language.py",
+    ),
+    # Suggestions (values checked by the label-schema language), the policy, heuristic rules (their
+    # patterns checked as anonymization rules' are).
+    AutomationErrorCode: (
+        *STORED,
+        "automation/service.py",
+        "automation/registry.py",
+        "automation/heuristics.py",
+        "taxonomy/schema_language.py",
+        "ingestion/anonymize/custom.py:check_pattern",
     ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
     # Webhooks: the URL's form and address (addresses.py), what one may manage (reads.py).

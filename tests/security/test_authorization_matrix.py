@@ -232,6 +232,21 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "updateWebhook":           (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     "deleteWebhook":           (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     "redeliverWebhookDelivery":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+    # Suggestions: ML services and managers (and admins) push them; managers set when tasks show
+    # them and the heuristic rules. The registry (names, versions, who, metrics) is read by those
+    # who push, govern or measure (admin, pm, QA, compliance, ML services); agreement with a model
+    # is a quality figure (quality read). A task shows them to whoever reads the task, under the
+    # project's policy (ALWAYS here); only its own annotator's reads are recorded.
+    "submitSuggestions":       (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN, DENY),
+    "updateSuggestionPolicy":  (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "setHeuristicRules":       (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "project.showSuggestions": (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
+    "project.models":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.heuristicRules":  (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
+    "project.modelAgreement":  (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "node(Model)":             (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
+    "node(ModelVersion)":      (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
+    "assignment.suggestions":  (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
 }
 # fmt: on
 
@@ -265,6 +280,8 @@ class Scene:
     snapshot: str = ""  # the dataset snapshot of the manager's export (a-2), made by the lineage rows' setup
     webhook: str = ""  # the manager's webhook on project A, made by the webhook rows' setup
     delivery: str = ""  # its delivery of an import, FAILED
+    model: str = ""  # the ML service's model "m", version 1 suggesting for a-1 and a-2, shown ALWAYS
+    model_version: str = ""
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1618,6 +1635,49 @@ def webhooks_listed(data: dict[str, Any], scene: Scene) -> Outcome:
     return allow(shown["id"] == scene.webhook and good, data)
 
 
+PUSH = """
+mutation Push($input: SubmitSuggestionsInput!) {
+  submitSuggestions(input: $input) { created modelVersion { id } errors { code field message } }
+}
+"""
+
+SHOW_ALWAYS = """
+mutation P($input: UpdateSuggestionPolicyInput!) { updateSuggestionPolicy(input: $input) { errors { code } } }
+"""
+
+
+async def suggested(api: Api, scene: Scene) -> None:
+    """The ML service's model m 1 suggests pos for a-1 and a-2; tasks show suggestions."""
+    if scene.model:
+        return
+    rows = [{"externalId": e, "value": {"sentiment": "pos"}, "confidence": 0.8} for e in ("a-1", "a-2")]
+    variables = {"input": {"projectId": scene.project, "modelName": "m", "modelVersion": "1", "suggestions": rows}}
+    pushed = (await api.data(PUSH, variables, as_="mlbot"))["submitSuggestions"]
+    assert pushed["errors"] == [], pushed
+    policy = await api.data(SHOW_ALWAYS, {"input": {"projectId": scene.project, "showSuggestions": "ALWAYS"}}, as_="pm")
+    assert policy["updateSuggestionPolicy"]["errors"] == []
+    models = await api.data(project_query("models { id }"), {"id": scene.project}, as_="pm")
+    scene.model = models["project"]["models"][0]["id"]
+    scene.model_version = pushed["modelVersion"]["id"]
+
+
+def check_pushed(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "submitSuggestions")
+    return refused or allow(result["created"] == 1, result)
+
+
+def check_suggestion_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateSuggestionPolicy")
+    return refused or allow(result["project"] == {"showSuggestions": "ALWAYS"}, result)
+
+
+def check_heuristic_rules(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "setHeuristicRules")
+    return refused or allow(
+        result["project"]["heuristicRules"] == {"version": 1, "rules": [{"name": "refund"}]}, result
+    )
+
+
 OPERATIONS.update(
     {
         "project.webhooks": Operation(
@@ -1664,6 +1724,105 @@ OPERATIONS.update(
             check_redelivered,
             writes=True,
             setup=a_webhook,
+        ),
+        "submitSuggestions": Operation(
+            PUSH,
+            lambda s: {
+                "input": {
+                    "projectId": s.project,
+                    "modelName": "m",
+                    "modelVersion": "1",
+                    "suggestions": [{"externalId": "a-3", "value": {"sentiment": "neg"}, "confidence": 0.7}],
+                }
+            },
+            check_pushed,
+            writes=True,
+        ),
+        "updateSuggestionPolicy": Operation(
+            """
+            mutation Policy($input: UpdateSuggestionPolicyInput!) {
+              updateSuggestionPolicy(input: $input) { project { showSuggestions } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "showSuggestions": "ALWAYS"}},
+            check_suggestion_policy,
+            writes=True,
+        ),
+        "setHeuristicRules": Operation(
+            """
+            mutation Rules($input: SetHeuristicRulesInput!) {
+              setHeuristicRules(input: $input) {
+                project { heuristicRules { version rules { name } } } errors { code field message }
+              }
+            }
+            """,
+            lambda s: {
+                "input": {
+                    "projectId": s.project,
+                    "rules": [
+                        {
+                            "name": "refund",
+                            "itemField": "text",
+                            "keywords": ["refund"],
+                            "field": "sentiment",
+                            "class": "neg",
+                            "confidence": 0.8,
+                        }
+                    ],
+                }
+            },
+            check_heuristic_rules,
+            writes=True,
+        ),
+        "project.showSuggestions": Operation(
+            project_query("showSuggestions"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(d["project"]["showSuggestions"] == "NEVER", d),
+        ),
+        "project.models": Operation(
+            project_query("models { name kind versions { version suggestionCount } }"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(
+                d["project"]["models"]
+                == [{"name": "m", "kind": "EXTERNAL", "versions": [{"version": "1", "suggestionCount": 2}]}],
+                d,
+            ),
+            setup=suggested,
+        ),
+        "project.heuristicRules": Operation(
+            project_query("heuristicRules { version rules { name } }"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(d["project"]["heuristicRules"] == {"version": 0, "rules": []}, d),
+        ),
+        # ann2's pos on a-1 agrees with m, ann3's neg on a-2 does not; neither task showed anything.
+        "project.modelAgreement": Operation(
+            project_query('modelAgreement(modelName: "m") { shown { labels } notShown { labels agreeing } }'),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(
+                d["project"]["modelAgreement"] == {"shown": {"labels": 0}, "notShown": {"labels": 2, "agreeing": 1}},
+                d,
+            ),
+            setup=suggested,
+        ),
+        "node(Model)": Operation(
+            node_query("Model { name kind }"),
+            lambda s: {"id": s.model},
+            lambda d, s: allow(d["node"] == {"__typename": "Model", "name": "m", "kind": "EXTERNAL"}, d),
+            setup=suggested,
+        ),
+        "node(ModelVersion)": Operation(
+            node_query("ModelVersion { modelName version }"),
+            lambda s: {"id": s.model_version},
+            lambda d, s: allow(d["node"] == {"__typename": "ModelVersion", "modelName": "m", "version": "1"}, d),
+            setup=suggested,
+        ),
+        "assignment.suggestions": Operation(
+            node_query("Assignment { suggestions { modelName modelVersion value } }"),
+            lambda s: {"id": s.ann2_task},
+            lambda d, s: allow(
+                d["node"]["suggestions"] == [{"modelName": "m", "modelVersion": "1", "value": {"sentiment": "pos"}}], d
+            ),
+            setup=suggested,
         ),
     }
 )

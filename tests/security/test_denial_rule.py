@@ -377,7 +377,52 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"deliveryId": id_}},
         ),
     ),
+    # Suggestions: B's project, and B's item named in a push to A, answer as missing ones.
+    "submitSuggestions": (
+        "Project",
+        Case(
+            "pm",
+            mutation("submitSuggestions", "SubmitSuggestionsInput", "created"),
+            lambda id_: {
+                "input": {"projectId": id_, "modelName": "m", "modelVersion": "1", "suggestions": [SUGGESTION]}
+            },
+        ),
+    ),
+    "submitSuggestions(itemId)": (
+        "Item",
+        Case(
+            "pm",
+            mutation("submitSuggestions", "SubmitSuggestionsInput", "created"),
+            lambda id_: {
+                "input": {
+                    "projectId": PROJECT_A[0],
+                    "modelName": "m",
+                    "modelVersion": "1",
+                    "suggestions": [{"itemId": id_, "value": {"sentiment": "pos"}, "confidence": 0.5}],
+                }
+            },
+        ),
+    ),
+    "updateSuggestionPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateSuggestionPolicy", "UpdateSuggestionPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "showSuggestions": "ALWAYS"}},
+        ),
+    ),
+    "setHeuristicRules": (
+        "Project",
+        Case(
+            "pm",
+            mutation("setHeuristicRules", "SetHeuristicRulesInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "rules": []}},
+        ),
+    ),
+    "node(Model)": ("Model", node_case("pm")),
+    "node(ModelVersion)": ("ModelVersion", node_case("pm")),
 }
+SUGGESTION = {"externalId": "b-1", "value": {"sentiment": "pos"}, "confidence": 0.5}
 # Project A's global id, set by the test (the world is built per test).
 PROJECT_A: list[str] = [""]
 
@@ -428,10 +473,18 @@ async def objects_of_b(api: Api) -> dict[str, str]:
         {"id": project},
         as_="pm_b",
     )
+    pushed = await api.data(
+        mutation("submitSuggestions", "SubmitSuggestionsInput", "modelVersion { id }"),
+        {"input": {"projectId": project, "modelName": "mb", "modelVersion": "1", "suggestions": [SUGGESTION]}},
+        as_="pm_b",
+    )
+    models = await api.data("query M($id: ID!) { project(id: $id) { models { id } } }", {"id": project}, as_="pm_b")
     PROJECT_A[0] = gid("Project", api.world.project_a)
     return {
         "Webhook": registered["registerWebhook"]["webhook"]["id"],
         "WebhookDelivery": hooks["project"]["webhooks"][0]["deliveries"]["nodes"][0]["id"],
+        "Model": models["project"]["models"][0]["id"],
+        "ModelVersion": pushed["submitSuggestions"]["modelVersion"]["id"],
         "DatasetSnapshot": exported.headers["Labelgraph-Snapshot"],
         "ConsentRecord": consent["recordConsent"]["consentIds"][0],
         "Comment": commented["addComment"]["comment"]["id"],

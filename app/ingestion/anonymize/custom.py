@@ -75,7 +75,8 @@ _TERM_OPTIONS.case_sensitive = False
 _TERM_OPTIONS.longest_match = True
 
 
-def _compile_pattern(pattern: str) -> Any:
+def compile_pattern(pattern: str) -> Any:
+    """A checked pattern compiled on RE2 (None if RE2 refuses it); heuristic rules use it too."""
     try:
         return re2.compile(pattern, _PATTERN_OPTIONS)
     except re2.error:
@@ -105,7 +106,7 @@ def check(rules: Sequence[Rule]) -> list[Problem]:
             problems.append(Problem("INVALID_RULE", "A rule has either a pattern or terms.", at))
             continue
         if rule.pattern is not None:
-            problems += _check_pattern(rule.pattern, f"{at}.pattern")
+            problems += check_pattern(rule.pattern, f"{at}.pattern")
         else:
             terms = rule.terms or ()
             total_terms += len(terms)
@@ -123,7 +124,8 @@ def check(rules: Sequence[Rule]) -> list[Problem]:
     return problems
 
 
-def _check_pattern(pattern: str, at: str) -> list[Problem]:
+def check_pattern(pattern: str, at: str) -> list[Problem]:
+    """What is wrong with a manager's pattern (also app/automation/heuristics.py's rules)."""
     if not pattern:
         return [Problem("MATCHES_EMPTY", "A pattern must not match the empty text.", at)]
     if len(pattern) > MAX_PATTERN:
@@ -131,7 +133,7 @@ def _check_pattern(pattern: str, at: str) -> list[Problem]:
     problems = json_bounds.check_text(pattern, at)
     if problems:
         return problems
-    compiled = _compile_pattern(pattern)
+    compiled = compile_pattern(pattern)
     if compiled is None:
         return [
             Problem(
@@ -213,7 +215,7 @@ def detectors(rules: Sequence[Rule]) -> list[RegexDetector | TermDetector]:
     found: list[RegexDetector | TermDetector] = []
     for rule in rules:
         if rule.pattern is not None:
-            found.append(RegexDetector(rule.name, _compile_pattern(rule.pattern)))
+            found.append(RegexDetector(rule.name, compile_pattern(rule.pattern)))
         elif rule.terms:
             found.append(TermDetector.of(rule.name, rule.terms))
     return found
