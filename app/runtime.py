@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
 from app.access.recorder import AccessRecorder
-from app.auth.models import User
+from app.auth.models import IdentityKind, User
 from app.auth.passwords import Passwords
 from app.auth.tokens import TokenService
 from app.consent.lapse import Sweeper
@@ -21,8 +22,22 @@ from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
 from app.settings import Settings
 
-# How long a looked-up identity is trusted before it is read again (deactivation latency).
-IDENTITY_TTL_S = 10.0
+# The bearer check's one statement per request: a primary-key probe of the active identity.
+# Read on every request, never cached, so a deactivation (or a password reset's cut-off) holds
+# from the very next request in every server process; bench/README.md has what it costs.
+IDENTITY = select(col(User.id), col(User.username), col(User.kind), col(User.tokens_valid_after)).where(
+    col(User.id) == bindparam("user_id"), col(User.is_active).is_(True)
+)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a token's subject is, as the bearer check needs it."""
+
+    id: uuid.UUID
+    username: str
+    kind: IdentityKind
+    tokens_valid_after: datetime | None
 
 
 @dataclass
@@ -36,7 +51,6 @@ class Runtime:
     access: AccessRecorder = field(init=False)
     consent_sweeper: Sweeper = field(init=False)
     watcher: PolicyWatcher | None = None
-    _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
@@ -77,20 +91,8 @@ class Runtime:
             await self.watcher.stop()
         await self.engine.dispose()
 
-    def forget_identity(self, user_id: uuid.UUID) -> None:
-        """Drop the cached identity (an erased account), so this process refuses its tokens at once;
-        other processes do within IDENTITY_TTL_S."""
-        self._identities.pop(user_id, None)
-
-    async def identity(self, user_id: uuid.UUID) -> User | None:
-        """The active identity behind a token subject, cached briefly: every request asks."""
-        now = time.monotonic()
-        cached = self._identities.get(user_id)
-        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
-            return cached[1]
-        async with self.sessions() as session:
-            user = await session.scalar(select(User).where(User.id == user_id, col(User.is_active).is_(True)))
-        if len(self._identities) > 10_000:
-            self._identities.clear()
-        self._identities[user_id] = (now, user)
-        return user
+    async def identity(self, user_id: uuid.UUID) -> Identity | None:
+        """The active identity behind a token subject, read afresh for every request."""
+        async with self.engine.connect() as connection:
+            row = (await connection.execute(IDENTITY, {"user_id": user_id})).first()
+        return None if row is None else Identity(row[0], row[1], IdentityKind(row[2]), row[3])

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import secrets
@@ -78,6 +79,22 @@ class Settings:
     access_history: bool = True
     # Seconds between the server's sweeps of lapsed consent (app/consent/lapse.py); 0: claims and the CLI only.
     consent_sweep_s: float = 60.0
+    # Password policy (app/auth/password_policy.py): length, and zxcvbn's score 0-4 (0: off).
+    min_password_length: int = 12
+    min_password_score: int = 3
+    # How long an invitation link and an admin-issued password reset link work.
+    invite_lifetime_s: int = 7 * 24 * 3600
+    password_reset_lifetime_s: int = 24 * 3600
+    # Sign-in throttling (app/auth/throttle.py): failures allowed per username and per client
+    # address within the window before each further one locks the key for backoff seconds,
+    # doubling up to the cap.
+    login_failures_per_username: int = 5
+    login_failures_per_address: int = 50
+    login_failure_window_s: int = 900
+    login_backoff_s: int = 1
+    login_backoff_max_s: int = 900
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; none: the peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -109,6 +126,16 @@ class Settings:
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
             access_history=production or _env_bool("ACCESS_HISTORY", True),
             consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
+            min_password_length=_env_int("MIN_PASSWORD_LENGTH", defaults.min_password_length),
+            min_password_score=_env_int("MIN_PASSWORD_SCORE", defaults.min_password_score),
+            invite_lifetime_s=_env_int("INVITE_LIFETIME_S", defaults.invite_lifetime_s),
+            password_reset_lifetime_s=_env_int("PASSWORD_RESET_LIFETIME_S", defaults.password_reset_lifetime_s),
+            login_failures_per_username=_env_int("LOGIN_FAILURES_PER_USERNAME", defaults.login_failures_per_username),
+            login_failures_per_address=_env_int("LOGIN_FAILURES_PER_ADDRESS", defaults.login_failures_per_address),
+            login_failure_window_s=_env_int("LOGIN_FAILURE_WINDOW_S", defaults.login_failure_window_s),
+            login_backoff_s=_env_int("LOGIN_BACKOFF_S", defaults.login_backoff_s),
+            login_backoff_max_s=_env_int("LOGIN_BACKOFF_MAX_S", defaults.login_backoff_max_s),
+            trusted_proxies=trusted_proxies(_env("TRUSTED_PROXIES", "")),
         )
 
     def hash_key(self) -> bytes:
@@ -157,6 +184,19 @@ def cors_origins(value: str) -> tuple[str, ...]:
             "write scheme://host[:port] with no path or trailing slash, e.g. https://label.example.com"
         )
     return origins
+
+
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """LABELGRAPH_TRUSTED_PROXIES: comma-separated addresses or CIDR networks (10.0.0.0/8)."""
+    networks = tuple(part.strip() for part in value.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise RuntimeError(
+                f"LABELGRAPH_TRUSTED_PROXIES: {network!r} is not an address or network, e.g. 10.0.0.0/8"
+            ) from None
+    return networks
 
 
 def persistent_secret(data_dir: Path) -> str:

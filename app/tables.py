@@ -2,7 +2,7 @@
 
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
-from app.auth.models import RefreshToken, User
+from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, User
 from app.automation.models import Suggestion
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
@@ -27,6 +27,8 @@ from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation,
 __all__ = [
     "AccessEvent",
     "AccessResource",
+    "AccountChange",
+    "AccountToken",
     "Assignment",
     "AuditEvent",
     "AuditFinding",
@@ -50,6 +52,7 @@ __all__ = [
     "Item",
     "Label",
     "LabelSchemaVersion",
+    "LoginThrottle",
     "Project",
     "QaAudit",
     "QualificationAttempt",

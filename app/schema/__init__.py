@@ -21,6 +21,7 @@ from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
 from app.schema.access import AccessLog, AccessQuery
+from app.schema.accounts import AccountsMutation
 from app.schema.anonymization import AnonymizationMutation
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
@@ -125,6 +126,7 @@ Mutation = merge_types(
         GuidelinesMutation,
         DiscussionMutation,
         IdentityMutation,
+        AccountsMutation,
         TokensMutation,
     ),
 )

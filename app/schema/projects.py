@@ -19,6 +19,7 @@ from app.schema.consent import ConsentPolicy
 from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.expertise import GoldPolicy, ProjectAnnotator, project_annotators
+from app.schema.identity import ProjectMember, project_members
 from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
@@ -112,6 +113,13 @@ class Project(Node):
     )
     async def annotators(self, info: Info) -> list[ProjectAnnotator]:
         return await project_annotators(info, self.row)
+
+    @strawberry.field(
+        description="Everyone holding a role in this project (org-wide roles not listed), with those roles and "
+        "their status, by username. The project's managers and admins; null with FORBIDDEN for other roles."
+    )
+    async def members(self, info: Info) -> list[ProjectMember] | None:
+        return await project_members(info, self.row.id)
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:

@@ -19,7 +19,7 @@ from graphql import build_schema as schema_from_sdl
 
 import app.operations
 from app.audits.error_codes import AuditErrorCode
-from app.auth.error_codes import TokenErrorCode
+from app.auth.error_codes import IdentityErrorCode, TokenErrorCode
 from app.consent.error_codes import ConsentErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
 from app.erasure.error_codes import ErasureErrorCode
@@ -117,6 +117,18 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     ),
     RoleErrorCode: (*COMMON, "policies/service.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),
+    # People and service accounts: their fields, passwords and links, the grants an invitation carries.
+    IdentityErrorCode: (
+        *COMMON,
+        "json_bounds.py",
+        "auth/people.py",
+        "auth/credentials.py",
+        "auth/machines.py",
+        "auth/links.py",
+        "auth/fields.py",
+        "auth/password_policy.py",
+        "policies/service.py:check_fit",
+    ),
 }
 
 
