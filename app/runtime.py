@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
 from app.access.recorder import AccessRecorder
-from app.auth.models import IdentityKind, User
+from app.auth import identities
+from app.auth.identities import Identity, IdentityCache
 from app.auth.passwords import Passwords
 from app.auth.tokens import TokenService
 from app.consent.lapse import Sweeper
@@ -21,23 +19,6 @@ from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
 from app.settings import Settings
-
-# The bearer check's one statement per request: a primary-key probe of the active identity.
-# Read on every request, never cached, so a deactivation (or a password reset's cut-off) holds
-# from the very next request in every server process; bench/README.md has what it costs.
-IDENTITY = select(col(User.id), col(User.username), col(User.kind), col(User.tokens_valid_after)).where(
-    col(User.id) == bindparam("user_id"), col(User.is_active).is_(True)
-)
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who a token's subject is, as the bearer check needs it."""
-
-    id: uuid.UUID
-    username: str
-    kind: IdentityKind
-    tokens_valid_after: datetime | None
 
 
 @dataclass
@@ -51,10 +32,12 @@ class Runtime:
     access: AccessRecorder = field(init=False)
     consent_sweeper: Sweeper = field(init=False)
     watcher: PolicyWatcher | None = None
+    identities: IdentityCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
         self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
+        self.identities = IdentityCache(self.engine, self.sessions)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -74,6 +57,7 @@ class Runtime:
         runtime.consent_sweeper.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
+            await runtime.watcher.listen(identities.CHANNEL, runtime.identities.on_notice)
         return runtime
 
     async def reload_grants(self) -> None:
@@ -92,7 +76,6 @@ class Runtime:
         await self.engine.dispose()
 
     async def identity(self, user_id: uuid.UUID) -> Identity | None:
-        """The active identity behind a token subject, read afresh for every request."""
-        async with self.engine.connect() as connection:
-            row = (await connection.execute(IDENTITY, {"user_id": user_id})).first()
-        return None if row is None else Identity(row[0], row[1], IdentityKind(row[2]), row[3])
+        """The active identity behind a token subject (app/auth/identities.py: cached, dropped
+        as soon as the account changes)."""
+        return await self.identities.get(user_id)

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.auth import links, refresh
+from app.auth import identities, links, refresh
 from app.auth.actor import Actor
 from app.auth.models import AccountTokenKind, IdentityKind, RefreshToken, User, UserStatus
 from app.auth.password_policy import PasswordPolicy
@@ -169,6 +169,7 @@ async def reset_password(session: AsyncSession, authorizer: Authorizer, token: s
     await links.use(session, row)
     user.secret_hash = secret_hash
     user.tokens_valid_after = utcnow()
+    await identities.changed(session, user.id)
     ended = await refresh.revoke_all(session, user.id, "password_reset")
     await audit.record(
         session,

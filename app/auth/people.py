@@ -20,7 +20,7 @@ import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from app.auth import links, refresh
+from app.auth import identities, links, refresh
 from app.auth.actor import Actor
 from app.auth.fields import check_display_name, check_email, check_reason, check_username, normal_email
 from app.auth.models import AccountChange, AccountChangeAction, AccountTokenKind, IdentityKind, User, UserStatus
@@ -289,6 +289,7 @@ async def accept_invite(session: AsyncSession, authorizer: Authorizer, token: st
     await links.use(session, row)
     user.secret_hash = secret_hash
     user.is_active = True
+    await identities.changed(session, user.id)
     inviter = await session.get(User, row.created_by) if row.created_by else None
     granted, dropped = [], []
     for grant in map(Grant.of, row.grants):
@@ -392,7 +393,7 @@ class Deactivated:
 async def end_access(session: AsyncSession, user: User, reason: str) -> tuple[int, int]:
     """What a deactivation, a revocation or an erasure does to the account's credentials, at once:
     it cannot sign in, every access token issued so far is refused on the next request (the
-    bearer check reads the row), refresh tokens and unused links are revoked. Returns
+    identity caches forget it: app/auth/identities.py), refresh tokens and unused links are revoked. Returns
     (sign-ins ended, links revoked)."""
     now = utcnow()
     user.is_active = False
@@ -402,6 +403,7 @@ async def end_access(session: AsyncSession, user: User, reason: str) -> tuple[in
     user.previous_secret_expires_at = None
     sign_ins = await refresh.revoke_all(session, user.id, reason)
     revoked = await links.revoke_live(session, user.id, now)
+    await identities.changed(session, user.id)
     await session.flush()
     return sign_ins, revoked
 
@@ -458,6 +460,7 @@ async def reactivate_user(session: AsyncSession, actor: Actor, user_id: uuid.UUI
         raise DomainError(problems)
     user.deactivated_at = None
     user.is_active = user.secret_hash != ""
+    await identities.changed(session, user.id)
     change = await _note_change(session, actor, user, AccountChangeAction.REACTIVATE, reason)
     await audit.record(
         session,
