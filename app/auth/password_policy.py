@@ -12,9 +12,6 @@ import functools
 import re
 from dataclasses import dataclass
 
-from zxcvbn import zxcvbn
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
 from app.errors import Problem
 from app.settings import Settings
 
@@ -35,6 +32,10 @@ class PasswordPolicy:
 
 @functools.cache
 def common_passwords() -> frozenset[str]:
+    # Imported on first use: zxcvbn's dictionaries are ~14 MiB a server only needs once someone
+    # sets a password.
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
@@ -68,6 +69,8 @@ def check_password(
     if lowered in common_passwords():
         return [Problem("COMMON_PASSWORD", "That password is among the most common ones: choose another.", field)]
     if policy.min_score > 0:
+        from zxcvbn import zxcvbn
+
         estimate = zxcvbn(password[:ZXCVBN_MAX], user_inputs=[*names, *SERVICE_WORDS])
         if estimate["score"] < policy.min_score:
             hint = estimate["feedback"].get("warning") or "Add more words or characters that are hard to guess."
