@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-
 import pytest
-from joserfc import jwt
-from joserfc.jwk import OctKey
 
 from app.auth.password_policy import PasswordPolicy, check_password, common_passwords
-from app.auth.tokens import ALGORITHM, TOKEN_TYPE
 from tests.auth.support import (
     CHANGE_PASSWORD,
     ISSUE_RESET,
@@ -22,28 +16,10 @@ from tests.auth.support import (
     signed_in,
     with_token,
 )
-from tests.conftest import PASSWORD, SECRET_KEY, Api, gid
+from tests.conftest import PASSWORD, Api, gid
 from tests.security import assert_forbidden
 
 NEW = "amber-lantern-quietly-92"
-
-
-def token_issued_ago(api: Api, username: str, seconds: int) -> str:
-    """A real access token of the user's, signed with the server's key, issued `seconds` ago (as a
-    token in use since then would be): tests move time in data, they never sleep."""
-    settings = api.runtime.settings
-    now = int(time.time()) - seconds
-    claims = {
-        "iss": settings.issuer,
-        "aud": settings.audience,
-        "sub": str(api.world.id(username)),
-        "client_id": "web",
-        "iat": now,
-        "exp": now + settings.token_lifetime_s,
-        "jti": uuid.uuid4().hex,
-    }
-    key = OctKey.import_key(SECRET_KEY.encode())
-    return jwt.encode({"alg": ALGORITHM, "typ": TOKEN_TYPE}, claims, key, algorithms=[ALGORITHM])
 
 
 async def test_change_password_ends_the_other_sign_ins(api: Api) -> None:
@@ -78,9 +54,9 @@ async def test_service_accounts_have_no_password_to_change(api: Api) -> None:
 
 async def test_a_reset_link_sets_a_new_password_once_and_cuts_off_the_old_sign_ins(api: Api) -> None:
     ann2 = gid("User", api.world.id("ann2"))
-    in_use = token_issued_ago(api, "ann2", 30)
+    before = await signed_in(api, "ann2", PASSWORD)
+    in_use, old_refresh = before["access_token"], before["refresh_token"]
     assert (await with_token(api, in_use)).status_code == 200
-    old_refresh = (await signed_in(api, "ann2", PASSWORD))["refresh_token"]
 
     issued = (await api.data(ISSUE_RESET, {"input": {"userId": ann2}}, as_="admin"))["issuePasswordReset"]
     assert issued["errors"] == []
@@ -92,6 +68,7 @@ async def test_a_reset_link_sets_a_new_password_once_and_cuts_off_the_old_sign_i
     done = await anonymous_data(api, RESET, {"input": {"token": token, "password": NEW}})
     assert done["resetPassword"] == {"username": "ann2", "errors": []}
 
+    # Issued before the reset (even within its second): refused from the next request on.
     assert (await with_token(api, in_use)).status_code == 401
     assert (await refresh(api, old_refresh)).json()["error"] == "invalid_grant"
     assert (await password_sign_in(api, "ann2", PASSWORD)).status_code == 400
