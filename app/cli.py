@@ -298,7 +298,11 @@ def user_create(
     display_name: str = "",
     password: Annotated[str | None, typer.Option(help="Prompted for when left out.")] = None,
 ) -> None:
-    """Create a person (password grant) or a service account (client_credentials grant)."""
+    """Create a person (password grant) or a service account (client_credentials grant).
+
+    The password policy applies (LABELGRAPH_MIN_PASSWORD_LENGTH, LABELGRAPH_MIN_PASSWORD_SCORE).
+    Through the API: createUser, inviteUser, createServiceAccount."""
+    from app.auth.password_policy import PasswordPolicy
     from app.auth.service import create_identity
 
     settings = _settings()
@@ -307,7 +311,15 @@ def user_create(
     kind = IdentityKind.SERVICE if service else IdentityKind.HUMAN
     user = _with_session(
         settings,
-        lambda s: create_identity(s, passwords, username=username, secret=secret, kind=kind, display_name=display_name),
+        lambda s: create_identity(
+            s,
+            passwords,
+            username=username,
+            secret=secret,
+            kind=kind,
+            display_name=display_name,
+            policy=PasswordPolicy.of(settings),
+        ),
     )
     typer.echo(f"created {user.kind.value.lower()} {user.username} ({user.id})")
 

@@ -21,9 +21,10 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from app.access.middleware import AccessHistory
 from app.asgi import CORS, BodyLimit, ClosesGraphQLContext, GraphiQLPage
+from app.auth.actor import anonymous
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.jwks import jwks_endpoint
-from app.auth.middleware import RequireActor, actor_of, authentication
+from app.auth.middleware import ANONYMOUS_ALLOWED, RequireActor, actor_of, authentication
 from app.exports.http import export_endpoint, snapshot_endpoint
 from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
@@ -32,6 +33,7 @@ from app.lineage.http import prov_json_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
+from app.schema.public import is_public
 from app.settings import Settings
 
 logger = logging.getLogger("labelgraph")
@@ -41,9 +43,13 @@ MAX_SUBSCRIPTIONS = 10  # operations at once on one WebSocket
 
 class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Any, response: Any) -> Context:
+        runtime: Runtime = request.app.state.runtime
         actor = actor_of(request.scope)
-        assert actor is not None  # RequireActor stands in front of this app
-        context = Context(request=request, response=response, runtime=request.app.state.runtime, actor=actor)
+        if actor is None:
+            # RequireActor stands in front of this app: only its public documents come anonymous.
+            assert request.scope.get(ANONYMOUS_ALLOWED) is True
+            actor = anonymous(runtime.authorizer)
+        context = Context(request=request, response=response, runtime=runtime, actor=actor)
         request.state.graphql_context = context
         return context
 
@@ -60,7 +66,7 @@ class GraphQLApp(GraphQL[Context, None]):
 def graphql_endpoint(graphql: ASGIApp, settings: Settings) -> ASGIApp:
     """/graphql: the GraphiQL page needs no caller; everything else does, within the body bound."""
     return GraphiQLPage(
-        RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes)),
+        RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes), public=is_public),
         page=(lambda: graphiql_page(settings)) if settings.graphiql else None,
     )
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
 from app.access.recorder import AccessRecorder
+from app.auth import identities
+from app.auth.identities import Identity, IdentityCache
 from app.auth.keys import KeyRing
-from app.auth.models import User
 from app.auth.passwords import Passwords
 from app.auth.tokens import ES256, TokenService
 from app.consent.lapse import Sweeper
@@ -23,9 +22,6 @@ from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
 from app.settings import Settings
-
-# How long a looked-up identity is trusted before it is read again (deactivation latency).
-IDENTITY_TTL_S = 10.0
 
 
 @dataclass
@@ -42,13 +38,14 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
     hub: SubscriptionHub = field(init=False)
     watcher: PolicyWatcher | None = None
-    _identities: dict[uuid.UUID, tuple[float, User | None]] = field(default_factory=dict)
+    identities: IdentityCache = field(init=False)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
         self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
         self.dispatcher = Dispatcher(self.sessions, self.settings)
         self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
+        self.identities = IdentityCache(self.engine, self.sessions)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:
@@ -80,6 +77,7 @@ class Runtime:
             runtime.dispatcher.start()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
+            await runtime.watcher.listen(identities.CHANNEL, runtime.identities.on_notice)
         return runtime
 
     async def reload_grants(self) -> None:
@@ -101,20 +99,7 @@ class Runtime:
             await self.watcher.stop()
         await self.engine.dispose()
 
-    def forget_identity(self, user_id: uuid.UUID) -> None:
-        """Drop the cached identity (an erased account), so this process refuses its tokens at once;
-        other processes do within IDENTITY_TTL_S."""
-        self._identities.pop(user_id, None)
-
-    async def identity(self, user_id: uuid.UUID) -> User | None:
-        """The active identity behind a token subject, cached briefly: every request asks."""
-        now = time.monotonic()
-        cached = self._identities.get(user_id)
-        if cached is not None and now - cached[0] < IDENTITY_TTL_S:
-            return cached[1]
-        async with self.sessions() as session:
-            user = await session.scalar(select(User).where(User.id == user_id, col(User.is_active).is_(True)))
-        if len(self._identities) > 10_000:
-            self._identities.clear()
-        self._identities[user_id] = (now, user)
-        return user
+    async def identity(self, user_id: uuid.UUID) -> Identity | None:
+        """The active identity behind a token subject (app/auth/identities.py: cached, dropped
+        as soon as the account changes)."""
+        return await self.identities.get(user_id)

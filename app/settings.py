@@ -98,6 +98,22 @@ class Settings:
     # How often the dispatcher and the subscription poller look at the outbox when nothing in
     # this process woke them (changes committed by other processes).
     events_poll_s: float = 1.0
+    # Password policy (app/auth/password_policy.py): length, and zxcvbn's score 0-4 (0: off).
+    min_password_length: int = 12
+    min_password_score: int = 3
+    # How long an invitation link and an admin-issued password reset link work.
+    invite_lifetime_s: int = 7 * 24 * 3600
+    password_reset_lifetime_s: int = 24 * 3600
+    # Sign-in throttling (app/auth/throttle.py): failures allowed per username and per client
+    # address within the window before each further one locks the key for backoff seconds,
+    # doubling up to the cap.
+    login_failures_per_username: int = 5
+    login_failures_per_address: int = 50
+    login_failure_window_s: int = 900
+    login_backoff_s: int = 1
+    login_backoff_max_s: int = 900
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; none: the peer is the client.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -138,6 +154,16 @@ class Settings:
             webhook_timeout_s=float(_env("WEBHOOK_TIMEOUT_S", str(defaults.webhook_timeout_s))),
             events_dispatch=_env_bool("EVENTS_DISPATCH", True),
             events_poll_s=float(_env("EVENTS_POLL_S", str(defaults.events_poll_s))),
+            min_password_length=_env_int("MIN_PASSWORD_LENGTH", defaults.min_password_length),
+            min_password_score=_env_int("MIN_PASSWORD_SCORE", defaults.min_password_score),
+            invite_lifetime_s=_env_int("INVITE_LIFETIME_S", defaults.invite_lifetime_s),
+            password_reset_lifetime_s=_env_int("PASSWORD_RESET_LIFETIME_S", defaults.password_reset_lifetime_s),
+            login_failures_per_username=_env_int("LOGIN_FAILURES_PER_USERNAME", defaults.login_failures_per_username),
+            login_failures_per_address=_env_int("LOGIN_FAILURES_PER_ADDRESS", defaults.login_failures_per_address),
+            login_failure_window_s=_env_int("LOGIN_FAILURE_WINDOW_S", defaults.login_failure_window_s),
+            login_backoff_s=_env_int("LOGIN_BACKOFF_S", defaults.login_backoff_s),
+            login_backoff_max_s=_env_int("LOGIN_BACKOFF_MAX_S", defaults.login_backoff_max_s),
+            trusted_proxies=trusted_proxies(_env("TRUSTED_PROXIES", "")),
         )
 
     def hash_key(self) -> bytes:
@@ -207,14 +233,21 @@ def cors_origins(value: str) -> tuple[str, ...]:
 
 def allowed_networks(value: str) -> tuple[str, ...]:
     """LABELGRAPH_WEBHOOK_ALLOWED_NETWORKS: comma-separated CIDRs (127.0.0.0/8, ::1/128, 10.20.0.0/16)."""
+    return _networks(value, "LABELGRAPH_WEBHOOK_ALLOWED_NETWORKS", "is not a network; write CIDRs such as 127.0.0.0/8")
+
+
+def trusted_proxies(value: str) -> tuple[str, ...]:
+    """LABELGRAPH_TRUSTED_PROXIES: comma-separated addresses or CIDR networks (10.0.0.0/8)."""
+    return _networks(value, "LABELGRAPH_TRUSTED_PROXIES", "is not an address or network, e.g. 10.0.0.0/8")
+
+
+def _networks(value: str, variable: str, problem: str) -> tuple[str, ...]:
     networks = tuple(part.strip() for part in value.split(",") if part.strip())
     for network in networks:
         try:
             ipaddress.ip_network(network, strict=False)
         except ValueError:
-            raise RuntimeError(
-                f"LABELGRAPH_WEBHOOK_ALLOWED_NETWORKS: {network!r} is not a network; write CIDRs such as 127.0.0.0/8"
-            ) from None
+            raise RuntimeError(f"{variable}: {network!r} {problem}") from None
     return networks
 
 

@@ -2,7 +2,7 @@
 
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
-from app.auth.models import RefreshToken, SigningKey, User
+from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, SigningKey, User
 from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
@@ -28,6 +28,8 @@ from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation,
 __all__ = [
     "AccessEvent",
     "AccessResource",
+    "AccountChange",
+    "AccountToken",
     "Assignment",
     "AuditEvent",
     "AuditFinding",
@@ -52,6 +54,7 @@ __all__ = [
     "Item",
     "Label",
     "LabelSchemaVersion",
+    "LoginThrottle",
     "Model",
     "ModelVersion",
     "Project",

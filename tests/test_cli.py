@@ -189,3 +189,16 @@ def unused_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def test_user_create_applies_the_password_policy(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'users.db'}"
+    env = {**CHEAP, "LABELGRAPH_DATABASE_URL": url}
+    assert CliRunner().invoke(cli, ["migrate"], env=env).exit_code == 0
+    weak = CliRunner().invoke(cli, ["user", "create", "alice", "--password", "password1234"], env=env)
+    assert weak.exit_code == 1
+    assert weak.stderr.splitlines() == [
+        "error: COMMON_PASSWORD: That password is among the most common ones: choose another."
+    ]
+    good = CliRunner().invoke(cli, ["user", "create", "alice", "--password", "amber-lantern-quietly-92"], env=env)
+    assert good.exit_code == 0, good.stderr

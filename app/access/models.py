@@ -18,6 +18,7 @@ from app.ids import new_id
 class Channel(enum.StrEnum):
     GRAPHQL = "GRAPHQL"
     DOWNLOAD = "DOWNLOAD"
+    SIGN_IN = "SIGN_IN"  # a refused or throttled attempt at /auth/token
 
 
 class Outcome(enum.StrEnum):

@@ -40,6 +40,8 @@ class AccessNote:
     failed: bool = False
     status: int = 200
     dropped_resources: int = 0
+    # The outcome when the status alone does not tell it (a refused sign-in answers 400).
+    outcome_override: Outcome | None = None
 
     def add(self, kind: str, pk: uuid.UUID | str, action: ResourceAction) -> None:
         key = (kind, str(pk))
@@ -51,6 +53,8 @@ class AccessNote:
         self.resources[key] = action
 
     def outcome(self, status: int) -> Outcome:
+        if self.outcome_override is not None:
+            return self.outcome_override
         if status == 401:
             return Outcome.UNAUTHENTICATED
         if status == 403 or self.denials:

@@ -29,3 +29,11 @@ class Actor:
     def projects_where(self, obj: str, act: str) -> set[uuid.UUID] | None:
         """Projects where the actor may do (obj, act); None: every project (an org-wide grant)."""
         return self.authorizer.projects_with(self.id, obj, act)
+
+
+# The caller of a public GraphQL operation (app/schema/public.py): no identity, no grant.
+ANONYMOUS_ID = uuid.UUID(int=0)
+
+
+def anonymous(authorizer: Authorizer) -> Actor:
+    return Actor(id=ANONYMOUS_ID, username="", kind=IdentityKind.HUMAN, authorizer=authorizer)

@@ -7,6 +7,10 @@ Grants: `password` (people) answers an access token and a refresh token; `refres
 exchanges a refresh token for a new pair (the one presented is then used up; see
 app/auth/refresh.py); `client_credentials` (service accounts) answers an access token only,
 as RFC 6749 section 4.4.3 advises: the client holds its secret and simply asks again.
+
+Guessing is slowed down per username and per client address (app/auth/throttle.py): a locked
+key is answered 429 with Retry-After, the same for a known and an unknown username, and every
+refused or throttled attempt is recorded in the access history (channel SIGN_IN).
 """
 
 from __future__ import annotations
@@ -19,11 +23,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from app.auth import refresh
+from app.access.models import Channel, Outcome
+from app.access.note import AccessNote
+from app.auth import refresh, throttle
 from app.auth.actor import Actor
+from app.auth.bearer import wait_past_cutoff
 from app.auth.middleware import actor_of
 from app.auth.models import IdentityKind
 from app.auth.service import authenticate
+from app.clock import utcnow
 from app.compliance import audit
 from app.db import unit_of_work
 from app.errors import DomainError, Unauthenticated
@@ -121,18 +129,48 @@ async def token_endpoint(request: Request) -> JSONResponse:
     if not name or not secret:
         return _error("invalid_request", "Credentials are missing.")
 
+    limits = throttle.Limits.of(runtime.settings)
+    keys = throttle.keys(name, throttle.client_address(request.scope, runtime.settings.trusted_proxies))
+    async with unit_of_work(runtime.sessions, write=True) as session:
+        wait = await throttle.begin(session, limits, keys, utcnow())
+    if wait is not None:
+        _note_refusal(runtime, grant, 429, throttled=True)
+        return _throttled(wait)
     # Verify outside any write transaction: ~100 ms of argon2 must not hold SQLite's write lock.
     async with runtime.sessions() as session:
         user = await authenticate(session, runtime.passwords, name, secret, kind)
     if user is None:
+        _note_refusal(runtime, grant, failure.status_code, throttled=False)
         return failure
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
+    await wait_past_cutoff(user.tokens_valid_after)
     refresh_token = None
     async with unit_of_work(runtime.sessions, write=True) as session:
+        await throttle.succeeded(session, limits, keys)
         await audit.record(session, actor, "auth.token.issue", "User", user.id, request={"client_id": client_id})
         if grant == "password":
             refresh_token = await refresh.issue(session, actor, client_id, runtime.settings.refresh_token_lifetime_s)
     return _tokens(runtime, actor, client_id, refresh_token)
+
+
+def _throttled(wait: int) -> JSONResponse:
+    """The one answer to a locked username or address, whether or not the account exists."""
+    return JSONResponse(
+        {"error": "too_many_attempts", "error_description": "Too many failed sign-ins: try again later."},
+        status_code=429,
+        headers={**NO_STORE, "Retry-After": str(wait)},
+    )
+
+
+def _note_refusal(runtime: Runtime, grant: str, status: int, *, throttled: bool) -> None:
+    """A refused sign-in in the access history: a denial when throttled, else unauthenticated.
+    No name or address is kept (an unknown username may be a mistyped password)."""
+    note = AccessNote(channel=Channel.SIGN_IN, operation=grant, operation_type="sign_in", status=status)
+    if throttled:
+        note.denials.append({"path": "/auth/token", "message": "Too many failed sign-ins."})
+    else:
+        note.outcome_override = Outcome.UNAUTHENTICATED  # invalid_grant is a 400, yet a refused credential
+    runtime.access.add(note)
 
 
 async def revoke_endpoint(request: Request) -> Response:

@@ -15,6 +15,8 @@ a WebSocket, by a subprotocol entry `bearer.<access token>` offered beside `grap
 graphql-transport-ws only). A token in connection_init's payload is not read: that message comes
 after the handshake, and a connection nobody authenticated is never accepted (RequireActor).
 The token's expiry is kept with the caller: a subscription ends when it passes.
+On /graphql, RequireActor lets an anonymous request through only when the body is one of the
+few public operations (app/schema/public.py: accepting an invitation, resetting a password).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.auth.actor import Actor
 from app.auth.bearer import actor_from_token, unauthenticated_response
@@ -121,17 +123,59 @@ def requires_actor(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response
     return guarded
 
 
-class RequireActor:
-    """The ASGI form of requires_actor, for mounted apps (GraphQL over HTTP and WebSocket)."""
+# Set on the scope of an anonymous request `public` let through (GraphQLApp reads it).
+ANONYMOUS_ALLOWED = "labelgraph.anonymous"
+MAX_ANONYMOUS_BODY = 64 * 1024
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class RequireActor:
+    """The ASGI form of requires_actor, for mounted apps (GraphQL over HTTP and WebSocket).
+
+    `public`, when given, is asked about an anonymous POST's body (read here, at most 64 KiB):
+    what it accepts goes on without a caller, marked ANONYMOUS_ALLOWED; everything else is the
+    one 401, as with no `public` at all."""
+
+    def __init__(self, app: ASGIApp, *, public: Callable[[bytes], bool] | None = None) -> None:
         self.app = app
+        self.public = public
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if actor_of(scope) is None:
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 4401})
-            else:
-                await unauthenticated_response()(scope, receive, send)
+        if actor_of(scope) is not None:
+            await self.app(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 4401})
+            return
+        if self.public is not None and scope["type"] == "http" and scope.get("method") == "POST":
+            body = await _bounded_body(receive, MAX_ANONYMOUS_BODY)
+            if body is not None and self.public(body):
+                scope[ANONYMOUS_ALLOWED] = True
+                await self.app(scope, _replay(body, receive), send)
+                return
+        await unauthenticated_response()(scope, receive, send)
+
+
+async def _bounded_body(receive: Receive, limit: int) -> bytes | None:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    pending = [body]
+
+    async def replay() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": False}
+        return await receive()
+
+    return replay

@@ -19,6 +19,14 @@ def _reads_users(actor: Actor) -> bool:
     return actor.projects_where("user", "read") != set()
 
 
+def email_of(actor: Actor, user: User) -> str | None:
+    """A person's e-mail address: its own, or anyone's for those who read users; FORBIDDEN for
+    the others (who see the person only as the author of something they read)."""
+    if user.id != actor.id and not _reads_users(actor):
+        raise Forbidden("You may not read e-mail addresses.")
+    return user.email
+
+
 def user_visible(actor: Actor) -> ColumnElement[bool]:
     return true() if _reads_users(actor) else col(User.id) == actor.id
 

@@ -102,9 +102,21 @@ async def owner_of(session: AsyncSession, token: str) -> User | None:
     return None if row is None else await session.get(User, row.user_id)
 
 
-async def revoke_all(session: AsyncSession, user_id: uuid.UUID, reason: str) -> int:
-    """Revoke every live refresh token of the user (an erased account); the number of sign-ins ended."""
-    return len(await _revoke_families(session, user_id, None, reason, utcnow()))
+async def revoke_all(
+    session: AsyncSession, user_id: uuid.UUID, reason: str, *, keep_families: set[uuid.UUID] | None = None
+) -> int:
+    """Revoke every live refresh token of the user (an erased or deactivated account, a new
+    password), but those of `keep_families`; the number of sign-ins ended."""
+    now = utcnow()
+    if not keep_families:
+        return len(await _revoke_families(session, user_id, None, reason, now))
+    live = select(RefreshToken.family_id).where(
+        RefreshToken.user_id == user_id,
+        col(RefreshToken.revoked_at).is_(None),
+        col(RefreshToken.family_id).not_in(keep_families),
+    )
+    others = set((await session.scalars(live.distinct())).all())
+    return len(await _revoke_families(session, user_id, others, reason, now)) if others else 0
 
 
 async def _revoke_families(

@@ -1,19 +1,18 @@
-"""Identities: creating them (CLI, seeds) and checking their credentials (token endpoint)."""
+"""Identities from the command line and seeds (create_identity), and checking credentials at
+the token endpoint (authenticate)."""
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+from app.auth.fields import check_display_name, check_username
 from app.auth.models import IdentityKind, User
+from app.auth.password_policy import PasswordPolicy, check_password
 from app.auth.passwords import Passwords
+from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
-
-USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
-MIN_SECRET = 12
 
 
 async def create_identity(
@@ -24,12 +23,12 @@ async def create_identity(
     secret: str,
     kind: IdentityKind = IdentityKind.HUMAN,
     display_name: str = "",
+    policy: PasswordPolicy | None = None,
 ) -> User:
-    problems = []
-    if not USERNAME.match(username):
-        problems.append(Problem("INVALID_USERNAME", "Usernames are 2-64 of a-z 0-9 . _ -", "username"))
-    if len(secret) < MIN_SECRET:
-        problems.append(Problem("WEAK_SECRET", f"Use at least {MIN_SECRET} characters.", "password"))
+    """An active identity with the secret given (`labelgraph user create`, the demo seed): the
+    password policy applies to it as to any password set through the API."""
+    problems = check_username(username) + check_display_name(display_name)
+    problems += check_password(secret, policy or PasswordPolicy(), username=username, display_name=display_name)
     if await session.scalar(select(User.id).where(User.username == username)):
         problems.append(Problem("USERNAME_TAKEN", "That username exists.", "username"))
     if problems:
@@ -46,8 +45,18 @@ async def create_identity(
 async def authenticate(
     session: AsyncSession, passwords: Passwords, username: str, secret: str, kind: IdentityKind
 ) -> User | None:
-    """The identity when the secret matches; None otherwise, at the same cost whether or not it exists."""
+    """The identity when the secret matches; None otherwise, at the same cost whether or not it
+    exists. A service account's previous client secret also matches while its rotation's grace
+    lasts; a failed client_credentials sign-in always costs two verifications (current and
+    previous, or the decoy), so the answer's timing does not tell whether a grace is running."""
     user = await session.scalar(select(User).where(User.username == username))
     usable = user is not None and user.is_active and user.kind is kind
-    ok = await passwords.verify(user.secret_hash if usable and user else None, secret)
-    return user if ok and usable else None
+    current = user.secret_hash if usable and user else None
+    if await passwords.verify(current or None, secret):
+        return user
+    if kind is not IdentityKind.SERVICE:
+        return None
+    previous = None
+    if usable and user and user.previous_secret_hash and user.previous_secret_expires_at:
+        previous = user.previous_secret_hash if user.previous_secret_expires_at > utcnow() else None
+    return user if await passwords.verify(previous, secret) else None

@@ -31,6 +31,7 @@ class TokenClaims:
     client_id: str
     token_id: str
     expires_at: int
+    issued_at: int = 0
 
 
 class UnknownKey(Unauthenticated):
@@ -113,6 +114,7 @@ class TokenService:
                 client_id=str(claims.get("client_id", "")),
                 token_id=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
+                issued_at=int(claims["iat"]),
             )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise Unauthenticated("invalid token") from exc

@@ -12,19 +12,20 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app import json_bounds
-from app.auth import refresh
 from app.auth.actor import Actor
-from app.auth.models import User
+from app.auth.models import AccountChange, User
+from app.auth.people import end_access
 from app.auth.reads import get_user
 from app.clock import utcnow
 from app.compliance import audit
 from app.consent.service import SUBJECT_REF
 from app.erasure.models import ErasureKind, ErasureRequest
-from app.erasure.scrub import Counts, scrub_items
+from app.erasure.scrub import ERASED_TEXT, Counts, scrub_items
 from app.errors import DomainError, Problem
 from app.ids import new_id
 from app.ingestion.models import Item
@@ -122,9 +123,12 @@ async def erase_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID, re
     name = pseudonym(user.id)
     user.username = name
     user.display_name = name
-    user.is_active = False
+    user.email = None
     user.erased_at = now
-    sign_ins = await refresh.revoke_all(session, user.id, "erased")
+    # Every token it holds is refused from the next request on, in every server process.
+    sign_ins, _links = await end_access(session, user, "erased")
+    # What admins wrote about the person (why it was deactivated, updated) goes too.
+    await session.execute(update(AccountChange).where(col(AccountChange.user_id) == user.id).values(reason=ERASED_TEXT))
     counts = {"signInsEnded": sign_ins}
     request = ErasureRequest(
         id=new_id(),

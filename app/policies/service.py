@@ -14,6 +14,7 @@ from app.compliance import audit
 from app.db import after_commit
 from app.errors import DomainError
 from app.operations import Operation, Permission
+from app.policies.enforcer import Authorizer
 from app.policies.models import CasbinRule
 from app.policies.roles import Role, domain, user_subject
 from app.policies.watcher import announce_change
@@ -84,12 +85,16 @@ async def _check(
 
 
 def _check_fit(user: User, role: Role, project_id: uuid.UUID | None) -> None:
+    check_fit(user.kind, role, project_id)
+
+
+def check_fit(kind: IdentityKind, role: Role, project_id: uuid.UUID | None) -> None:
     """The role suits the scope and the kind of identity it is granted to."""
     if role.org_wide and project_id is not None:
         raise DomainError.single("WRONG_SCOPE", f"{role.value} is org-wide: leave projectId out.", "projectId")
     if not role.org_wide and project_id is None:
         raise DomainError.single("WRONG_SCOPE", f"{role.value} is held in a project: give projectId.", "projectId")
-    if role.for_service_accounts != (user.kind is IdentityKind.SERVICE):
+    if role.for_service_accounts != (kind is IdentityKind.SERVICE):
         wanted = "service accounts" if role.for_service_accounts else "people"
         raise DomainError.single("WRONG_IDENTITY_KIND", f"{role.value} is for {wanted} only.", "userId")
 
@@ -116,6 +121,37 @@ async def _audit(
         },
         details={"role": role.value, "domain": domain(project_id)},
     )
+
+
+async def add_grant(
+    session: AsyncSession,
+    authorizer: Authorizer,
+    user: User,
+    role: Role,
+    project_id: uuid.UUID | None,
+    *,
+    granted_by: User | None,
+) -> bool:
+    """A grant someone authorised earlier (an invitation's, applied at its acceptance), audited as
+    theirs; False when it was held already."""
+    check_fit(user.kind, role, project_id)
+    if authorizer.has_grant(user.id, role, project_id):
+        return False
+    session.add(
+        CasbinRule(
+            ptype="g",
+            v0=user_subject(user.id),
+            v1=role.subject,
+            v2=domain(project_id),
+            granted_by=granted_by.id if granted_by else None,
+        )
+    )
+    by = None if granted_by is None else Actor(granted_by.id, granted_by.username, granted_by.kind, authorizer)
+    await _audit(session, by, GRANT_ROLE.audit, user, role, project_id)
+    await session.flush()
+    await announce_change(session)
+    after_commit(session, lambda: authorizer.apply_grant(user.id, role, project_id))
+    return True
 
 
 async def grants_in_db(session: AsyncSession) -> list[tuple[str, str, str]]:

@@ -1,4 +1,5 @@
-"""Keeping every server process's copy of the grants current, on PostgreSQL.
+"""Keeping every server process's copy of the grants (and, on the same connection, of the
+identities: app/auth/identities.py) current, on PostgreSQL.
 
 A grant or revoke sends NOTIFY in its own transaction, so the notice goes out only on commit;
 each process LISTENs on a connection of its own and reloads the grants when one arrives.
@@ -41,6 +42,10 @@ class PolicyWatcher:
         watcher = cls(connection, reload)
         await connection.add_listener(CHANNEL, watcher._on_notice)
         return watcher
+
+    async def listen(self, channel: str, callback: Callable[[Any, int, str, str], None]) -> None:
+        """Another channel on the same connection (app/auth/identities.py's account changes)."""
+        await self._connection.add_listener(channel, callback)
 
     def _on_notice(self, *_: Any) -> None:
         # A burst of grants needs one reload, not one per notice.

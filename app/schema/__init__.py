@@ -27,6 +27,7 @@ from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
 from app.projects import reads as project_reads
 from app.schema.access import AccessLog, AccessQuery
+from app.schema.accounts import AccountsMutation
 from app.schema.anonymization import AnonymizationMutation
 from app.schema.audit import AuditQuery
 from app.schema.audits import AuditsMutation
@@ -142,6 +143,7 @@ Mutation = merge_types(
         DiscussionMutation,
         EventsMutation,
         IdentityMutation,
+        AccountsMutation,
         TokensMutation,
     ),
 )

@@ -24,7 +24,10 @@ from app.schema.identity import User, load_user
 from app.schema.node import decode_id, parse_global_id
 
 AccessChannel = strawberry.enum(
-    models.Channel, name="AccessChannel", description="How the access came: a GraphQL request or a download."
+    models.Channel,
+    name="AccessChannel",
+    description="How the access came: a GraphQL request, a download, or a refused or throttled sign-in "
+    "(SIGN_IN, at /auth/token: no actor; the operation names the grant).",
 )
 AccessOutcome = strawberry.enum(models.Outcome, name="AccessOutcome", description="How the request was answered.")
 ResourceAction = strawberry.enum(

@@ -142,7 +142,6 @@ class ErasureMutation:
         result = await run_mutation(info, service.ERASE_USER, input, act, ErasureError)
         if isinstance(result, list):
             return EraseUserPayload(user=None, errors=result)
-        info.context.runtime.forget_identity(result.id)  # its tokens stop working here at once
         return EraseUserPayload(user=User.of(result), errors=[])
 
     @strawberry.mutation(

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import models
-from app.auth.reads import list_identities
+from app.auth.reads import email_of, list_identities
 from app.expertise import feedback
 from app.policies import error_codes as area_codes
 from app.policies import roles
@@ -48,14 +48,27 @@ FeedbackKind = strawberry.enum(
 )
 
 
+UserStatus = strawberry.enum(
+    models.UserStatus,
+    description="INVITED (the invitation not accepted yet: cannot sign in), ACTIVE, DEACTIVATED (a person taken "
+    "off: no sign-in, no token works; reactivateUser), REVOKED (a service account, for good), ERASED.",
+)
+
+
 @strawberry.type(description="A person or service account, as others see it.")
 class User(Node):
     username: str
     display_name: str
     kind: IdentityKind  # type: ignore[valid-type]
+    status: UserStatus  # type: ignore[valid-type]
+    created_at: datetime
+    deactivated_at: datetime | None = strawberry.field(
+        description="When the person was deactivated or the service account revoked; null otherwise."
+    )
     erased_at: datetime | None = strawberry.field(
         description="When the person was erased (eraseUser): username and displayName are a pseudonym since."
     )
+    row: strawberry.Private[models.User]
 
     @classmethod
     def of(cls, row: models.User) -> User:
@@ -64,8 +77,19 @@ class User(Node):
             username=row.username,
             display_name=row.display_name,
             kind=row.kind,
+            status=row.status,
+            created_at=row.created_at,
+            deactivated_at=row.deactivated_at,
             erased_at=row.erased_at,
+            row=row,
         )
+
+    @strawberry.field(
+        description="The e-mail address: yours, or anyone's for those who read users (admins, project managers, "
+        "compliance officers); null with FORBIDDEN for everyone else."
+    )
+    def email(self, info: Info) -> str | None:
+        return email_of(info.context.actor, self.row)
 
 
 async def load_user(info: Info, user_id: uuid.UUID | None) -> User | None:
@@ -210,3 +234,17 @@ class IdentityMutation:
     @strawberry.mutation(description="Take back a role, under the same rules as granting it.")
     async def revoke_role(self, info: Info, input: RoleInput) -> RolePayload | None:
         return await _change_role(info, input, revoke=True)
+
+
+@strawberry.type(description="A person or service account holding roles in a project.")
+class ProjectMember:
+    user: User
+    roles: list[Role]  # type: ignore[valid-type]
+
+
+async def project_members(info: Info, project_id: uuid.UUID) -> list[ProjectMember]:
+    from app.auth.people import project_members as members_of
+
+    async with info.context.db() as session:
+        members = await members_of(session, info.context.actor, project_id)
+    return [ProjectMember(user=User.of(member.user), roles=member.roles) for member in members]

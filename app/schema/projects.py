@@ -20,6 +20,7 @@ from app.schema.context import Info
 from app.schema.errors import UserError
 from app.schema.events import Webhook, project_webhooks
 from app.schema.expertise import GoldPolicy, ProjectAnnotator, project_annotators
+from app.schema.identity import ProjectMember, project_members
 from app.schema.items import Item
 from app.schema.items import ItemStatus as ItemStatusEnum
 from app.schema.mutation import run_mutation
@@ -149,6 +150,13 @@ class Project(Node):
         self, info: Info, model_name: str, model_version: str | None = None
     ) -> automation.ModelAgreement | None:
         return await automation.model_agreement(info, self.row, model_name, model_version)
+
+    @strawberry.field(
+        description="Everyone holding a role in this project (org-wide roles not listed), with those roles and "
+        "their status, by username. The project's managers and admins; null with FORBIDDEN for other roles."
+    )
+    async def members(self, info: Info) -> list[ProjectMember] | None:
+        return await project_members(info, self.row.id)
 
     @strawberry.field(description="The label schema in force.")
     async def label_schema(self, info: Info) -> LabelSchemaVersion:

@@ -9,11 +9,12 @@ annotator's task, as in submitting a label.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -166,3 +167,57 @@ async def _own_live_assignment(
     if status is AssignmentStatus.EXPIRED:
         raise DomainError.single("LEASE_EXPIRED", "The lease on this task ran out; claim again.", "assignmentId")
     return assignment
+
+
+@dataclass(frozen=True)
+class ReturnedWork:
+    """What a deactivated person held, handed back: tasks, escalations and QA audits."""
+
+    tasks: int
+    escalations: int
+    audits: int
+
+
+async def return_open_work(session: AsyncSession, user_id: uuid.UUID) -> ReturnedWork:
+    """Everything the person holds goes back to its queue at once (a deactivated account): live
+    and lapsed tasks become RELEASED and their items LET_GO, as releaseTask does; escalation and
+    QA audit leases end, so the next expert or auditor claims them."""
+    from app.audits.models import AuditStatus, QaAudit
+    from app.workflow.models import Escalation
+
+    now = utcnow()
+    released = await session.scalars(
+        update(Assignment)
+        .where(col(Assignment.annotator_id) == user_id, col(Assignment.status) == AssignmentStatus.ACTIVE)
+        .values(status=AssignmentStatus.RELEASED, lease_expires_at=now)
+        .returning(col(Assignment.item_id)),
+        execution_options={"synchronize_session": False},
+    )
+    per_item = Counter(released.all())
+    for item_id, n in per_item.items():
+        await lifecycle.move(session, item_id, Move.LET_GO, n=n)
+    escalations = await session.execute(
+        update(Escalation)
+        .where(
+            col(Escalation.claimed_by) == user_id,
+            col(Escalation.resolved_at).is_(None),
+            col(Escalation.lease_expires_at) > now,
+        )
+        .values(lease_expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    audits = await session.execute(
+        update(QaAudit)
+        .where(
+            col(QaAudit.claimed_by) == user_id,
+            col(QaAudit.status) == AuditStatus.PENDING,
+            col(QaAudit.lease_expires_at) > now,
+        )
+        .values(lease_expires_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return ReturnedWork(
+        tasks=sum(per_item.values()),
+        escalations=int(escalations.rowcount),  # type: ignore[attr-defined]
+        audits=int(audits.rowcount),  # type: ignore[attr-defined]
+    )

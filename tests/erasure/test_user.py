@@ -100,3 +100,31 @@ async def test_erasing_is_audited_and_refused_twice_or_for_oneself(api: Api) -> 
 async def test_a_manager_reads_people_but_may_not_erase_them(api: Api) -> None:
     body = await api.gql(ERASE_USER, {"input": {"userId": gid("User", api.world.id("ann1")), "reason": "x"}}, as_="pm")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_erasure_takes_the_email_and_what_admins_wrote_about_the_person(api: Api) -> None:
+    from sqlalchemy import update
+
+    from app.auth.models import AccountChange, User
+
+    ann1 = gid("User", api.world.id("ann1"))
+    async with api.runtime.sessions() as session:
+        await session.execute(update(User).where(User.username == "ann1").values(email="ann1@example.org"))
+        await session.commit()
+    deactivate = """
+    mutation D($input: AccountReasonInput!) { deactivateUser(input: $input) { errors { code } } }
+    """
+    reason = "Dismissed after the incident at the Berlin office."
+    assert (await api.data(deactivate, {"input": {"userId": ann1, "reason": reason}}, as_="admin"))["deactivateUser"][
+        "errors"
+    ] == []
+
+    assert (await erase_user(api, "ann1"))["errors"] == []
+
+    async with api.runtime.sessions() as session:
+        user = await session.get(User, api.world.id("ann1"))
+        reasons = list(await session.scalars(select(AccountChange.reason)))
+    assert user is not None
+    assert user.email is None
+    assert user.tokens_valid_after is not None
+    assert reasons == ["[erased]"]

@@ -19,7 +19,7 @@ from graphql import build_schema as schema_from_sdl
 
 import app.operations
 from app.audits.error_codes import AuditErrorCode
-from app.auth.error_codes import TokenErrorCode
+from app.auth.error_codes import IdentityErrorCode, TokenErrorCode
 from app.automation.error_codes import AutomationErrorCode
 from app.consent.error_codes import ConsentErrorCode
 from app.discussion.error_codes import DiscussionErrorCode
@@ -131,6 +131,18 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
     # Webhooks: the URL's form and address (addresses.py), what one may manage (reads.py).
     EventsErrorCode: (*COMMON, "events/service.py", "events/reads.py", "events/addresses.py"),
     TokenErrorCode: (*COMMON, "auth/refresh.py"),
+    # People and service accounts: their fields, passwords and links, the grants an invitation carries.
+    IdentityErrorCode: (
+        *COMMON,
+        "json_bounds.py",
+        "auth/people.py",
+        "auth/credentials.py",
+        "auth/machines.py",
+        "auth/links.py",
+        "auth/fields.py",
+        "auth/password_policy.py",
+        "policies/service.py:check_fit",
+    ),
 }
 
 

@@ -247,6 +247,26 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "node(Model)":             (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
     "node(ModelVersion)":      (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
     "assignment.suggestions":  (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    # People and machines (app/auth/people.py, credentials.py, machines.py). Accounts are for
+    # admins; a manager invites into its own project (with the roles it grants there) and lists
+    # its members. An account is readable by those who read users (admin, pm, compliance) and by
+    # itself: for the others one on another account is HIDDEN. The links are the credential:
+    # acceptInvite and resetPassword work for whoever holds the token (anonymous callers too,
+    # tests/auth). A service account has no password to change (EMPTY), nor may rotate or revoke
+    # itself (DENY: it reads itself).
+    "project.members":         (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "createUser":              (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    "inviteUser":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "acceptInvite":            (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    "updateUser":              (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   HIDDEN, HIDDEN, HIDDEN),
+    "deactivateUser":          (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   HIDDEN, HIDDEN, HIDDEN),
+    "reactivateUser":          (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   HIDDEN, HIDDEN, HIDDEN),
+    "changePassword":          (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW,  EMPTY),
+    "issuePasswordReset":      (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   HIDDEN, HIDDEN, HIDDEN),
+    "resetPassword":           (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    "createServiceAccount":    (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    "rotateClientSecret":      (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   DENY,   HIDDEN, HIDDEN),
+    "revokeServiceAccount":    (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   DENY,   HIDDEN, HIDDEN),
 }
 # fmt: on
 
@@ -282,6 +302,8 @@ class Scene:
     delivery: str = ""  # its delivery of an import, FAILED
     model: str = ""  # the ML service's model "m", version 1 suggesting for a-1 and a-2, shown ALWAYS
     model_version: str = ""
+    invitation: str = ""  # the admin's invitation of "invitee", for acceptInvite
+    reset_link: str = ""  # the admin's reset link for ann2, for resetPassword
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -1678,6 +1700,59 @@ def check_heuristic_rules(data: dict[str, Any], scene: Scene) -> Outcome:
     )
 
 
+STRONG = "amber-lantern-quietly-92"
+ACCOUNT_ERRORS = "errors { code field message }"
+
+
+async def an_invitation(api: Api, scene: Scene) -> None:
+    invited = await api.data(
+        user_mutation("inviteUser", "InviteUserInput", "invitationToken"),
+        {"input": {"username": "invitee", "grants": [{"role": "ANNOTATOR", "projectId": scene.project}]}},
+        as_="admin",
+    )
+    assert invited["inviteUser"]["errors"] == [], invited
+    scene.invitation = invited["inviteUser"]["invitationToken"]
+
+
+async def a_reset_link(api: Api, scene: Scene) -> None:
+    issued = await api.data(
+        user_mutation("issuePasswordReset", "IssuePasswordResetInput", "resetToken"),
+        {"input": {"userId": scene.people["ann2"]}},
+        as_="admin",
+    )
+    assert issued["issuePasswordReset"]["errors"] == [], issued
+    scene.reset_link = issued["issuePasswordReset"]["resetToken"]
+
+
+async def ann2_deactivated(api: Api, scene: Scene) -> None:
+    done = await api.data(
+        user_mutation("deactivateUser", "AccountReasonInput", ""),
+        {"input": {"userId": scene.people["ann2"], "reason": "On leave."}},
+        as_="admin",
+    )
+    assert done["deactivateUser"]["errors"] == [], done
+
+
+def account_check(field: str, condition: Callable[[dict[str, Any], Scene], bool]) -> Check:
+    def check(data: dict[str, Any], scene: Scene) -> Outcome:
+        refused, result = payload(data, field)
+        return refused or allow(condition(result, scene), result)
+
+    return check
+
+
+def check_password_changed(data: dict[str, Any], scene: Scene) -> Outcome:
+    result = data["changePassword"]
+    if [e["code"] for e in result["errors"]] == ["WRONG_IDENTITY_KIND"]:
+        return EMPTY  # a service account has a client secret, not a password
+    refused, result = payload(data, "changePassword")
+    return refused or allow(result["signInsEnded"] == 0, result)
+
+
+def user_mutation(field: str, input_type: str, selection: str) -> str:
+    return f"mutation M($input: {input_type}!) {{ {field}(input: $input) {{ {selection} {ACCOUNT_ERRORS} }} }}"
+
+
 OPERATIONS.update(
     {
         "project.webhooks": Operation(
@@ -1823,6 +1898,101 @@ OPERATIONS.update(
                 d["node"]["suggestions"] == [{"modelName": "m", "modelVersion": "1", "value": {"sentiment": "pos"}}], d
             ),
             setup=suggested,
+        ),
+        "project.members": Operation(
+            project_query("members { user { username } roles }"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(
+                {"user": {"username": "ann1"}, "roles": ["ANNOTATOR"]} in d["project"]["members"]
+                and all(m["user"]["username"] not in ("admin", "pm_b") for m in d["project"]["members"]),
+                d,
+            ),
+        ),
+        "createUser": Operation(
+            user_mutation("createUser", "CreateUserInput", "user { username status }"),
+            lambda s: {"input": {"username": "newcomer", "password": STRONG}},
+            account_check("createUser", lambda r, s: r["user"] == {"username": "newcomer", "status": "ACTIVE"}),
+            writes=True,
+        ),
+        "inviteUser": Operation(
+            user_mutation("inviteUser", "InviteUserInput", "user { username status } invitationToken"),
+            lambda s: {"input": {"username": "invitee", "grants": [{"role": "ANNOTATOR", "projectId": s.project}]}},
+            account_check("inviteUser", lambda r, s: r["user"]["status"] == "INVITED" and bool(r["invitationToken"])),
+            writes=True,
+        ),
+        "acceptInvite": Operation(
+            user_mutation("acceptInvite", "AcceptInviteInput", "username granted { role }"),
+            lambda s: {"input": {"token": s.invitation, "password": STRONG}},
+            account_check(
+                "acceptInvite", lambda r, s: r["username"] == "invitee" and r["granted"] == [{"role": "ANNOTATOR"}]
+            ),
+            writes=True,
+            setup=an_invitation,
+        ),
+        "updateUser": Operation(
+            user_mutation("updateUser", "UpdateUserInput", "user { displayName }"),
+            lambda s: {"input": {"userId": s.people["ann2"], "displayName": "Annotator Two", "reason": "Typo."}},
+            account_check("updateUser", lambda r, s: r["user"] == {"displayName": "Annotator Two"}),
+            writes=True,
+        ),
+        "deactivateUser": Operation(
+            user_mutation("deactivateUser", "AccountReasonInput", "user { status } signInsEnded"),
+            lambda s: {"input": {"userId": s.people["ann2"], "reason": "Left."}},
+            account_check("deactivateUser", lambda r, s: r["user"] == {"status": "DEACTIVATED"}),
+            writes=True,
+        ),
+        "reactivateUser": Operation(
+            user_mutation("reactivateUser", "AccountReasonInput", "user { status }"),
+            lambda s: {"input": {"userId": s.people["ann2"], "reason": "Back."}},
+            account_check("reactivateUser", lambda r, s: r["user"] == {"status": "ACTIVE"}),
+            writes=True,
+            setup=ann2_deactivated,
+        ),
+        "changePassword": Operation(
+            user_mutation("changePassword", "ChangePasswordInput", "signInsEnded"),
+            lambda s: {"input": {"currentPassword": PASSWORD, "newPassword": STRONG}},
+            check_password_changed,
+            writes=True,
+        ),
+        "issuePasswordReset": Operation(
+            user_mutation("issuePasswordReset", "IssuePasswordResetInput", "user { username } resetToken"),
+            lambda s: {"input": {"userId": s.people["ann2"]}},
+            account_check(
+                "issuePasswordReset", lambda r, s: r["user"] == {"username": "ann2"} and bool(r["resetToken"])
+            ),
+            writes=True,
+        ),
+        "resetPassword": Operation(
+            user_mutation("resetPassword", "ResetPasswordInput", "username"),
+            lambda s: {"input": {"token": s.reset_link, "password": STRONG}},
+            account_check("resetPassword", lambda r, s: r["username"] == "ann2"),
+            writes=True,
+            setup=a_reset_link,
+        ),
+        "createServiceAccount": Operation(
+            user_mutation("createServiceAccount", "CreateServiceAccountInput", "clientId clientSecret"),
+            lambda s: {"input": {"username": "pipeline"}},
+            account_check("createServiceAccount", lambda r, s: r["clientId"] == "pipeline" and bool(r["clientSecret"])),
+            writes=True,
+        ),
+        "rotateClientSecret": Operation(
+            user_mutation(
+                "rotateClientSecret", "RotateClientSecretInput", "clientId clientSecret previousSecretValidUntil"
+            ),
+            lambda s: {"input": {"serviceAccountId": s.people["mlbot"], "graceSeconds": 600}},
+            account_check(
+                "rotateClientSecret",
+                lambda r, s: (
+                    r["clientId"] == "mlbot" and bool(r["clientSecret"]) and bool(r["previousSecretValidUntil"])
+                ),
+            ),
+            writes=True,
+        ),
+        "revokeServiceAccount": Operation(
+            user_mutation("revokeServiceAccount", "RevokeServiceAccountInput", "serviceAccount { status }"),
+            lambda s: {"input": {"serviceAccountId": s.people["mlbot"], "reason": "Retired."}},
+            account_check("revokeServiceAccount", lambda r, s: r["serviceAccount"] == {"status": "REVOKED"}),
+            writes=True,
         ),
     }
 )

@@ -112,6 +112,15 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"itemId": id_, "commentId": gid("Comment", uuid.UUID(int=1)), "title": "x"}},
         ),
     ),
+    # An invitation into B, by A's manager: B does not exist for it.
+    "inviteUser": (
+        "Project",
+        Case(
+            "pm",
+            mutation("inviteUser", "InviteUserInput", "invitationToken"),
+            lambda id_: {"input": {"username": "invitee", "grants": [{"role": "ANNOTATOR", "projectId": id_}]}},
+        ),
+    ),
     "updateRetentionPolicy": (
         "Project",
         Case(
@@ -573,6 +582,33 @@ async def test_erasing_a_person_one_may_not_read_answers_like_a_missing_one(api:
         response = await api.raw(document, {"input": {"userId": user_id, "reason": "x"}}, as_="ann1")
         answers.append((response.status_code, response.text.replace(user_id, "<id>")))
     assert answers[0] == answers[1]
+    assert "NOT_FOUND" in answers[0][1], answers[0]
+    assert "FORBIDDEN" not in answers[0][1], answers[0]
+    assert await database_state(api) == before
+
+
+USER_OPERATIONS = {
+    "updateUser": ("UpdateUserInput", "userId", {"reason": "x", "displayName": "x"}),
+    "deactivateUser": ("AccountReasonInput", "userId", {"reason": "x"}),
+    "reactivateUser": ("AccountReasonInput", "userId", {"reason": "x"}),
+    "issuePasswordReset": ("IssuePasswordResetInput", "userId", {}),
+    "rotateClientSecret": ("RotateClientSecretInput", "serviceAccountId", {"graceSeconds": 0}),
+    "revokeServiceAccount": ("RevokeServiceAccountInput", "serviceAccountId", {"reason": "x"}),
+}
+
+
+@pytest.mark.parametrize("field", USER_OPERATIONS)
+async def test_changing_an_account_one_may_not_read_answers_like_a_missing_one(api: Api, field: str) -> None:
+    """The account operations take a person's or service account's id: one the caller may not read
+    (an annotator reads only itself) answers exactly as a missing one, NOT_FOUND, never FORBIDDEN."""
+    input_type, id_field, extra = USER_OPERATIONS[field]
+    document = mutation(field, input_type)
+    answers = []
+    before = await database_state(api)
+    for user_id in (gid("User", api.world.id("ann_b")), gid("User", api.world.id("ingest")), gid("User", uuid.uuid4())):
+        response = await api.raw(document, {"input": {id_field: user_id, **extra}}, as_="ann1")
+        answers.append((response.status_code, response.text.replace(user_id, "<id>")))
+    assert answers[0] == answers[1] == answers[2]
     assert "NOT_FOUND" in answers[0][1], answers[0]
     assert "FORBIDDEN" not in answers[0][1], answers[0]
     assert await database_state(api) == before
