@@ -19,7 +19,7 @@ import httpx
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import select, text
+from sqlalchemy import exists, literal, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import app.tables  # noqa: F401
@@ -132,12 +132,22 @@ def database_url(
 
 
 async def _truncate(url: str) -> None:
+    """Empty the tables the last test wrote to. DELETE, not TRUNCATE: a test leaves a few rows in
+    a dozen tables, which DELETE clears in ~10 ms where TRUNCATE (new files for every table) took
+    ~300 ms, a quarter of the PostgreSQL half of the suite."""
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    tables = {t.name: t for t in metadata.sorted_tables}
+    written = union_all(*(select(literal(n)).where(exists(select(1).select_from(t))) for n, t in tables.items()))
     async with engine.begin() as conn:
-        # audit_event refuses TRUNCATE (migration 0014); the tests' superuser skips that trigger.
+        # As replica, the superuser skips the triggers: foreign keys, and audit_event's refusal
+        # to lose rows (migration 0014), so the order of the deletes does not matter.
         await conn.execute(text("SET LOCAL session_replication_role = replica"))
-        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        for name in (await conn.execute(written)).scalars().all():
+            await conn.execute(tables[name].delete())
+        # Ids start over whether or not their table kept a row (a rolled-back insert uses one up).
+        await conn.execute(
+            text("SELECT setval(sequencename::regclass, 1, false) FROM pg_sequences WHERE schemaname = 'public'")
+        )
     await engine.dispose()
 
 

@@ -43,7 +43,7 @@ from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
 from app.schema.label_schema import TYPES as LABEL_FIELDS
-from app.schema.limits import extensions
+from app.schema.limits import SchemaOptions, extensions
 from app.schema.lineage import LineageQuery
 from app.schema.node import Node, parse_global_id
 from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
@@ -230,9 +230,14 @@ def request_error_code(error: GraphQLError, execution_context: ExecutionContext 
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-@cache
 def build_schema(settings: Settings) -> strawberry.Schema:
-    """Built once per process and settings: strawberry schemas are not cheap, nor meant to be rebuilt."""
+    """Built once per process and schema options: strawberry schemas are not cheap (~0.2 s), nor
+    meant to be rebuilt, and a new database URL or secret changes nothing in them."""
+    return _schema(SchemaOptions.of(settings))
+
+
+@cache
+def _schema(settings: SchemaOptions) -> strawberry.Schema:
     return LabelgraphSchema(
         query=Query,
         mutation=Mutation,

@@ -6,6 +6,7 @@ Extensions are passed as factories, so every request gets fresh instances.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -77,7 +78,28 @@ class TextRule(ValidationRule):
             self.report_error(GraphQLError(reason, node, extensions={"code": "BAD_USER_INPUT"}))
 
 
-def extensions(settings: Settings) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
+@dataclass(frozen=True)
+class SchemaOptions:
+    """The part of the settings that shapes the schema, and so the key of its per-process cache."""
+
+    production: bool
+    debug: bool
+    max_query_depth: int
+    max_aliases: int
+    max_tokens: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> SchemaOptions:
+        return cls(
+            production=settings.production,
+            debug=settings.debug,
+            max_query_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+        )
+
+
+def extensions(settings: SchemaOptions) -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     # The rule classes are built once: ValidationCache keys on them, and QueryDepthLimiter or
     # MaxAliasesLimiter made per request would mint new classes and miss the cache every time
     # (measured: ~5 ms of re-validation on each request).
