@@ -24,6 +24,12 @@ def database_url() -> str:
 
 
 def do_run_migrations(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # A batch operation on SQLite recreates the table (copy, drop, rename), and with foreign
+        # keys enforced the drop fails while other rows reference it (a downgrade of the user
+        # table, say). Off for the run (the pragma only takes outside a transaction), checked after.
+        _pragma(connection, "foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=metadata,
@@ -32,6 +38,23 @@ def do_run_migrations(connection: Connection) -> None:
     )
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                tables = sorted({str(row[0]) for row in broken})
+                raise RuntimeError(f"the migration left rows whose references are gone, in: {', '.join(tables)}")
+    if sqlite:
+        _pragma(connection, "foreign_keys=ON")
+
+
+def _pragma(connection: Connection, setting: str) -> None:
+    """On the DBAPI connection itself: through SQLAlchemy, the statement would come after the BEGIN
+    that app/db.py issues on every transaction's start."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {setting}")
+    finally:
+        cursor.close()
 
 
 async def run_async_migrations() -> None:

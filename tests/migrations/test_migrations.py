@@ -301,3 +301,33 @@ def test_0022_registers_the_models_of_the_suggestions_already_stored(empty_url: 
         ("bert", "1"),
         ("bert", "2"),
     ]
+
+
+def test_downgrades_keep_the_rows_that_reference_a_rebuilt_table(empty_url: str) -> None:
+    """0023 and 0017 drop columns of the user table, which SQLite does by rebuilding it: with
+    projects, tokens and audit rows referencing the users, the downgrade must still work and keep
+    them, and the upgrade after it too."""
+    config = alembic_config(empty_url)
+    command.upgrade(config, "head")
+    sqlite = empty_url.startswith("sqlite")
+    user = "11111111-1111-7111-8111-111111111111"
+    project = "22222222-2222-7222-8222-222222222222"
+    params = {
+        "user": user.replace("-", "") if sqlite else user,
+        "project": project.replace("-", "") if sqlite else project,
+    }
+    params["t"] = "2026-01-01 00:00:01.000000" if sqlite else datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)
+    for statement in (
+        'INSERT INTO "user" (id, username, display_name, kind, secret_hash, is_active, created_at) '
+        "VALUES (:user, 'pm', 'PM', 'HUMAN', 'x', true, :t)",
+        "INSERT INTO project (id, name, description, overlap, lease_seconds, schema_version, created_by, created_at) "
+        "VALUES (:project, 'P', '', 1, 600, 1, :user, :t)",
+    ):
+        assert execute(empty_url, statement, params) == [], statement
+
+    command.downgrade(config, "0016")
+    assert execute(empty_url, 'SELECT username FROM "user"') == [("pm",)]
+    assert execute(empty_url, "SELECT name FROM project") == [("P",)]
+
+    command.upgrade(config, "head")
+    assert execute(empty_url, 'SELECT username, email FROM "user"') == [("pm", None)]
