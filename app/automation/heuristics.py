@@ -32,7 +32,6 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import json_bounds
 from app.auth.actor import Actor
 from app.automation import registry
 from app.automation.models import ModelKind, Suggestion
@@ -41,7 +40,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.ids import new_id
-from app.ingestion.anonymize.custom import MAX_TERM, TermDetector, check_pattern, compile_pattern
+from app.ingestion.anonymize.custom import TermDetector, check_pattern, check_terms, compile_pattern
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -128,15 +127,7 @@ def check(rules: Sequence[HeuristicRule], schema: LabelSchema) -> list[Problem]:
         else:
             terms = rule.keywords or ()
             keywords += len(terms)
-            if not terms:
-                problems.append(Problem("INVALID_KEYWORD", "A keyword list holds at least one.", f"{at}.keywords"))
-            for j, term in enumerate(terms):
-                if not term.strip() or len(term) > MAX_TERM:
-                    problems.append(
-                        Problem("INVALID_KEYWORD", f"A keyword has 1 to {MAX_TERM} characters.", f"{at}.keywords.{j}")
-                    )
-                else:
-                    problems += json_bounds.check_text(term, f"{at}.keywords.{j}")
+            problems += check_terms(terms, f"{at}.keywords", "INVALID_KEYWORD", "keyword")
         spec = schema.field(rule.field)
         if spec is None:
             problems.append(Problem("UNKNOWN_FIELD", "This is not a field of the label schema.", f"{at}.field"))

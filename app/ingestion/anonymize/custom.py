@@ -110,17 +110,22 @@ def check(rules: Sequence[Rule]) -> list[Problem]:
         else:
             terms = rule.terms or ()
             total_terms += len(terms)
-            if not terms:
-                problems.append(Problem("INVALID_TERM", "A term list holds at least one term.", f"{at}.terms"))
-            for j, term in enumerate(terms):
-                if not term.strip() or len(term) > MAX_TERM:
-                    problems.append(
-                        Problem("INVALID_TERM", f"A term has 1 to {MAX_TERM} characters.", f"{at}.terms.{j}")
-                    )
-                else:
-                    problems += json_bounds.check_text(term, f"{at}.terms.{j}")
+            problems += check_terms(terms, f"{at}.terms", "INVALID_TERM", "term")
     if total_terms > MAX_TERMS:
         problems.append(Problem("TOO_MANY_TERMS", f"At most {MAX_TERMS} terms in all.", "customRules"))
+    return problems
+
+
+def check_terms(terms: Sequence[str], at: str, code: str, noun: str) -> list[Problem]:
+    """What is wrong with a list of literal terms (also the keywords of heuristic rules)."""
+    if not terms:
+        return [Problem(code, f"A {noun} list holds at least one {noun}.", at)]
+    problems: list[Problem] = []
+    for j, term in enumerate(terms):
+        if not term.strip() or len(term) > MAX_TERM:
+            problems.append(Problem(code, f"A {noun} has 1 to {MAX_TERM} characters.", f"{at}.{j}"))
+        else:
+            problems += json_bounds.check_text(term, f"{at}.{j}")
     return problems
 
 
