@@ -3,6 +3,10 @@ reset link an admin issues (issuePasswordReset) that the person redeems (resetPa
 
 Both set the password in two steps (people.py explains why): `prepare_*` verifies and hashes
 outside the write transaction, the write checks the row still holds what was verified.
+
+A stolen session could otherwise guess the current password through changePassword as fast as
+argon2 allows: each attempt counts against the same per-username key as /auth/token
+(app/auth/throttle.py), counted before the check, so the two channels share one budget.
 """
 
 from __future__ import annotations
@@ -11,10 +15,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from app.auth import identities, links, refresh
+from app.auth import identities, links, refresh, throttle
 from app.auth.actor import Actor
 from app.auth.models import AccountTokenKind, IdentityKind, RefreshToken, User, UserStatus
 from app.auth.password_policy import PasswordPolicy
@@ -23,7 +27,7 @@ from app.auth.people import prepared_hash
 from app.auth.reads import get_user
 from app.clock import utcnow
 from app.compliance import audit
-from app.db import is_postgres
+from app.db import is_postgres, unit_of_work
 from app.errors import DomainError
 from app.operations import Operation, Permission
 from app.policies.enforcer import Authorizer
@@ -51,6 +55,25 @@ async def _own_row(session: AsyncSession, actor: Actor, *, lock: bool = False) -
             "WRONG_IDENTITY_KIND", "Service accounts rotate their client secret instead.", "currentPassword"
         )
     return user
+
+
+async def count_attempt(
+    sessions: async_sessionmaker[AsyncSession], limits: throttle.Limits, keys: throttle.Keys
+) -> None:
+    """Count a changePassword attempt before its check; TOO_MANY_ATTEMPTS while the key is locked."""
+    async with unit_of_work(sessions, write=True) as session:
+        wait = await throttle.begin(session, limits, keys, utcnow())
+    if wait is not None:
+        message = f"Too many wrong passwords: try again in {wait} seconds."
+        raise DomainError.single("TOO_MANY_ATTEMPTS", message, "currentPassword")
+
+
+async def clear_attempts(
+    sessions: async_sessionmaker[AsyncSession], limits: throttle.Limits, keys: throttle.Keys
+) -> None:
+    """The current password was right (whatever else was wrong with the change)."""
+    async with unit_of_work(sessions, write=True) as session:
+        await throttle.succeeded(session, limits, keys)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ class AccountCode(enum.StrEnum):
     EMAIL_TAKEN = "EMAIL_TAKEN"
     INVALID_TOKEN = "INVALID_TOKEN"  # an invitation or reset link that is unknown, used, expired or revoked
     WRONG_PASSWORD = "WRONG_PASSWORD"  # changePassword's current password
+    # changePassword after repeated wrong current passwords (the /auth/token budget, shared)
+    TOO_MANY_ATTEMPTS = "TOO_MANY_ATTEMPTS"
     SAME_PASSWORD = "SAME_PASSWORD"
     NOT_ACTIVE = "NOT_ACTIVE"  # a password reset for an account that cannot sign in
     SELF_DEACTIVATION = "SELF_DEACTIVATION"

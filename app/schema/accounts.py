@@ -12,7 +12,7 @@ from datetime import datetime
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import credentials, error_codes, machines, people
+from app.auth import credentials, error_codes, machines, people, throttle
 from app.auth import models as auth_models
 from app.auth.password_policy import PasswordPolicy
 from app.errors import DomainError
@@ -372,15 +372,24 @@ class AccountsMutation:
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordPayload | None:
         actor, runtime = info.context.actor, info.context.runtime
+        settings = runtime.settings
+        limits = throttle.Limits.of(settings)
+        keys = throttle.keys(
+            actor.username, throttle.client_address(info.context.request.scope, settings.trusted_proxies)
+        )
         try:
+            await credentials.count_attempt(runtime.sessions, limits, keys)
             async with info.context.db() as session:
                 prepared = await credentials.prepare_change(
                     session, actor, runtime.passwords, _policy(info), input.current_password, input.new_password
                 )
         except DomainError as exc:
+            if not any(p.code in {"WRONG_PASSWORD", "TOO_MANY_ATTEMPTS"} for p in exc.problems):
+                await credentials.clear_attempts(runtime.sessions, limits, keys)
             return ChangePasswordPayload(sign_ins_ended=0, errors=_errors(exc))
 
         async def act(session: AsyncSession) -> int:
+            await throttle.succeeded(session, limits, keys)
             return await credentials.change_password(session, actor, prepared, input.refresh_token)
 
         result = await run_mutation(info, credentials.CHANGE_PASSWORD, input, act, IdentityError)

@@ -17,6 +17,7 @@ from app.auth.models import LoginThrottle, ThrottleScope
 from app.auth.throttle import client_address
 from app.clock import utcnow
 from app.settings import Settings
+from tests.auth.support import CHANGE_PASSWORD, codes
 from tests.conftest import CHEAP_ARGON2, PASSWORD, SECRET_KEY, Api
 
 PER_USERNAME = 3
@@ -152,3 +153,39 @@ def test_the_client_address_is_the_peer_unless_a_trusted_proxy_forwards() -> Non
     assert client_address(scope("192.0.2.1", "198.51.100.4"), trusted) == "192.0.2.1"  # not from a proxy
     assert client_address(scope("10.0.0.2"), trusted) == "10.0.0.2"
     assert client_address({"headers": []}, ()) == "unknown"
+
+
+async def test_change_password_shares_the_username_s_budget_with_sign_in(api: Api) -> None:
+    """A stolen session cannot guess the current password through changePassword faster than at
+    /auth/token: the wrong guesses there count against the same key and lock both."""
+
+    def change(current: str) -> dict[str, Any]:
+        return {"input": {"currentPassword": current, "newPassword": "amber-lantern-quietly-92"}}
+
+    first = await api.data(CHANGE_PASSWORD, change("guess-1"), as_="ann1")
+    assert codes(first["changePassword"]) == ["WRONG_PASSWORD"]
+    # A right password with a refused new one is not a wrong guess: it clears the count.
+    await api.data(CHANGE_PASSWORD, change("guess-2"), as_="ann1")
+    same = await api.data(
+        CHANGE_PASSWORD, {"input": {"currentPassword": PASSWORD, "newPassword": PASSWORD}}, as_="ann1"
+    )
+    assert codes(same["changePassword"]) == ["SAME_PASSWORD"]
+
+    for n in range(PER_USERNAME - 1):
+        wrong = await api.data(CHANGE_PASSWORD, change(f"guess-{n + 3}"), as_="ann1")
+        assert codes(wrong["changePassword"]) == ["WRONG_PASSWORD"]
+    assert (await attempt(api, "ann1", "guess-at-sign-in")).status_code == 400  # the limit's failure
+
+    # Locked: the right password is not even checked, here or at sign-in.
+    locked = await api.data(CHANGE_PASSWORD, change(PASSWORD), as_="ann1")
+    assert codes(locked["changePassword"]) == ["TOO_MANY_ATTEMPTS"]
+    assert (await attempt(api, "ann1", PASSWORD)).status_code == 429
+
+    await unlock(api)
+    done = await api.data(CHANGE_PASSWORD, change(PASSWORD), as_="ann1")
+    assert done["changePassword"]["errors"] == []
+    async with api.runtime.sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(LoginThrottle).where(col(LoginThrottle.scope) == ThrottleScope.USERNAME)
+        )
+    assert left == 0  # the change with the right password started the username afresh
