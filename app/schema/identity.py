@@ -214,11 +214,31 @@ class IdentityQuery:
         "managers and compliance officers."
     )
     async def users(
-        self, info: Info, first: int = 20, after: str | None = None, search: str | None = None
+        self,
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+        search: str | None = None,
+        status: Annotated[
+            list[UserStatus] | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only identities in one of these statuses (all: null or empty)."),
+        ] = None,
+        kind: Annotated[
+            IdentityKind | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only people, or only service accounts."),
+        ] = None,
     ) -> Connection[User] | None:
         limit, cursor = page_size(first), uuid_cursor(after)
         async with info.context.db() as session:
-            rows = await list_identities(session, info.context.actor, search=search, after=cursor, limit=limit + 1)
+            rows = await list_identities(
+                session,
+                info.context.actor,
+                search=search,
+                after=cursor,
+                limit=limit + 1,
+                statuses=status or (),
+                kind=kind,
+            )
         return connection(rows, limit, key=lambda r: r.id, node=User.of, after=after)
 
 

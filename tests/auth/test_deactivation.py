@@ -142,3 +142,26 @@ async def test_deactivation_refusals(api: Api) -> None:
     assert user is not None
     assert not user.is_active
     assert user.tokens_valid_after is not None
+
+
+async def test_the_user_list_filters_by_status_and_kind(api: Api) -> None:
+    """An admin console's "who is deactivated" and "which machines" views."""
+    ann1 = gid("User", api.world.id("ann1"))
+    assert (await api.data(DEACTIVATE, reason(ann1), as_="admin"))["deactivateUser"]["errors"] == []
+    query = """
+    query ($status: [UserStatus!], $kind: IdentityKind) {
+      users(first: 100, status: $status, kind: $kind) { nodes { username status kind } }
+    }"""
+
+    async def listed(**variables: object) -> list[str]:
+        nodes = (await api.data(query, variables, as_="admin"))["users"]["nodes"]
+        return sorted(node["username"] for node in nodes)
+
+    everyone = await listed()
+    assert await listed(status=["DEACTIVATED"]) == ["ann1"]
+    assert await listed(kind="SERVICE") == ["ingest", "mlbot"]
+    active_people = await listed(status=["ACTIVE"], kind="HUMAN")
+    assert "ann1" not in active_people
+    assert "admin" in active_people
+    assert sorted(active_people + await listed(status=["DEACTIVATED"])) == await listed(kind="HUMAN")
+    assert await listed(status=["ACTIVE", "DEACTIVATED"]) == everyone
