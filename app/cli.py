@@ -15,15 +15,16 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import col, select
 
 import app.tables  # noqa: F401  (the ORM needs every table to resolve foreign keys)
 from app import dbcheck
-from app.auth.models import IdentityKind, User
+from app.auth.actor import Actor
+from app.auth.models import IdentityKind, User, UserStatus
 from app.auth.passwords import Passwords
 from app.db import create_engine, session_factory, unit_of_work
-from app.errors import DomainError
+from app.errors import DomainError, Forbidden
 from app.quality.cli import quality
 from app.settings import Settings
 
@@ -131,9 +132,9 @@ def _with_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
         with _database_errors(settings):
             return asyncio.run(run())
     except DomainError as exc:
-        for problem in exc.problems:
-            typer.echo(f"error: {problem.code}: {problem.message}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail("; ".join(f"{problem.code}: {problem.message}" for problem in exc.problems)) from None
+    except Forbidden as exc:
+        raise _fail(f"FORBIDDEN: {exc}") from None
 
 
 @cli.command()
@@ -202,8 +203,7 @@ def _grant_server_role(settings: Settings, role: str) -> None:
         with _database_errors(settings):
             statements = asyncio.run(run())
     except RoleRefused as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(str(exc)) from None
     typer.echo(f"granted {role} the server's privileges ({len(statements)} statements)")
 
 
@@ -281,8 +281,7 @@ def seed(
 ) -> None:
     """Load seed data; `--demo` loads the demo program idempotently and prints its users."""
     if not demo:
-        typer.echo("Nothing to do: pass --demo.")
-        raise typer.Exit(1)
+        raise _fail("nothing to do: pass --demo")
     settings = _settings()
     from seeds.demo import load_demo
 
@@ -338,10 +337,66 @@ def user_grant(
     try:
         chosen = Role(role)
     except ValueError:
-        typer.echo(f"error: role must be one of {', '.join(r.value for r in Role)}", err=True)
-        raise typer.Exit(1) from None
+        raise _fail(f"role must be one of {', '.join(r.value for r in Role)}") from None
     _with_session(settings, lambda s: grant_as_system(s, username, chosen, project))
     typer.echo(f"granted {role} to {username}" + (f" in {project}" if project else " org-wide"))
+
+
+async def _acting_admin(session: AsyncSession, username: str) -> Actor:
+    """The person a CLI change is made as: named, active, and allowed it by the grants in force,
+    so the audit trail names who did it, as through the API."""
+    from app.policies.enforcer import Authorizer
+    from app.policies.service import grants_in_db
+
+    user = await session.scalar(select(User).where(col(User.username) == username.lower()))
+    if user is None or user.status is not UserStatus.ACTIVE:
+        raise DomainError.single("NOT_FOUND", f"No active user named {username}.", "by")
+    return Actor(user.id, user.username, user.kind, Authorizer(await grants_in_db(session)))
+
+
+async def _user_named(session: AsyncSession, username: str) -> User:
+    user = await session.scalar(select(User).where(col(User.username) == username.lower()))
+    if user is None:
+        raise DomainError.single("NOT_FOUND", f"No user named {username}.", "username")
+    return user
+
+
+@users.command("deactivate")
+def user_deactivate(
+    username: str,
+    reason: Annotated[str, typer.Option(help="Why (kept with the account's history).")],
+    by: Annotated[str, typer.Option("--by", help="The admin this is done as (the audit names them).")],
+) -> None:
+    """Take a person off at once, as deactivateUser does: sign-ins end, tokens stop working on
+    the next request, open work goes back to the queues."""
+    from app.auth.people import deactivate_user
+
+    async def work(session: AsyncSession) -> str:
+        actor = await _acting_admin(session, by)
+        done = await deactivate_user(session, actor, (await _user_named(session, username)).id, reason)
+        return (
+            f"deactivated {done.user.username}: {done.sign_ins_ended} sign-ins ended, {done.tasks_returned} "
+            f"tasks, {done.escalations_returned} escalations and {done.audits_returned} audits returned"
+        )
+
+    typer.echo(_with_session(_settings(), work))
+
+
+@users.command("reactivate")
+def user_reactivate(
+    username: str,
+    reason: Annotated[str, typer.Option(help="Why (kept with the account's history).")],
+    by: Annotated[str, typer.Option("--by", help="The admin this is done as (the audit names them).")],
+) -> None:
+    """Let a deactivated person sign in again, as reactivateUser does (old tokens stay dead)."""
+    from app.auth.people import reactivate_user
+
+    async def work(session: AsyncSession) -> str:
+        actor = await _acting_admin(session, by)
+        user = await reactivate_user(session, actor, (await _user_named(session, username)).id, reason)
+        return f"reactivated {user.username}: {user.status.value.lower()}"
+
+    typer.echo(_with_session(_settings(), work))
 
 
 @users.command("list")

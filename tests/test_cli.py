@@ -196,7 +196,7 @@ def test_user_create_applies_the_password_policy(tmp_path: Path) -> None:
     env = {**CHEAP, "LABELGRAPH_DATABASE_URL": url}
     assert CliRunner().invoke(cli, ["migrate"], env=env).exit_code == 0
     weak = CliRunner().invoke(cli, ["user", "create", "alice", "--password", "password1234"], env=env)
-    assert weak.exit_code == 1
+    assert weak.exit_code == 2
     assert weak.stderr.splitlines() == [
         "error: COMMON_PASSWORD: That password is among the most common ones: choose another."
     ]
