@@ -5,6 +5,7 @@ uncertain items first once the sampling strategy says so."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlmodel import col, select
@@ -14,7 +15,7 @@ from app.automation import error_codes as area_codes
 from app.automation.models import Model, ModelVersion, Suggestion
 from app.automation.training_models import ItemUncertainty, TrainingRun
 from app.ingestion.models import Item
-from tests.conftest import Api
+from tests.conftest import Api, gid
 from tests.workflow.flow import audit_events, claimed, codes, create_project, imported, pk, submit
 
 TRAIN = """
@@ -322,3 +323,54 @@ async def test_diverse_sampling_follows_the_diverse_rank(api: Api) -> None:
         ranks = dict(rows.all())
     first = await claimed(api, project, as_="ann2")
     assert first["item"]["externalId"] == min(ranks, key=lambda ext: ranks[ext])
+
+
+def run_cli(url: str) -> Any:
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+    from tests.test_cli import CHEAP
+
+    return CliRunner().invoke(cli, ["automation", "train"], env={**CHEAP, "LABELGRAPH_DATABASE_URL": url})
+
+
+async def test_the_command_retrains_what_is_due(api: Api) -> None:
+    project = await a_project(api)
+    truth = await import_corpus(api, project, 12, 4)
+    assert (await learning(api, project, retrainEvery=10))["errors"] == []
+    await label_next(api, project, truth, 9)
+    url = api.runtime.settings.database_url
+    nothing = await asyncio.to_thread(run_cli, url)
+    assert (nothing.exit_code, nothing.stdout.strip()) == (0, "no project is due a retrain")
+
+    await label_next(api, project, truth, 1)
+    done = await asyncio.to_thread(run_cli, url)
+
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == f"{pk(project)}: sentiment SUCCEEDED"
+    runs = (await api.data(RUNS, {"id": project}, as_="pm"))["project"]["trainingRuns"]
+    assert [(r["trigger"], r["status"], r["trainingSize"]) for r in runs] == [("RETRAIN", "SUCCEEDED", 10)]
+
+
+REVOKE = """
+mutation Revoke($input: RoleInput!) { revokeRole(input: $input) { errors { code field } } }
+"""
+
+
+async def test_a_retrain_whose_owner_lost_the_right_fails_visibly(api: Api) -> None:
+    project = await a_project(api)
+    truth = await import_corpus(api, project, 6, 2)
+    assert (await learning(api, project, retrainEvery=2))["errors"] == []
+    await label_next(api, project, truth, 2)
+    role = {"userId": gid("User", api.world.id("pm")), "role": "PROJECT_MANAGER", "projectId": project}
+    assert (await api.data(REVOKE, {"input": role}, as_="admin"))["revokeRole"]["errors"] == []
+
+    [done] = await api.runtime.retrainer.run_once()
+
+    assert done.runs == [("", "FAILED", "TRAINING_FORBIDDEN")]
+    runs = (await api.data(RUNS, {"id": project}, as_="admin"))["project"]["trainingRuns"]
+    assert [(r["status"], r["errorCode"], r["trigger"]) for r in runs] == [("FAILED", "TRAINING_FORBIDDEN", "RETRAIN")]
+    async with api.runtime.sessions() as session:
+        assert (await session.scalars(select(ModelVersion))).all() == []
+    # Labeling goes on regardless.
+    await label_next(api, project, truth, 1)
