@@ -293,6 +293,21 @@ async def _next_version(session: AsyncSession, project_id: uuid.UUID, name: str)
     return 1 + max((int(v) for v in versions if v.isdigit()), default=0)
 
 
+async def _not_erased(session: AsyncSession, project_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of the items read at `prepare`, those not erased since (an erased item gets nothing more)."""
+    live: set[uuid.UUID] = set()
+    for start in range(0, len(ids), suggestions.LOOKUP_CHUNK):
+        chunk = list(ids[start : start + suggestions.LOOKUP_CHUNK])
+        live.update(
+            await session.scalars(
+                select(Item.id).where(
+                    col(Item.project_id) == project_id, col(Item.id).in_(chunk), col(Item.erased_at).is_(None)
+                )
+            )
+        )
+    return live
+
+
 async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Sequence[FieldOutcome]) -> Stored:
     """Record every field's run; register, suggest and score for those that trained."""
     project = await find_project(session, actor, plan.project_id)
@@ -301,6 +316,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
     now = utcnow()
     runs: list[TrainingRun] = []
     problems: list[Problem] = []
+    live = await _not_erased(session, project.id, plan.undecided)
     for outcome in outcomes:
         run = TrainingRun(
             project_id=project.id,
@@ -351,6 +367,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
                     per_field={outcome.name: p},
                 )
                 for item_id, (cls, p) in zip(plan.undecided, outcome.predicted, strict=True)
+                if item_id in live
             ]
             for start in range(0, len(rows), suggestions.MAX_SUGGESTIONS):
                 await suggestions.submit_suggestions(
@@ -376,6 +393,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
                             "diverse_rank": outcome.diverse_rank[i],
                         }
                         for i, item_id in enumerate(plan.undecided)
+                        if item_id in live
                     ],
                 )
             run.model_version_id = registered.version.id
