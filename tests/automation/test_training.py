@@ -374,3 +374,14 @@ async def test_a_retrain_whose_owner_lost_the_right_fails_visibly(api: Api) -> N
         assert (await session.scalars(select(ModelVersion))).all() == []
     # Labeling goes on regardless.
     await label_next(api, project, truth, 1)
+
+
+async def test_the_built_in_names_are_not_pushed_from_outside(api: Api) -> None:
+    from tests.automation.support import push, row
+
+    project = await a_project(api)
+    await import_corpus(api, project, 0, 2)
+    payload = await push(api, [row("u-0")], model="builtin-sentiment", project=project, as_="pm")
+    assert codes(payload) == [("MODEL_KIND", "modelName")]
+    async with api.runtime.sessions() as session:
+        assert (await session.scalars(select(Model))).all() == []
