@@ -614,9 +614,11 @@ async def retrain(
             if actor is None or not owner or not owner.is_active:
                 raise Forbidden("The person who set retrainEvery is no longer active.")
             plan = await prepare(session, actor, project_id, None, TrainingTrigger.RETRAIN)
-        except (Forbidden, DomainError) as exc:
-            plan = None
-            refusal = str(exc)
+        except Forbidden as exc:
+            plan, code, refusal = None, "TRAINING_FORBIDDEN", str(exc)
+        except DomainError as exc:  # the owner no longer reads the project, or no single-choice field is left
+            first = exc.problems[0].code
+            plan, code, refusal = None, "TRAINING_FORBIDDEN" if first == "NOT_FOUND" else first, str(exc)
     if plan is None:
         async with unit_of_work(sessions, write=True) as session:
             project = await session.get(Project, project_id)
@@ -627,7 +629,7 @@ async def retrain(
                 field="",
                 status=TrainingStatus.FAILED,
                 trigger=TrainingTrigger.RETRAIN,
-                error_code="TRAINING_FORBIDDEN",
+                error_code=code,
                 error_message=refusal[:2000],
                 requested_by=project.retrain_as,
             )
@@ -640,9 +642,9 @@ async def retrain(
                 project_id,
                 project_id=project_id,
                 request={"projectId": str(project_id), "trigger": TrainingTrigger.RETRAIN.value},
-                details={"trigger": "RETRAIN", "runs": [{"status": "FAILED", "errorCode": "TRAINING_FORBIDDEN"}]},
+                details={"trigger": "RETRAIN", "runs": [{"status": "FAILED", "errorCode": code}]},
             )
-        return Retrained(project_id, [("", TrainingStatus.FAILED, "TRAINING_FORBIDDEN")])
+        return Retrained(project_id, [("", TrainingStatus.FAILED, code)])
     assert actor is not None
     outcomes = await asyncio.to_thread(fit, plan)
     async with unit_of_work(sessions, write=True) as session:
