@@ -385,3 +385,16 @@ async def test_the_built_in_names_are_not_pushed_from_outside(api: Api) -> None:
     assert codes(payload) == [("MODEL_KIND", "modelName")]
     async with api.runtime.sessions() as session:
         assert (await session.scalars(select(Model))).all() == []
+
+
+async def test_two_trainings_at_once_get_versions_one_and_two(api: Api) -> None:
+    project = await a_project(api)
+    truth = await import_corpus(api, project, 12, 4)
+    await label_next(api, project, truth, 12)
+
+    first, second = await asyncio.gather(train(api, project), train(api, project))
+
+    assert first["errors"] == second["errors"] == []
+    versions = {p["runs"][0]["modelVersion"]["version"] for p in (first, second)}
+    assert versions == {"1", "2"}
+    assert all(p["runs"][0]["modelVersion"]["suggestionCount"] == 4 for p in (first, second))
