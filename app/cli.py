@@ -52,6 +52,8 @@ consent = typer.Typer(no_args_is_help=True, help="Consent records that ran out."
 cli.add_typer(consent, name="consent")
 events = typer.Typer(no_args_is_help=True, help="Webhook deliveries from the events outbox.")
 cli.add_typer(events, name="events")
+automation = typer.Typer(no_args_is_help=True, help="The built-in model: retraining it where it is due.")
+cli.add_typer(automation, name="automation")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -519,6 +521,38 @@ def consent_expire(
                 f"{entry.project_name}: {entry.items} items whose consent expired, {entry.withdrawn} withdrawn, "
                 f"{entry.cancelled} open tasks cancelled"
             )
+
+
+@automation.command("train")
+def automation_train() -> None:
+    """Retrain the built-in model of every project due (retrainEvery new decisions since its last
+    run), as the server's background retrain does: for cron, or with LABELGRAPH_RETRAIN_POLL_S=0."""
+    from app.automation.training import retrain_due
+    from app.policies.enforcer import Authorizer
+    from app.policies.service import grants_in_db
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+
+    async def run() -> list[Any]:
+        engine = _engine(settings)
+        sessions = session_factory(engine)
+        try:
+            async with sessions() as session:
+                authorizer = Authorizer(await grants_in_db(session))
+            return await retrain_due(sessions, authorizer)
+        finally:
+            await engine.dispose()
+
+    with _database_errors(settings):
+        report = asyncio.run(run())
+    if not report:
+        typer.echo("no project is due a retrain")
+    for entry in report:
+        runs = ", ".join(
+            f"{field or '-'} {status.value}{f' ({code})' if code else ''}" for field, status, code in entry.runs
+        )
+        typer.echo(f"{entry.project_id}: {runs}")
 
 
 @events.command("dispatch")

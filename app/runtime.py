@@ -14,6 +14,7 @@ from app.auth.identities import Identity, IdentityCache
 from app.auth.keys import KeyRing
 from app.auth.passwords import Passwords
 from app.auth.tokens import ES256, TokenService
+from app.automation.training import Retrainer
 from app.consent.lapse import Sweeper
 from app.db import create_engine, session_factory
 from app.events.dispatcher import Dispatcher
@@ -34,6 +35,8 @@ class Runtime:
     passwords: Passwords
     access: AccessRecorder = field(init=False)
     consent_sweeper: Sweeper = field(init=False)
+    # The built-in model's retrain every `retrain_every` decisions (app/automation/training.py).
+    retrainer: Retrainer = field(init=False)
     # Webhook deliveries (an asyncio task unless settings turn it off) and subscriptions' poller.
     dispatcher: Dispatcher = field(init=False)
     hub: SubscriptionHub = field(init=False)
@@ -43,6 +46,7 @@ class Runtime:
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
         self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
+        self.retrainer = Retrainer(self.sessions, self.authorizer, self.settings.retrain_poll_s)
         self.dispatcher = Dispatcher(self.sessions, self.settings)
         self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
         self.identities = IdentityCache(self.engine, self.sessions)
@@ -73,6 +77,7 @@ class Runtime:
         )
         runtime.access.start()
         runtime.consent_sweeper.start()
+        runtime.retrainer.start()
         if settings.events_dispatch:
             runtime.dispatcher.start()
         if engine.dialect.name == "postgresql":
@@ -90,6 +95,7 @@ class Runtime:
 
         await estimates.drain()
         await self.consent_sweeper.stop()
+        await self.retrainer.stop()
         if self.tokens.keys is not None:
             await self.tokens.keys.stop()
         await self.access.stop()

@@ -79,6 +79,8 @@ class Settings:
     access_history: bool = True
     # Seconds between the server's sweeps of lapsed consent (app/consent/lapse.py); 0: claims and the CLI only.
     consent_sweep_s: float = 60.0
+    # Seconds between the server's looks for projects due a retrain (app/automation/training.py); 0: the CLI only.
+    retrain_poll_s: float = 30.0
     # Access tokens: ES256 with keys in the database, published at /.well-known/jwks.json; HS256
     # (the secret key) only for one development process, never in production.
     token_algorithm: str = "ES256"  # noqa: S105  (an algorithm name, not a secret)
@@ -145,6 +147,7 @@ class Settings:
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
             access_history=production or _env_bool("ACCESS_HISTORY", True),
             consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
+            retrain_poll_s=_env_int("RETRAIN_POLL_S", int(defaults.retrain_poll_s)),
             token_algorithm=_token_algorithm(production),
             webhook_key=os.environ.get("LABELGRAPH_WEBHOOK_KEY") or None,
             webhook_allowed_networks=allowed_networks(_env("WEBHOOK_ALLOWED_NETWORKS", "")),

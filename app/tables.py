@@ -4,6 +4,7 @@ from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, SigningKey, User
 from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
+from app.automation.training_models import ItemUncertainty, TrainingRun
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
@@ -52,6 +53,7 @@ __all__ = [
     "GuidelineAcknowledgement",
     "GuidelineVersion",
     "Item",
+    "ItemUncertainty",
     "Label",
     "LabelSchemaVersion",
     "LoginThrottle",
@@ -68,6 +70,7 @@ __all__ = [
     "Suggestion",
     "SuggestionExposure",
     "Suspension",
+    "TrainingRun",
     "User",
     "Webhook",
     "WebhookAttempt",

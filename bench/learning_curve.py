@@ -13,6 +13,11 @@ confidence, margin, entropy, and diversity-aware margin (`sampling.diverse_order
 TF-IDF rows, candidates = 10 x batch). Accuracy is measured on the test set at 20, 40, 80, 160 and
 320 labels. Prints each seed's table, then medians over the seeds with [min-max], and the mean
 accuracy over the checkpoints (area under the learning curve) per arm. Asserts nothing.
+
+The service (`app/automation/training.py`: trainModel, the background retrain, the queue's scores)
+trains with `classifier.train` and scores with these same `sampling` functions; what it adds is
+reading the decided items and writing versions, suggestions and scores, so this bench drives the
+pure modules directly and measures the learning, not the database.
 """
 
 from __future__ import annotations

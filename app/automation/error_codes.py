@@ -39,13 +39,35 @@ class HeuristicCode(enum.StrEnum):
     UNSUPPORTED_PATTERN = "UNSUPPORTED_PATTERN"
 
 
+class TrainingCode(enum.StrEnum):
+    """Why the built-in model could not be trained: classifier.TrainingCode's members, repeated here
+    so the schema does not import scikit-learn at start-up (tests/automation/test_training.py
+    holds the two equal)."""
+
+    LENGTH_MISMATCH = "LENGTH_MISMATCH"
+    NO_CLASSES = "NO_CLASSES"
+    UNKNOWN_CLASS = "UNKNOWN_CLASS"
+    TOO_FEW_CLASSES = "TOO_FEW_CLASSES"  # fewer than 2 classes have decided items
+    TOO_FEW_EXAMPLES = "TOO_FEW_EXAMPLES"  # a class has decided items, but fewer than 2
+    EMPTY_VOCABULARY = "EMPTY_VOCABULARY"  # the items' texts hold no word or character n-gram
+
+
+class LearningCode(enum.StrEnum):
+    """Training the built-in model and the active-learning policy (app/automation/training.py)."""
+
+    NO_SINGLE_CHOICE_FIELD = "NO_SINGLE_CHOICE_FIELD"  # the schema in force has none to train
+    TRAINING_FORBIDDEN = "TRAINING_FORBIDDEN"  # a background retrain whose owner may no longer train
+
+
 AutomationErrorCode = error_codes(
     "AutomationErrorCode",
     "Pushing model suggestions (values checked by the label-schema language), the project's suggestion "
-    "policy and its heuristic rules.",
+    "policy, its heuristic rules, training the built-in model (TrainingCode) and the active-learning policy.",
     CommonErrorCode,
     JsonErrorCode,
     LabelSchemaCode,
     SuggestionCode,
     HeuristicCode,
+    TrainingCode,
+    LearningCode,
 )

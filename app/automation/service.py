@@ -55,6 +55,8 @@ MAX_EXPLANATION = 2_000
 LOOKUP_CHUNK = 900
 # The model name of the project's heuristic rules (app/automation/heuristics.py): never pushed.
 RESERVED_NAMES = frozenset({"heuristics"})
+# The built-in models' names (`builtin-<field>`, app/automation/training.py): never pushed either.
+RESERVED_PREFIX = "builtin-"
 
 
 @dataclass(frozen=True)
@@ -181,9 +183,14 @@ async def submit_suggestions(
     model_name: str,
     model_version: str,
     rows: Sequence[NewSuggestion],
+    *,
+    kind: ModelKind = ModelKind.EXTERNAL,
 ) -> Pushed:
     """Write every row or none: the model and version are registered on first use (audited), new
-    suggestions inserted, changed ones replaced, identical ones left alone."""
+    suggestions inserted, changed ones replaced, identical ones left alone.
+
+    `kind` is EXTERNAL for pushes; the built-in model's training (app/automation/training.py)
+    writes its suggestions through here too, as BUILT_IN, under its own names (`builtin-<field>`)."""
     project = await find_project(session, actor, project_id)
     SUBMIT_SUGGESTIONS.require(actor, project.id)
     if not rows:
@@ -192,7 +199,8 @@ async def submit_suggestions(
         raise DomainError.single("BATCH_TOO_LARGE", f"At most {MAX_SUGGESTIONS:,} suggestions per call.", "suggestions")
     problems = registry.check_reference(model_name, model_version)
     model = None if problems else await registry.find_model(session, project.id, model_name)
-    if not problems and (model_name in RESERVED_NAMES or (model is not None and model.kind is not ModelKind.EXTERNAL)):
+    reserved = kind is ModelKind.EXTERNAL and (model_name in RESERVED_NAMES or model_name.startswith(RESERVED_PREFIX))
+    if not problems and (reserved or (model is not None and model.kind is not kind)):
         problems.append(
             Problem(
                 "MODEL_KIND",
@@ -265,7 +273,7 @@ async def submit_suggestions(
     if problems:
         raise DomainError(problems)
 
-    registered = await registry.register(session, actor, project.id, model_name, model_version, ModelKind.EXTERNAL)
+    registered = await registry.register(session, actor, project.id, model_name, model_version, kind)
     version = registered.version
     existing: dict[uuid.UUID, tuple[uuid.UUID, dict[str, Any], float, dict[str, Any], str | None, uuid.UUID]] = {}
     if not registered.new_version:

@@ -61,6 +61,9 @@ class Item(SQLModel, table=True):
     # A gold question (its answer in gold_answer): served blind at the project's gold rate, never
     # decided. Never shown to those who label; the queue of ordinary items leaves it out.
     gold: bool = Field(default=False)
+    # The queue's uncertainty score under the project's sampling strategy (app/automation/training.py
+    # writes it from item_uncertainty): higher is handed out first after priority; -1: not scored.
+    queue_score: float = Field(default=-1.0)
     # The consent record the item was imported under (app/consent), and its subject copied from it,
     # so erasure and lineage find a subject's items without a join. Null: imported without consent
     # (a project that does not require it).
@@ -80,6 +83,15 @@ class Item(SQLModel, table=True):
 
 # The annotation queue, in hand-out order: highest priority first, then oldest (ids are time-ordered).
 Index("ix_item_queue", col(Item.project_id), col(Item.status), col(Item.priority).desc(), col(Item.id))
+# The same under uncertainty sampling: after priority, the most uncertain first.
+Index(
+    "ix_item_queue_uncertain",
+    col(Item.project_id),
+    col(Item.status),
+    col(Item.priority).desc(),
+    col(Item.queue_score).desc(),
+    col(Item.id),
+)
 # De-duplication: is this content already in the project?
 Index("ix_item_content", col(Item.project_id), col(Item.content_hash))
 Index("ix_item_rework", col(Item.rework_for), col(Item.project_id))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlmodel import Field, SQLModel
 
 from app.automation.models import ShowSuggestions
+from app.automation.training_models import SamplingStrategy, UncertaintyMeasure
 from app.clock import utcnow
 from app.columns import enum_field, json_field
 from app.ids import new_id
@@ -79,6 +80,16 @@ class Project(SQLModel, table=True):
     show_suggestions: ShowSuggestions = enum_field(ShowSuggestions, default=ShowSuggestions.NEVER)
     heuristic_rules: list[dict[str, Any]] = json_field(default=[])
     heuristics_version: int = Field(default=0)
+    # Active learning (app/automation/training.py): retrain the built-in model after this many new
+    # decisions (null: never on its own), on behalf of `retrain_as` (who set it; a user id without
+    # a foreign key, as SQLite adds no FK columns to a referenced table); the queue's order after
+    # priority (SEQUENTIAL, UNCERTAINTY by `uncertainty_measure`, DIVERSE_UNCERTAINTY).
+    retrain_every: int | None = Field(default=None)
+    retrain_as: uuid.UUID | None = Field(default=None)
+    sampling_strategy: SamplingStrategy = enum_field(SamplingStrategy, default=SamplingStrategy.SEQUENTIAL)
+    uncertainty_measure: UncertaintyMeasure = enum_field(
+        UncertaintyMeasure, default=UncertaintyMeasure.LEAST_CONFIDENCE
+    )
     # Bumped by every stored re-estimate: a process keeps the parsed estimates while it matches.
     estimates_version: int = Field(default=0)
     lease_seconds: int = Field(default=600)

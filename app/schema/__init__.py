@@ -43,6 +43,7 @@ from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
 from app.schema.label_schema import TYPES as LABEL_FIELDS
+from app.schema.learning_policy import LearningPolicyMutation
 from app.schema.limits import SchemaOptions, extensions
 from app.schema.lineage import LineageQuery
 from app.schema.node import Node, parse_global_id
@@ -53,6 +54,7 @@ from app.schema.scalars import SCALARS
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.tokens import TokensMutation
+from app.schema.train_model import TrainModelMutation
 from app.schema.workflow import Assignment, Decision, Label, Review, WorkflowMutation
 from app.settings import Settings
 from app.taxonomy import service as taxonomy_service
@@ -131,6 +133,8 @@ Mutation = merge_types(
         ConsentMutation,
         AnonymizationMutation,
         AutomationMutation,
+        TrainModelMutation,
+        LearningPolicyMutation,
         ErasureMutation,
         WorkflowMutation,
         TasksMutation,

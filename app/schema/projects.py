@@ -12,7 +12,7 @@ from app.ingestion import reads as item_reads
 from app.ingestion.models import ItemStatus
 from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
-from app.schema import automation, guidelines, taxonomy
+from app.schema import automation, guidelines, learning_policy, taxonomy, train_model
 from app.schema.anonymization import AnonymizationPolicy, ItemLineage, anonymization_policy, item_lineage
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.consent import ConsentPolicy
@@ -124,6 +124,25 @@ class Project(Node):
     @strawberry.field(description="When annotators' tasks show model suggestions (updateSuggestionPolicy).")
     def show_suggestions(self) -> automation.ShowSuggestions:  # type: ignore[valid-type]
         return self.row.show_suggestions
+
+    @strawberry.field(description="Retrain the built-in model after this many new decisions; null: only trainModel.")
+    def retrain_every(self) -> int | None:
+        return self.row.retrain_every
+
+    @strawberry.field(description="The queue's order after priority (updateActiveLearningPolicy).")
+    def sampling_strategy(self) -> learning_policy.SamplingStrategy:  # type: ignore[valid-type]
+        return self.row.sampling_strategy
+
+    @strawberry.field(description="How UNCERTAINTY sampling scores an item.")
+    def uncertainty_measure(self) -> learning_policy.UncertaintyMeasure:  # type: ignore[valid-type]
+        return self.row.uncertainty_measure
+
+    @strawberry.field(
+        description="The built-in model's training runs, newest first (at most `first`, up to 100), failed ones "
+        "with their error code. Readers of the models; null with FORBIDDEN for others."
+    )
+    async def training_runs(self, info: Info, first: int = 20) -> list[train_model.TrainingRun] | None:
+        return await train_model.project_training_runs(info, self.row, first)
 
     @strawberry.field(
         name="models",

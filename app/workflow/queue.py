@@ -1,4 +1,5 @@
-"""Handing out tasks: the next item by priority then age, never more leases than the labels it still needs."""
+"""Handing out tasks: the next item by priority, then (under uncertainty sampling) the built-in model's
+uncertainty, then age; never more leases than the labels it still needs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.auth.actor import Actor
+from app.automation.training_models import SamplingStrategy
 from app.clock import utcnow
 from app.compliance import audit
 from app.consent import lapse as consent_lapse
@@ -169,12 +172,21 @@ async def _next_item(
             ~col(Item.gold),  # gold items come only by the gold draw (app/expertise)
             ~already_mine,
         )
-        .order_by(col(Item.priority).desc(), col(Item.id))
+        .order_by(*_queue_order(project))
         .limit(1)
     )
     if lock and is_postgres(session):
         stmt = stmt.with_for_update(skip_locked=True, of=Item)
     return await session.scalar(stmt.execution_options(populate_existing=True))
+
+
+def _queue_order(project: Project) -> list[Any]:
+    """Priority first; under uncertainty sampling the item's queue score next (the built-in model's
+    most uncertain first, unscored items at -1 after the scored ones: app/automation/training.py),
+    then the oldest. Each order is an index's (ix_item_queue, ix_item_queue_uncertain)."""
+    if project.sampling_strategy is SamplingStrategy.SEQUENTIAL:
+        return [col(Item.priority).desc(), col(Item.id)]
+    return [col(Item.priority).desc(), col(Item.queue_score).desc(), col(Item.id)]
 
 
 async def expire_leases(session: AsyncSession, project_id: uuid.UUID, now: datetime) -> int:

@@ -96,7 +96,7 @@ def test_descending_index_columns_survive_every_migration(empty_url: str) -> Non
         for index in table.indexes
     }
     descending = {name: columns for name, columns in descending.items() if columns}
-    assert descending == {"ix_item_queue": ["priority"]}
+    assert descending == {"ix_item_queue": ["priority"], "ix_item_queue_uncertain": ["priority", "queue_score"]}
     for name, columns in descending.items():
         assert name in held
         for column in columns:

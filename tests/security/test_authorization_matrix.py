@@ -247,6 +247,12 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "node(Model)":             (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
     "node(ModelVersion)":      (ALLOW,  ALLOW,  HIDDEN, HIDDEN, ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
     "assignment.suggestions":  (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW,  HIDDEN, HIDDEN),
+    # The built-in model (app/automation/training.py): training and the active-learning policy are
+    # the manager's (model train / model configure); its runs are read as the registry is. In the
+    # scene one item is decided, so an allowed training is a FAILED run (TOO_FEW_CLASSES), recorded.
+    "trainModel":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "updateActiveLearningPolicy":(ALLOW, ALLOW, DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "project.trainingRuns":    (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
     # People and machines (app/auth/people.py, credentials.py, machines.py). Accounts are for
     # admins; a manager invites into its own project (with the roles it grants there) and lists
     # its members. An account is readable by those who read users (admin, pm, compliance) and by
@@ -1700,6 +1706,20 @@ def check_heuristic_rules(data: dict[str, Any], scene: Scene) -> Outcome:
     )
 
 
+def check_trained(data: dict[str, Any], scene: Scene) -> Outcome:
+    result = data["trainModel"]
+    codes = [error["code"] for error in result["errors"]]
+    if codes == ["NOT_FOUND"]:
+        return HIDDEN
+    failed = [{"field": "sentiment", "status": "FAILED", "errorCode": "TOO_FEW_CLASSES"}]
+    return allow(codes == ["TOO_FEW_CLASSES"] and result["runs"] == failed, result)
+
+
+def check_learning_policy(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "updateActiveLearningPolicy")
+    return refused or allow(result["project"] == {"samplingStrategy": "UNCERTAINTY", "retrainEvery": 50}, result)
+
+
 STRONG = "amber-lantern-quietly-92"
 ACCOUNT_ERRORS = "errors { code field message }"
 
@@ -1848,6 +1868,33 @@ OPERATIONS.update(
             },
             check_heuristic_rules,
             writes=True,
+        ),
+        "trainModel": Operation(
+            """
+            mutation Train($input: TrainModelInput!) {
+              trainModel(input: $input) { runs { field status errorCode } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "field": "sentiment"}},
+            check_trained,
+            writes=True,
+        ),
+        "updateActiveLearningPolicy": Operation(
+            """
+            mutation Learning($input: UpdateActiveLearningPolicyInput!) {
+              updateActiveLearningPolicy(input: $input) {
+                project { samplingStrategy retrainEvery } errors { code field message }
+              }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "samplingStrategy": "UNCERTAINTY", "retrainEvery": 50}},
+            check_learning_policy,
+            writes=True,
+        ),
+        "project.trainingRuns": Operation(
+            project_query("trainingRuns { field status }"),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(d["project"]["trainingRuns"] == [], d),
         ),
         "project.showSuggestions": Operation(
             project_query("showSuggestions"),

@@ -428,6 +428,23 @@ CASES: dict[str, tuple[str, Case]] = {
             lambda id_: {"input": {"projectId": id_, "rules": []}},
         ),
     ),
+    # The built-in model: training and its policy in B's project answer as in a missing one.
+    "trainModel": (
+        "Project",
+        Case(
+            "pm",
+            mutation("trainModel", "TrainModelInput", "runs { status }"),
+            lambda id_: {"input": {"projectId": id_, "field": "sentiment"}},
+        ),
+    ),
+    "updateActiveLearningPolicy": (
+        "Project",
+        Case(
+            "pm",
+            mutation("updateActiveLearningPolicy", "UpdateActiveLearningPolicyInput", "project { id }"),
+            lambda id_: {"input": {"projectId": id_, "samplingStrategy": "UNCERTAINTY"}},
+        ),
+    ),
     "node(Model)": ("Model", node_case("pm")),
     "node(ModelVersion)": ("ModelVersion", node_case("pm")),
 }
