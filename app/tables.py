@@ -22,6 +22,7 @@ from app.ingestion.models import Item
 from app.lineage.models import DatasetSnapshot, DatasetSnapshotItem
 from app.policies.models import CasbinRule
 from app.projects.models import Project
+from app.sso.models import ExternalIdentity, IdentityProvider, OidcLogin
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, QualityModel, Review
 
@@ -47,16 +48,19 @@ __all__ = [
     "ErasureRequest",
     "Escalation",
     "Event",
+    "ExternalIdentity",
     "GoldAnswer",
     "GoldResponse",
     "GuidelineAcknowledgement",
     "GuidelineVersion",
+    "IdentityProvider",
     "Item",
     "Label",
     "LabelSchemaVersion",
     "LoginThrottle",
     "Model",
     "ModelVersion",
+    "OidcLogin",
     "Project",
     "QaAudit",
     "QualificationAttempt",
