@@ -131,8 +131,10 @@ class ProviderDirectory:
 
     async def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            async with self.client() as http:
-                response = await http.get(url, withhold_token=True, headers={"Accept": "application/json"})
+            async with httpx2.AsyncClient(
+                transport=pinned_transport(self.policy), timeout=self.timeout, follow_redirects=False, trust_env=False
+            ) as http:
+                response = await http.get(url, headers={"Accept": "application/json"})
         except AddressError as refused:
             raise ProviderUnreachable(f"the provider's {what}: {refused.message}") from None
         except httpx2.HTTPError as failed:
@@ -176,17 +178,18 @@ class ProviderDirectory:
         not among them."""
         now = time.monotonic()
         cached = self._keys.get(metadata.issuer)
+        retried = 0.0  # when a refetch for an unknown kid last ran (rate limits the next)
         if cached is not None and now - cached.fetched < JWKS_TTL_S:
             if kid is None or _has(cached.keys, kid) or now - cached.last_retry < JWKS_RETRY_S:
                 return cached.keys
-            cached.last_retry = now
+            retried = now
         async with self._lock:
             document = await self._get_json(metadata.jwks_uri, "key set")
             try:
                 keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
             except Exception:  # joserfc raises several types for a malformed set
                 raise ProviderUnreachable("the provider's key set is not a JWK Set") from None
-            self._keys[metadata.issuer] = _Keys(keys, time.monotonic(), last_retry=now)
+            self._keys[metadata.issuer] = _Keys(keys, time.monotonic(), last_retry=retried)
             return keys
 
     def forget(self, issuer: str) -> None:
