@@ -49,9 +49,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self.sessions, self.settings)
         self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
         self.identities = IdentityCache(self.engine, self.sessions)
-        self.oidc = ProviderDirectory(
-            AddressPolicy(self.settings.oidc_allowed_networks), self.settings.oidc_timeout_s
-        )
+        self.oidc = ProviderDirectory(AddressPolicy(self.settings.oidc_allowed_networks), self.settings.oidc_timeout_s)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:

@@ -13,12 +13,13 @@ class ProviderCode(enum.StrEnum):
     """configureIdentityProvider's input."""
 
     INVALID_NAME = "INVALID_NAME"  # the path segment: 2-64 of a-z 0-9 - _
+    INVALID_TEXT = "INVALID_TEXT"  # empty, too long or unprintable (client id, scope, claim, secret)
     INVALID_URL = "INVALID_URL"
     UNSUPPORTED_SCHEME = "UNSUPPORTED_SCHEME"  # the issuer must be https (http only where allowed)
     CREDENTIALS_IN_URL = "CREDENTIALS_IN_URL"
     ADDRESS_REFUSED = "ADDRESS_REFUSED"  # the issuer resolves to an address the server may not reach
     UNRESOLVABLE_HOST = "UNRESOLVABLE_HOST"
-    SECRET_REQUIRED = "SECRET_REQUIRED"  # a new provider needs its client secret
+    SECRET_REQUIRED = "SECRET_REQUIRED"  # noqa: S105  (a code: a new provider needs its client secret)
     INVALID_DOMAIN = "INVALID_DOMAIN"
     INVALID_MAPPING = "INVALID_MAPPING"  # an empty claim or value, or a duplicate
     WRONG_SCOPE = "WRONG_SCOPE"  # a mapped role must be one held in a project (and given one)
@@ -40,7 +41,7 @@ class SignInRefusal(enum.StrEnum):
     NOT_FOUND = "not_found"  # no such provider, or it is disabled (404)
     INVALID_STATE = "invalid_state"  # unknown, used or expired state: start again (400)
     PROVIDER_ERROR = "provider_error"  # the provider answered an error, or could not be reached (502 / 400)
-    INVALID_ID_TOKEN = "invalid_id_token"  # signature, issuer, audience, times, nonce (401)
+    INVALID_ID_TOKEN = "invalid_id_token"  # noqa: S105  (a code: signature, issuer, audience, times, nonce; 401)
     EMAIL_NOT_ALLOWED = "email_not_allowed"  # no verified e-mail, or its domain is not allowed (403)
     ACCOUNT_INACTIVE = "account_inactive"  # the linked person is deactivated, invited or erased (403)
     ACCOUNT_CONFLICT = "account_conflict"  # the e-mail's person is linked to another subject (403)

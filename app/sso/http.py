@@ -20,8 +20,10 @@ Both routes are open (no bearer token): they are how one gets one.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from authlib.integrations.base_client import OAuthError
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -139,10 +141,9 @@ async def _exchange(
     callback: str,
     verifier: str,
     nonce: str,
-    params: object,
-) -> dict[str, object]:
+    query: QueryParams,
+) -> dict[str, Any]:
     """The provider's validated ID token claims for the code; service.Refused otherwise."""
-    query = dict(params.items()) if hasattr(params, "items") else {}  # type: ignore[union-attr]
     if "error" in query or not query.get("code"):
         logger.info("OIDC provider %s answered an error instead of a code", provider.name)
         raise service.Refused(SignInRefusal.PROVIDER_ERROR, "The identity provider did not sign you in.")
@@ -151,7 +152,9 @@ async def _exchange(
         secret = sealing.unseal(runtime.settings.secret_key, provider.id, provider.client_secret_sealed)
     except (ProviderUnreachable, sealing.SealedSecretError) as failed:
         logger.warning("OIDC provider %s: %s", provider.name, failed)
-        raise service.Refused(SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later.") from None
+        raise service.Refused(
+            SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later."
+        ) from None
     try:
         async with runtime.oidc.client(
             client_id=provider.client_id,
@@ -170,7 +173,9 @@ async def _exchange(
         raise service.Refused(SignInRefusal.PROVIDER_ERROR, "The identity provider did not sign you in.") from None
     except Exception as failed:  # httpx2 transport errors, the address policy's refusal
         logger.warning("OIDC provider %s: the code exchange failed (%s)", provider.name, type(failed).__name__)
-        raise service.Refused(SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later.") from None
+        raise service.Refused(
+            SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later."
+        ) from None
     raw = token.get("id_token")
     if not isinstance(raw, str):
         raise service.Refused(SignInRefusal.INVALID_ID_TOKEN, "The identity provider sent no ID token.")
@@ -179,7 +184,7 @@ async def _exchange(
 
 async def _validated(
     runtime: Runtime, provider: IdentityProvider, metadata: Metadata, raw: str, nonce: str
-) -> dict[str, object]:
+) -> dict[str, Any]:
     expected = id_token.Expected(provider.issuer, provider.client_id, nonce, metadata.signing_algorithms)
     try:
         kid = id_token.header_kid(raw)
@@ -187,7 +192,11 @@ async def _validated(
         return id_token.validate(raw, keys, expected)
     except id_token.InvalidIdToken as invalid:
         logger.warning("OIDC provider %s: ID token refused: %s", provider.name, invalid)
-        raise service.Refused(SignInRefusal.INVALID_ID_TOKEN, "The identity provider's ID token is not valid.") from None
+        raise service.Refused(
+            SignInRefusal.INVALID_ID_TOKEN, "The identity provider's ID token is not valid."
+        ) from None
     except ProviderUnreachable as failed:
         logger.warning("OIDC provider %s: %s", provider.name, failed)
-        raise service.Refused(SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later.") from None
+        raise service.Refused(
+            SignInRefusal.PROVIDER_ERROR, "The identity provider cannot be reached; try again later."
+        ) from None

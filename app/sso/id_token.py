@@ -66,8 +66,8 @@ def validate(token: str, keys: KeySet, expected: Expected, now: float | None = N
     azp = claims.get("azp")
     if (len(audiences) > 1 and azp is None) or (azp is not None and azp != expected.client_id):
         raise InvalidIdToken("authorized party mismatch")
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not _number(exp) or not _number(iat):
+    exp, iat = _number(claims.get("exp")), _number(claims.get("iat"))
+    if exp is None or iat is None:
         raise InvalidIdToken("exp and iat are required numbers")
     if exp <= now - LEEWAY_S:
         raise InvalidIdToken("expired")
@@ -82,5 +82,5 @@ def validate(token: str, keys: KeySet, expected: Expected, now: float | None = N
     return dict(claims)
 
 
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -85,7 +85,7 @@ class ProviderInput:
 
 def _bounded(value: str, field: str) -> list[Problem]:
     if not value or len(value) > MAX_TEXT or any(ord(c) < 32 for c in value):
-        return [Problem("BAD_USER_INPUT", f"{field} is 1-{MAX_TEXT} printable characters.", field)]
+        return [Problem("INVALID_TEXT", f"{field} is 1-{MAX_TEXT} printable characters.", field)]
     return []
 
 
@@ -109,19 +109,23 @@ async def configure_provider(
     CONFIGURE_PROVIDER.require(actor)
     problems = list(issuer_problems)
     if not NAME.match(given.name):
-        problems.append(Problem("INVALID_NAME", "Names are 2-64 of a-z 0-9 - _ (starting with a letter or digit).", "name"))
+        problems.append(
+            Problem("INVALID_NAME", "Names are 2-64 of a-z 0-9 - _ (starting with a letter or digit).", "name")
+        )
     problems += _bounded(given.client_id, "clientId") + check_display_name(given.display_name)
     if given.client_secret is not None and not 0 < len(given.client_secret) <= MAX_SECRET:
-        problems.append(Problem("BAD_USER_INPUT", f"clientSecret is 1-{MAX_SECRET} characters.", "clientSecret"))
+        problems.append(Problem("INVALID_TEXT", f"clientSecret is 1-{MAX_SECRET} characters.", "clientSecret"))
     if len(given.scopes) > MAX_SCOPES or len(given.allowed_email_domains) > MAX_DOMAINS:
         problems.append(Problem("TOO_MANY", f"At most {MAX_SCOPES} scopes and {MAX_DOMAINS} domains.", "scopes"))
     for i, scope in enumerate(given.scopes):
         if not re.fullmatch(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}", scope):
-            problems.append(Problem("BAD_USER_INPUT", "A scope is 1-64 printable characters, no spaces.", f"scopes.{i}"))
+            problems.append(Problem("INVALID_TEXT", "A scope is 1-64 printable characters, no spaces.", f"scopes.{i}"))
     domains = [d.strip().lower() for d in given.allowed_email_domains]
     for i, domain in enumerate(domains):
         if not DOMAIN.match(domain):
-            problems.append(Problem("INVALID_DOMAIN", "Give a domain name such as example.com.", f"allowedEmailDomains.{i}"))
+            problems.append(
+                Problem("INVALID_DOMAIN", "Give a domain name such as example.com.", f"allowedEmailDomains.{i}")
+            )
     problems += await _check_mappings(session, actor, given.role_mappings)
     existing = await session.scalar(select(IdentityProvider).where(col(IdentityProvider.name) == given.name))
     if existing is None and given.client_secret is None:
@@ -134,7 +138,9 @@ async def configure_provider(
         for m in given.role_mappings
     ]
     created = existing is None
-    provider = existing or IdentityProvider(name=given.name, issuer=given.issuer, client_id=given.client_id, client_secret_sealed="")
+    provider = existing or IdentityProvider(
+        name=given.name, issuer=given.issuer, client_id=given.client_id, client_secret_sealed=""
+    )
     provider.display_name = given.display_name
     provider.issuer = given.issuer
     provider.client_id = given.client_id
@@ -182,7 +188,9 @@ async def _check_mappings(session: AsyncSession, actor: Actor, mappings: tuple[M
             problems.append(Problem("INVALID_MAPPING", "This mapping is listed twice.", field))
         seen.add((m.claim, m.value, m.role, m.project_id))
         if m.role.org_wide:
-            problems.append(Problem("WRONG_SCOPE", f"{m.role.value} is org-wide: map project roles only.", f"{field}.role"))
+            problems.append(
+                Problem("WRONG_SCOPE", f"{m.role.value} is org-wide: map project roles only.", f"{field}.role")
+            )
         elif m.role.for_service_accounts:
             problems.append(Problem("WRONG_IDENTITY_KIND", f"{m.role.value} is for service accounts.", f"{field}.role"))
         try:
@@ -206,9 +214,7 @@ class Started:
     code_verifier: str
 
 
-async def start(
-    session: AsyncSession, provider: IdentityProvider, redirect_uri: str, lifetime_s: int
-) -> Started:
+async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri: str, lifetime_s: int) -> Started:
     """A new sign-in's secrets, kept server-side; expired ones are swept as new ones come."""
     now = utcnow()
     started = Started(secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48))
@@ -303,7 +309,9 @@ async def sign_in(
             raise Refused(SignInRefusal.EMAIL_NOT_ALLOWED, "Your e-mail address may not sign in here.", user.id)
     else:
         if email is None:
-            raise Refused(SignInRefusal.EMAIL_NOT_ALLOWED, "Your provider gave no verified e-mail address this server accepts.")
+            raise Refused(
+                SignInRefusal.EMAIL_NOT_ALLOWED, "Your provider gave no verified e-mail address this server accepts."
+            )
         user = await session.scalar(select(User).where(col(User.email) == email))
         if user is not None:
             taken = await session.scalar(
@@ -312,7 +320,9 @@ async def sign_in(
                 )
             )
             if taken is not None or user.kind is not IdentityKind.HUMAN:
-                raise Refused(SignInRefusal.ACCOUNT_CONFLICT, "This e-mail address belongs to another account.", user.id)
+                raise Refused(
+                    SignInRefusal.ACCOUNT_CONFLICT, "This e-mail address belongs to another account.", user.id
+                )
         else:
             user = User(
                 username=await _free_username(session, claims, email),

@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 CLIENT_ID = "labelgraph"
-CLIENT_SECRET = "provider-issued-secret-7f3a"  # noqa: S105  (the test provider's)
+CLIENT_SECRET = "provider-issued-secret-7f3a"
 
 
 @dataclass
@@ -118,7 +118,7 @@ class Provider:
         signed = jwt.encode({"alg": "RS256", "kid": self.key.kid}, claims, self.key)
         if self.tamper:
             head, body, signature = signed.split(".")
-            flipped = ("A" if signature[10] != "A" else "B")
+            flipped = "A" if signature[10] != "A" else "B"
             signed = ".".join((head, body, signature[:10] + flipped + signature[11:]))
         return JSONResponse({"access_token": "opaque", "token_type": "Bearer", "expires_in": 300, "id_token": signed})
 

@@ -29,7 +29,13 @@ mutation Configure($input: ConfigureIdentityProviderInput!) {
 }
 """
 VIEWER = "query { viewer { username roles { role projectId } } }"
-PERSON = {"sub": "okta|1001", "email": "Dana@Example.com", "email_verified": True, "name": "Dana", "groups": ["labelers"]}
+PERSON = {
+    "sub": "okta|1001",
+    "email": "Dana@Example.com",
+    "email_verified": True,
+    "name": "Dana",
+    "groups": ["labelers"],
+}
 
 
 async def configure(api: Api, provider: Provider, role: str = "ANNOTATOR", **changes: Any) -> dict[str, Any]:
@@ -70,7 +76,9 @@ async def sign_in(api: Api, name: str = "acme") -> httpx.Response:
 
 
 async def viewer(api: Api, access_token: str) -> dict[str, Any]:
-    response = await api.client.post("/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {access_token}"})
+    response = await api.client.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {access_token}"}
+    )
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()["data"]["viewer"]
     return data
@@ -87,22 +95,27 @@ def actions(action: str) -> Any:
 
 async def test_the_whole_sign_in_gives_our_token_with_the_mapped_role(api: Api, provider: Provider) -> None:
     configured = await configure(api, provider)
-    assert configured["errors"] == [] and configured["created"] is True
+    assert configured["errors"] == []
+    assert configured["created"] is True
     assert configured["provider"]["scopes"] == ["openid", "email", "profile"]
     provider.person = dict(PERSON)
 
     location = await start(api)
     sent = parse_qs(urlsplit(location).query)
     assert location.startswith(f"{provider.issuer}/authorize?")
-    assert sent["code_challenge_method"] == ["S256"] and sent["client_id"] == [CLIENT_ID]
-    assert sent["state"][0] and sent["nonce"][0] and sent["code_challenge"][0]
+    assert sent["code_challenge_method"] == ["S256"]
+    assert sent["client_id"] == [CLIENT_ID]
+    assert sent["state"][0]
+    assert sent["nonce"][0]
+    assert sent["code_challenge"][0]
     assert sent["redirect_uri"] == ["http://testserver/auth/oidc/acme/callback"]
     response = await api.client.get(await at_provider(location))
 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     body = response.json()
-    assert body["token_type"] == "bearer" and body["refresh_token"]
+    assert body["token_type"] == "bearer"
+    assert body["refresh_token"]
     me = await viewer(api, body["access_token"])
     assert me["username"] == "dana"
     assert me["roles"] == [{"role": "ANNOTATOR", "projectId": gid("Project", api.world.project_a)}]
@@ -117,7 +130,9 @@ async def test_the_whole_sign_in_gives_our_token_with_the_mapped_role(api: Api, 
     )
     assert "errors" not in claim.json(), claim.text
     # Our refresh token works like a password sign-in's.
-    refreshed = await api.client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]})
+    refreshed = await api.client.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
     assert refreshed.status_code == 200
     assert await count(api, actions("sso.sign_in")) == 1
 
@@ -168,7 +183,10 @@ async def refused(api: Api, provider: Provider) -> httpx.Response:
     provider.person = dict(PERSON)
     response = await sign_in(api)
     assert response.status_code == 401, response.text
-    assert response.json() == {"error": "invalid_id_token", "error_description": "The identity provider's ID token is not valid."}
+    assert response.json() == {
+        "error": "invalid_id_token",
+        "error_description": "The identity provider's ID token is not valid.",
+    }
     assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 0
     return response
 
@@ -222,7 +240,8 @@ async def test_a_state_works_once(api: Api, provider: Provider) -> None:
     assert replayed.status_code == 400
     assert replayed.json()["error"] == "invalid_state"
     unknown = await api.client.get("/auth/oidc/acme/callback?code=x&state=made-up")
-    assert unknown.status_code == 400 and unknown.json()["error"] == "invalid_state"
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid_state"
 
 
 async def test_an_expired_state_is_refused(api: Api, provider: Provider) -> None:
@@ -238,7 +257,8 @@ async def test_an_expired_state_is_refused(api: Api, provider: Provider) -> None
 
     response = await api.client.get(callback)
 
-    assert response.status_code == 400 and response.json()["error"] == "invalid_state"
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_state"
     assert provider.token_requests == exchanged  # the code was never exchanged
 
 
@@ -258,7 +278,9 @@ async def test_a_deactivated_person_is_refused(api: Api, provider: Provider) -> 
     async with api.runtime.sessions() as session:
         dana = await session.scalar(select(User).where(col(User.username) == "dana"))
         assert dana is not None
-    deactivated = await api.data(DEACTIVATE, {"input": {"userId": gid("User", dana.id), "reason": "Left."}}, as_="admin")
+    deactivated = await api.data(
+        DEACTIVATE, {"input": {"userId": gid("User", dana.id), "reason": "Left."}}, as_="admin"
+    )
     assert deactivated["deactivateUser"]["errors"] == []
 
     response = await sign_in(api)
@@ -276,7 +298,8 @@ async def test_a_mapping_change_takes_effect_at_the_next_sign_in(api: Api, provi
     assert (await viewer(api, first.json()["access_token"]))["roles"] == [{"role": "ANNOTATOR", "projectId": project_a}]
 
     changed = await configure(api, provider, role="REVIEWER", clientSecret=None)
-    assert changed["errors"] == [] and changed["created"] is False
+    assert changed["errors"] == []
+    assert changed["created"] is False
     second = await sign_in(api)
 
     assert (await viewer(api, second.json()["access_token"]))["roles"] == [{"role": "REVIEWER", "projectId": project_a}]
@@ -285,7 +308,9 @@ async def test_a_mapping_change_takes_effect_at_the_next_sign_in(api: Api, provi
         dana = await session.scalar(select(User).where(col(User.username) == "dana"))
         assert dana is not None
     grant = "mutation G($input: RoleInput!) { grantRole(input: $input) { errors { code } } }"
-    await api.data(grant, {"input": {"userId": gid("User", dana.id), "role": "EXPERT", "projectId": project_a}}, as_="admin")
+    await api.data(
+        grant, {"input": {"userId": gid("User", dana.id), "role": "EXPERT", "projectId": project_a}}, as_="admin"
+    )
     provider.person = {**PERSON, "groups": []}
     third = await sign_in(api)
     assert (await viewer(api, third.json()["access_token"]))["roles"] == [{"role": "EXPERT", "projectId": project_a}]
@@ -311,10 +336,14 @@ async def test_the_client_secret_is_sealed_and_never_shown_or_audited(api: Api, 
     assert CLIENT_SECRET not in str(configured)
     async with api.runtime.sessions() as session:
         row = await session.scalar(select(IdentityProvider))
-        events = list(await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "identity_provider.configure")))
-    assert row is not None and CLIENT_SECRET not in row.client_secret_sealed
+        events = list(
+            await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "identity_provider.configure"))
+        )
+    assert row is not None
+    assert CLIENT_SECRET not in row.client_secret_sealed
     assert CLIENT_SECRET.encode().hex() not in row.client_secret_sealed
-    assert len(events) == 1 and CLIENT_SECRET not in str(events[0].details)
+    assert len(events) == 1
+    assert CLIENT_SECRET not in str(events[0].details)
     # It still works: the sign-in's token request authenticates with it.
     provider.person = dict(PERSON)
     assert (await sign_in(api)).status_code == 200
