@@ -17,7 +17,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -28,7 +28,7 @@ from app.auth import identities
 from app.auth.actor import Actor
 from app.auth.fields import USERNAME, check_display_name
 from app.auth.models import IdentityKind, User
-from app.clock import aware, utcnow
+from app.clock import utcnow
 from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.events.addresses import AddressPolicy, parse_url
@@ -415,7 +415,3 @@ def _display_name(claims: dict[str, Any]) -> str:
     if isinstance(name, str) and not check_display_name(name):
         return name
     return ""
-
-
-def expired(login: OidcLogin, now: datetime | None = None) -> bool:
-    return aware(login.expires_at) <= (now or utcnow())

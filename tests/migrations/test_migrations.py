@@ -301,3 +301,13 @@ def test_0022_registers_the_models_of_the_suggestions_already_stored(empty_url: 
         ("bert", "1"),
         ("bert", "2"),
     ]
+
+
+def test_0027_adds_and_drops_only_the_single_sign_on_tables(empty_url: str) -> None:
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0023")
+    before = table_names(empty_url)
+    command.upgrade(config, "0027")
+    assert table_names(empty_url) - before == {"identity_provider", "oidc_login", "external_identity"}
+    command.downgrade(config, "0023")
+    assert table_names(empty_url) == before

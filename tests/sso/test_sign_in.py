@@ -347,3 +347,17 @@ async def test_the_client_secret_is_sealed_and_never_shown_or_audited(api: Api, 
     # It still works: the sign-in's token request authenticates with it.
     provider.person = dict(PERSON)
     assert (await sign_in(api)).status_code == 200
+
+
+async def test_erasing_a_person_unlinks_its_provider_identity(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    async with api.runtime.sessions() as session:
+        dana = await session.scalar(select(User).where(col(User.username) == "dana"))
+        assert dana is not None
+    erase = "mutation E($input: EraseUserInput!) { eraseUser(input: $input) { errors { code } } }"
+    erased = await api.data(erase, {"input": {"userId": gid("User", dana.id), "reason": "Asked."}}, as_="compliance")
+    assert erased["eraseUser"]["errors"] == []
+
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
