@@ -27,6 +27,8 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from app.access.models import Channel, Outcome
+from app.access.note import AccessNote
 from app.auth import refresh
 from app.auth.actor import Actor
 from app.auth.bearer import wait_past_cutoff
@@ -53,10 +55,15 @@ STATUS = {
 }
 
 
-def refusal(code: SignInRefusal, message: str, status: int | None = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": code.value, "error_description": message}, status_code=status or STATUS[code], headers=NO_STORE
-    )
+def refusal(code: SignInRefusal, message: str, runtime: Runtime | None = None) -> JSONResponse:
+    """The one answer to a refused sign-in; with the runtime, also a note in the access history
+    (channel SIGN_IN, as /auth/token's refusals: no name, no address)."""
+    status = STATUS[code]
+    if runtime is not None:
+        note = AccessNote(channel=Channel.SIGN_IN, operation="oidc", operation_type="sign_in", status=status)
+        note.outcome_override = Outcome.UNAUTHENTICATED
+        runtime.access.add(note)
+    return JSONResponse({"error": code.value, "error_description": message}, status_code=status, headers=NO_STORE)
 
 
 NOT_FOUND = (SignInRefusal.NOT_FOUND, "No such identity provider.")
@@ -118,7 +125,7 @@ async def callback_endpoint(request: Request) -> Response:
         if login is None:
             await service.record_refusal(session, provider, SignInRefusal.INVALID_STATE)
     if login is None:
-        return refusal(SignInRefusal.INVALID_STATE, "This sign-in is unknown, used or expired: start again.")
+        return refusal(SignInRefusal.INVALID_STATE, "This sign-in is unknown, used or expired: start again.", runtime)
     try:
         claims = await _exchange(runtime, provider, login.redirect_uri, login.code_verifier, login.nonce, params)
         async with unit_of_work(runtime.sessions, write=True) as session:
@@ -126,7 +133,7 @@ async def callback_endpoint(request: Request) -> Response:
     except service.Refused as refused:
         async with unit_of_work(runtime.sessions, write=True) as session:
             await service.record_refusal(session, provider, refused.code, refused.user_id)
-        return refusal(refused.code, refused.message)
+        return refusal(refused.code, refused.message, runtime)
     user = signed_in.user
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
     await wait_past_cutoff(user.tokens_valid_after)

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlmodel import col, func, select
 
+from app.access.models import AccessEvent, Channel, Outcome
 from app.auth.models import User
 from app.compliance.models import AuditEvent
 from app.policies.models import CasbinRule
@@ -195,6 +196,12 @@ async def test_a_tampered_id_token_is_refused(api: Api, provider: Provider) -> N
     await configure(api, provider)
     provider.tamper = True
     await refused(api, provider)
+    # In the access history as a refused sign-in, like /auth/token's.
+    await api.runtime.access.flush()
+    notes = select(AccessEvent).where(col(AccessEvent.channel) == Channel.SIGN_IN)
+    async with api.runtime.sessions() as session:
+        events = list(await session.scalars(notes))
+    assert [(e.operation, e.outcome, e.status) for e in events] == [("oidc", Outcome.UNAUTHENTICATED, 401)]
 
 
 async def test_a_wrong_nonce_is_refused(api: Api, provider: Provider) -> None:
