@@ -23,6 +23,7 @@ import logging
 from typing import Any
 
 from authlib.integrations.base_client import OAuthError
+from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -128,8 +129,7 @@ async def callback_endpoint(request: Request) -> Response:
         return refusal(SignInRefusal.INVALID_STATE, "This sign-in is unknown, used or expired: start again.", runtime)
     try:
         claims = await _exchange(runtime, provider, login.redirect_uri, login.code_verifier, login.nonce, params)
-        async with unit_of_work(runtime.sessions, write=True) as session:
-            signed_in = await service.sign_in(session, runtime.authorizer, provider, claims)
+        signed_in = await _signed_in(runtime, provider, claims)
     except service.Refused as refused:
         async with unit_of_work(runtime.sessions, write=True) as session:
             await service.record_refusal(session, provider, refused.code, refused.user_id)
@@ -140,6 +140,19 @@ async def callback_endpoint(request: Request) -> Response:
     async with unit_of_work(runtime.sessions, write=True) as session:
         refresh_token = await refresh.issue(session, actor, CLIENT_ID, runtime.settings.refresh_token_lifetime_s)
     return token_response(runtime, actor, CLIENT_ID, refresh_token)
+
+
+async def _signed_in(runtime: Runtime, provider: IdentityProvider, claims: dict[str, Any]) -> service.SignedIn:
+    """service.sign_in in its write unit. Two first sign-ins racing (the same subject, or the same
+    wanted username) meet a unique index: the loser runs again and finds what the winner wrote."""
+    for attempt in range(2):
+        try:
+            async with unit_of_work(runtime.sessions, write=True) as session:
+                return await service.sign_in(session, runtime.authorizer, provider, claims)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
 
 
 async def _exchange(

@@ -3,6 +3,7 @@ hops are made by hand (our /login -> the provider's /authorize -> our /callback)
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -368,3 +369,15 @@ async def test_erasing_a_person_unlinks_its_provider_identity(api: Api, provider
     assert erased["eraseUser"]["errors"] == []
 
     assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+
+
+async def test_two_first_sign_ins_at_once_make_one_person(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    callbacks = [await at_provider(await start(api)) for _ in range(2)]
+
+    answers = await asyncio.gather(*(api.client.get(callback) for callback in callbacks))
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 1
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 1
