@@ -303,11 +303,11 @@ def test_0022_registers_the_models_of_the_suggestions_already_stored(empty_url: 
     ]
 
 
-def test_0027_adds_and_drops_only_the_single_sign_on_tables(empty_url: str) -> None:
+def test_0025_adds_and_drops_only_the_single_sign_on_tables(empty_url: str) -> None:
     config = alembic_config(empty_url)
-    command.upgrade(config, "0023")
+    command.upgrade(config, "0024")
     before = table_names(empty_url)
-    command.upgrade(config, "0027")
+    command.upgrade(config, "0025")
     assert table_names(empty_url) - before == {"identity_provider", "oidc_login", "external_identity"}
-    command.downgrade(config, "0023")
+    command.downgrade(config, "0024")
     assert table_names(empty_url) == before

@@ -1,8 +1,8 @@
 """single sign-on: OpenID Connect identity providers, sign-ins in progress (state, nonce, PKCE
 verifier) and provider subjects linked to people
 
-Revision ID: 0027
-Revises: 0023
+Revision ID: 0025
+Revises: 0024
 Create Date: 2026-12-03 15:13:18.417276
 """
 
@@ -13,8 +13,8 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0027'
-down_revision: str | None = '0023'
+revision: str = '0025'
+down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
