@@ -35,6 +35,7 @@ from app.schema import build_schema
 from app.schema.context import Context
 from app.schema.public import is_public
 from app.settings import Settings
+from app.sso.http import callback_endpoint, login_endpoint
 
 logger = logging.getLogger("labelgraph")
 GC_GEN0_THRESHOLD = 20_000
@@ -146,6 +147,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
+        Route("/auth/oidc/{provider}/login", login_endpoint, methods=["GET"]),
+        Route("/auth/oidc/{provider}/callback", callback_endpoint, methods=["GET"]),
         *graphiql_routes(settings),
     ]
     return Starlette(routes=routes, middleware=middleware(settings), lifespan=lifespan)

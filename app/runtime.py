@@ -17,12 +17,14 @@ from app.auth.tokens import ES256, TokenService
 from app.automation.training import Retrainer
 from app.consent.lapse import Sweeper
 from app.db import create_engine, session_factory
+from app.events.addresses import AddressPolicy
 from app.events.dispatcher import Dispatcher
 from app.events.hub import SubscriptionHub
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
 from app.settings import Settings
+from app.sso.fetch import ProviderDirectory
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Runtime:
     hub: SubscriptionHub = field(init=False)
     watcher: PolicyWatcher | None = None
     identities: IdentityCache = field(init=False)
+    oidc: ProviderDirectory = field(init=False)  # identity providers' metadata and keys (app/sso/fetch.py)
 
     def __post_init__(self) -> None:
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
@@ -50,6 +53,7 @@ class Runtime:
         self.dispatcher = Dispatcher(self.sessions, self.settings)
         self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
         self.identities = IdentityCache(self.engine, self.sessions)
+        self.oidc = ProviderDirectory(AddressPolicy(self.settings.oidc_allowed_networks), self.settings.oidc_timeout_s)
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:

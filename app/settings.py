@@ -116,6 +116,16 @@ class Settings:
     login_backoff_max_s: int = 900
     # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; none: the peer is the client.
     trusted_proxies: tuple[str, ...] = ()
+    # Single sign-on (app/sso/). Networks identity providers may be reached on although they are
+    # not public (the webhooks' address policy; tests list loopback for their in-suite provider).
+    oidc_allowed_networks: tuple[str, ...] = ()
+    # http:// issuers (tests, a provider on the same host); https only otherwise.
+    oidc_allow_http: bool = False
+    # This server's public base URL, for the callback address sent to providers; unset: the
+    # request's own (its Host header): set it in production.
+    oidc_redirect_base: str | None = None
+    oidc_login_lifetime_s: int = 600  # from /login to /callback
+    oidc_timeout_s: float = 10.0  # a whole request to a provider; connecting gets half of it
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -167,6 +177,11 @@ class Settings:
             login_backoff_s=_env_int("LOGIN_BACKOFF_S", defaults.login_backoff_s),
             login_backoff_max_s=_env_int("LOGIN_BACKOFF_MAX_S", defaults.login_backoff_max_s),
             trusted_proxies=trusted_proxies(_env("TRUSTED_PROXIES", "")),
+            oidc_allowed_networks=allowed_networks(_env("OIDC_ALLOWED_NETWORKS", "")),
+            oidc_allow_http=not production and _env_bool("OIDC_ALLOW_HTTP", False),
+            oidc_redirect_base=os.environ.get("LABELGRAPH_OIDC_REDIRECT_BASE") or None,
+            oidc_login_lifetime_s=_env_int("OIDC_LOGIN_LIFETIME_S", defaults.oidc_login_lifetime_s),
+            oidc_timeout_s=float(_env("OIDC_TIMEOUT_S", str(defaults.oidc_timeout_s))),
         )
 
     def hash_key(self) -> bytes:

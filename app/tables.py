@@ -23,6 +23,7 @@ from app.ingestion.models import Item
 from app.lineage.models import DatasetSnapshot, DatasetSnapshotItem
 from app.policies.models import CasbinRule
 from app.projects.models import Project
+from app.sso.models import ExternalIdentity, IdentityProvider, OidcLogin
 from app.taxonomy.models import LabelSchemaVersion, SchemaChangeRequest
 from app.workflow.models import Assignment, Decision, DecisionLabel, Escalation, Label, QualityModel, Review
 
@@ -48,10 +49,12 @@ __all__ = [
     "ErasureRequest",
     "Escalation",
     "Event",
+    "ExternalIdentity",
     "GoldAnswer",
     "GoldResponse",
     "GuidelineAcknowledgement",
     "GuidelineVersion",
+    "IdentityProvider",
     "Item",
     "ItemUncertainty",
     "Label",
@@ -59,6 +62,7 @@ __all__ = [
     "LoginThrottle",
     "Model",
     "ModelVersion",
+    "OidcLogin",
     "Project",
     "QaAudit",
     "QualificationAttempt",

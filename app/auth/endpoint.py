@@ -74,7 +74,7 @@ async def _form_fields(request: Request) -> dict[str, str] | JSONResponse:
     return fields
 
 
-def _tokens(runtime: Runtime, actor: Actor, client_id: str, refresh_token: str | None) -> JSONResponse:
+def token_response(runtime: Runtime, actor: Actor, client_id: str, refresh_token: str | None) -> JSONResponse:
     body: dict[str, str | int] = {
         "access_token": runtime.tokens.issue(actor.id, client_id),
         "token_type": "bearer",
@@ -96,7 +96,7 @@ async def _refresh_grant(runtime: Runtime, fields: dict[str, str]) -> JSONRespon
         )
     if exchanged is None:
         return _error("invalid_grant", "The refresh token is invalid, expired or revoked.")
-    return _tokens(runtime, exchanged.actor, exchanged.client_id, exchanged.refresh_token)
+    return token_response(runtime, exchanged.actor, exchanged.client_id, exchanged.refresh_token)
 
 
 async def token_endpoint(request: Request) -> JSONResponse:
@@ -150,7 +150,7 @@ async def token_endpoint(request: Request) -> JSONResponse:
         await audit.record(session, actor, "auth.token.issue", "User", user.id, request={"client_id": client_id})
         if grant == "password":
             refresh_token = await refresh.issue(session, actor, client_id, runtime.settings.refresh_token_lifetime_s)
-    return _tokens(runtime, actor, client_id, refresh_token)
+    return token_response(runtime, actor, client_id, refresh_token)
 
 
 def _throttled(wait: int) -> JSONResponse:

@@ -12,7 +12,7 @@ import hashlib
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,6 +32,7 @@ from app.ingestion.models import Item
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
+from app.sso.models import ExternalIdentity
 
 ERASE_SUBJECT = Operation("eraseSubject", Permission("subject", "erase"), audit="subject.erase")
 ERASE_USER = Operation("eraseUser", Permission("user", "erase"), audit="user.erase")
@@ -129,6 +130,8 @@ async def erase_user(session: AsyncSession, actor: Actor, user_id: uuid.UUID, re
     sign_ins, _links = await end_access(session, user, "erased")
     # What admins wrote about the person (why it was deactivated, updated) goes too.
     await session.execute(update(AccountChange).where(col(AccountChange.user_id) == user.id).values(reason=ERASED_TEXT))
+    # Its identity at single-sign-on providers (their subject identifies the person) is unlinked.
+    await session.execute(delete(ExternalIdentity).where(col(ExternalIdentity.user_id) == user.id))
     counts = {"signInsEnded": sign_ins}
     request = ErasureRequest(
         id=new_id(),

@@ -154,6 +154,27 @@ async def add_grant(
     return True
 
 
+async def drop_grant(
+    session: AsyncSession, authorizer: Authorizer, user: User, role: Role, project_id: uuid.UUID | None
+) -> bool:
+    """Take away a grant something other than a person gave (a sign-in's role mapping,
+    app/sso/service.py), audited as the system's; False when it was not held."""
+    removed = await session.execute(
+        delete(CasbinRule).where(
+            col(CasbinRule.ptype) == "g",
+            col(CasbinRule.v0) == user_subject(user.id),
+            col(CasbinRule.v1) == role.subject,
+            col(CasbinRule.v2) == domain(project_id),
+        )
+    )
+    if not removed.rowcount:  # type: ignore[attr-defined]
+        return False
+    await _audit(session, None, REVOKE_ROLE.audit, user, role, project_id)
+    await announce_change(session)
+    after_commit(session, lambda: authorizer.apply_revoke(user.id, role, project_id))
+    return True
+
+
 async def grants_in_db(session: AsyncSession) -> list[tuple[str, str, str]]:
     rows = await session.execute(select(CasbinRule.v0, CasbinRule.v1, CasbinRule.v2).where(CasbinRule.ptype == "g"))
     return [(s, r, d) for s, r, d in rows]

@@ -51,6 +51,7 @@ from app.schema.projects import Project, ProjectsMutation, ProjectsQuery
 from app.schema.qualification import QualificationMutation
 from app.schema.quality import QualityMutation, QualityQuery
 from app.schema.scalars import SCALARS
+from app.schema.sso import SsoMutation, SsoQuery
 from app.schema.tasks import TasksMutation
 from app.schema.taxonomy import SchemaChangeRequest, TaxonomyMutation
 from app.schema.tokens import TokensMutation
@@ -122,7 +123,17 @@ class NodeQuery:
 
 Query = merge_types(
     "Query",
-    (NodeQuery, IdentityQuery, ProjectsQuery, AuditQuery, AccessQuery, QualityQuery, ConsentQuery, LineageQuery),
+    (
+        NodeQuery,
+        IdentityQuery,
+        ProjectsQuery,
+        AuditQuery,
+        AccessQuery,
+        QualityQuery,
+        ConsentQuery,
+        LineageQuery,
+        SsoQuery,
+    ),
 )
 Subscription = merge_types("Subscription", (EventsSubscription,))
 Mutation = merge_types(
@@ -148,6 +159,7 @@ Mutation = merge_types(
         EventsMutation,
         IdentityMutation,
         AccountsMutation,
+        SsoMutation,
         TokensMutation,
     ),
 )

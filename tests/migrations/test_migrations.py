@@ -331,3 +331,13 @@ def test_downgrades_keep_the_rows_that_reference_a_rebuilt_table(empty_url: str)
 
     command.upgrade(config, "head")
     assert execute(empty_url, 'SELECT username, email FROM "user"') == [("pm", None)]
+
+
+def test_0025_adds_and_drops_only_the_single_sign_on_tables(empty_url: str) -> None:
+    config = alembic_config(empty_url)
+    command.upgrade(config, "0024")
+    before = table_names(empty_url)
+    command.upgrade(config, "0025")
+    assert table_names(empty_url) - before == {"identity_provider", "oidc_login", "external_identity"}
+    command.downgrade(config, "0024")
+    assert table_names(empty_url) == before

@@ -32,6 +32,7 @@ from app.policies.error_codes import RoleErrorCode
 from app.projects.error_codes import ProjectErrorCode
 from app.schema import build_schema
 from app.settings import Settings
+from app.sso.error_codes import SsoErrorCode
 from app.taxonomy.error_codes import TaxonomyErrorCode
 from app.workflow.error_codes import WorkflowErrorCode
 
@@ -144,6 +145,8 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "auth/password_policy.py",
         "policies/service.py:check_fit",
     ),
+    # Identity providers: the issuer's form and address (the webhooks' policy), mappings' projects.
+    SsoErrorCode: (*COMMON, "sso/service.py", "events/addresses.py", "projects/reads.py"),
 }
 
 

@@ -41,6 +41,7 @@ from app.policies.roles import Role
 from app.projects.models import Project
 from app.schema import build_schema
 from app.settings import Settings
+from app.sso.models import IdentityProvider
 from app.workflow import lifecycle
 from app.workflow.lifecycle import Move
 from app.workflow.models import Decision, Escalation
@@ -273,6 +274,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "createServiceAccount":    (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "rotateClientSecret":      (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   DENY,   HIDDEN, HIDDEN),
     "revokeServiceAccount":    (ALLOW,  DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   DENY,   HIDDEN, HIDDEN),
+    # Single sign-on (app/sso/): identity providers and their claims->roles mappings are the admins'
+    # alone (a mapping hands out roles in projects). The sign-in routes are open (tests/sso).
+    "identityProviders":       (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    "configureIdentityProvider":(ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
 }
 # fmt: on
 
@@ -2043,6 +2048,57 @@ OPERATIONS.update(
         ),
     }
 )
+# A public address as a literal: the issuer check resolves nothing, and nothing connects to it.
+IDP_ISSUER = "https://93.184.216.34/idp"
+
+
+async def an_identity_provider(api: Api, scene: Scene) -> None:
+    """The admin's provider "acme", straight into the table (its secret is never read here)."""
+    async with api.runtime.sessions() as session:
+        if await session.scalar(select(IdentityProvider.id).where(IdentityProvider.name == "acme")) is None:
+            session.add(IdentityProvider(name="acme", issuer=IDP_ISSUER, client_id="lg", client_secret_sealed="00"))
+            await session.commit()
+
+
+def check_configured(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "configureIdentityProvider")
+    shown = result["provider"]
+    mapped = shown and shown["roleMappings"] == [{"role": "ANNOTATOR", "projectId": scene.project}]
+    return refused or allow(result["created"] and shown["name"] == "acme2" and mapped, result)
+
+
+OPERATIONS.update(
+    {
+        "identityProviders": Operation(
+            "query { identityProviders { name issuer clientId } }",
+            lambda s: {},
+            lambda data, s: allow(
+                data["identityProviders"] == [{"name": "acme", "issuer": IDP_ISSUER, "clientId": "lg"}], data
+            ),
+            setup=an_identity_provider,
+        ),
+        "configureIdentityProvider": Operation(
+            user_mutation(
+                "configureIdentityProvider",
+                "ConfigureIdentityProviderInput",
+                "created provider { name roleMappings { role projectId } }",
+            ),
+            lambda s: {
+                "input": {
+                    "name": "acme2",
+                    "issuer": IDP_ISSUER,
+                    "clientId": "lg",
+                    "clientSecret": "s3cret",
+                    "roleMappings": [
+                        {"claim": "groups", "value": "labelers", "role": "ANNOTATOR", "projectId": s.project}
+                    ],
+                }
+            },
+            check_configured,
+            writes=True,
+        ),
+    }
+)
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
 WRITES = [
     pytest.param(name, role, id=f"{name}-{role}") for name, op in OPERATIONS.items() if op.writes for role in ROLES
@@ -2139,7 +2195,16 @@ def test_every_data_route_is_in_the_matrix() -> None:
     # /graphql is covered field by field above; these hand out tokens, health, the public keys
     # tokens are verified with (public by design) and GraphiQL's browser files (installed npm
     # packages, outside production only), no data.
-    unguarded = {"/graphql", "/auth/token", "/healthz", "/.well-known/jwks.json", "/graphiql/assets/{name}"}
+    # The single sign-on routes are how a caller gets a token (tests/sso, test_denial_rule).
+    unguarded = {
+        "/graphql",
+        "/auth/token",
+        "/healthz",
+        "/.well-known/jwks.json",
+        "/graphiql/assets/{name}",
+        "/auth/oidc/{provider}/login",
+        "/auth/oidc/{provider}/callback",
+    }
     routes = {
         f"{method} {route.path}"
         for route in create_app(Settings()).routes

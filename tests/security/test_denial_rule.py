@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from app.ids import decode_global_id
+from app.sso.models import IdentityProvider
 from tests.conftest import SCHEMA, Api, gid
 from tests.security import REVIEW, claim_and_submit, database_state, import_items
 
@@ -628,4 +629,46 @@ async def test_changing_an_account_one_may_not_read_answers_like_a_missing_one(a
     assert answers[0] == answers[1] == answers[2]
     assert "NOT_FOUND" in answers[0][1], answers[0]
     assert "FORBIDDEN" not in answers[0][1], answers[0]
+    assert await database_state(api) == before
+
+
+async def test_a_disabled_identity_provider_answers_like_a_missing_one(api: Api) -> None:
+    """The sign-in routes name a provider: a disabled one does not exist for them, the same 404
+    (and body) as a name nobody configured, on /login and /callback alike."""
+    async with api.runtime.sessions() as session:
+        session.add(
+            IdentityProvider(
+                name="off", issuer="https://93.184.216.34", client_id="lg", client_secret_sealed="00", enabled=False
+            )
+        )
+        await session.commit()
+    before = await database_state(api)
+    for route in ("login", "callback?code=c&state=s"):
+        answers = []
+        for name in ("off", "never-configured"):
+            response = await api.client.get(f"/auth/oidc/{name}/{route}")
+            answers.append((response.status_code, response.text))
+        assert answers[0] == answers[1]
+        assert answers[0][0] == 404
+    assert await database_state(api) == before
+
+
+async def test_a_role_mapping_to_a_missing_project_is_not_found(api: Api) -> None:
+    """configureIdentityProvider names projects in its mappings: one that does not exist is
+    NOT_FOUND on that mapping's field, nothing written."""
+    document = mutation("configureIdentityProvider", "ConfigureIdentityProviderInput", "provider { id }")
+    mapping = {"claim": "groups", "value": "x", "role": "ANNOTATOR", "projectId": gid("Project", uuid.uuid4())}
+    variables = {
+        "input": {
+            "name": "acme",
+            "issuer": "https://93.184.216.34",
+            "clientId": "lg",
+            "clientSecret": "s",
+            "roleMappings": [mapping],
+        }
+    }
+    before = await database_state(api)
+    data = await api.data(document, variables, as_="admin")
+    errors = data["configureIdentityProvider"]["errors"]
+    assert [(e["code"], e["field"]) for e in errors] == [("NOT_FOUND", "roleMappings.0.projectId")]
     assert await database_state(api) == before

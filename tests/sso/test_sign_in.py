@@ -1,0 +1,383 @@
+"""OpenID Connect sign-in end to end against the in-suite provider, on both databases: the browser's
+hops are made by hand (our /login -> the provider's /authorize -> our /callback)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+from sqlmodel import col, func, select
+
+from app.access.models import AccessEvent, Channel, Outcome
+from app.auth.models import User
+from app.compliance.models import AuditEvent
+from app.policies.models import CasbinRule
+from app.policies.roles import user_subject
+from app.sso.models import ExternalIdentity, IdentityProvider, OidcLogin
+from tests.auth.support import DEACTIVATE
+from tests.conftest import Api, gid
+from tests.sso.provider import CLIENT_ID, CLIENT_SECRET, Provider
+
+CONFIGURE = """
+mutation Configure($input: ConfigureIdentityProviderInput!) {
+  configureIdentityProvider(input: $input) {
+    created
+    provider { id name issuer clientId scopes allowedEmailDomains enabled loginPath
+               roleMappings { claim value role projectId } }
+    errors { code field message }
+  }
+}
+"""
+VIEWER = "query { viewer { username roles { role projectId } } }"
+PERSON = {
+    "sub": "okta|1001",
+    "email": "Dana@Example.com",
+    "email_verified": True,
+    "name": "Dana",
+    "groups": ["labelers"],
+}
+
+
+async def configure(api: Api, provider: Provider, role: str = "ANNOTATOR", **changes: Any) -> dict[str, Any]:
+    fields = {
+        "name": "acme",
+        "issuer": provider.issuer,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "allowedEmailDomains": ["example.com"],
+        "roleMappings": [
+            {"claim": "groups", "value": "labelers", "role": role, "projectId": gid("Project", api.world.project_a)}
+        ],
+        **changes,
+    }
+    data = await api.data(CONFIGURE, {"input": fields}, as_="admin")
+    result: dict[str, Any] = data["configureIdentityProvider"]
+    return result
+
+
+async def start(api: Api, name: str = "acme") -> str:
+    """Our /login: the provider's authorization URL, as the browser is sent there."""
+    response = await api.client.get(f"/auth/oidc/{name}/login")
+    assert response.status_code == 302, response.text
+    return response.headers["location"]
+
+
+async def at_provider(location: str) -> str:
+    """The browser at the provider, which signs in its person and sends it back: our callback URL."""
+    async with httpx.AsyncClient() as browser:
+        response = await browser.get(location)
+    assert response.status_code == 302, response.text
+    back = urlsplit(response.headers["location"])
+    return f"{back.path}?{back.query}"
+
+
+async def sign_in(api: Api, name: str = "acme") -> httpx.Response:
+    return await api.client.get(await at_provider(await start(api, name)))
+
+
+async def viewer(api: Api, access_token: str) -> dict[str, Any]:
+    response = await api.client.post(
+        "/graphql", json={"query": VIEWER}, headers={"Authorization": f"Bearer {access_token}"}
+    )
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()["data"]["viewer"]
+    return data
+
+
+async def count(api: Api, stmt: Any) -> int:
+    async with api.runtime.sessions() as session:
+        return int(await session.scalar(stmt) or 0)
+
+
+def actions(action: str) -> Any:
+    return select(func.count()).select_from(AuditEvent).where(col(AuditEvent.action) == action)
+
+
+async def test_the_whole_sign_in_gives_our_token_with_the_mapped_role(api: Api, provider: Provider) -> None:
+    configured = await configure(api, provider)
+    assert configured["errors"] == []
+    assert configured["created"] is True
+    assert configured["provider"]["scopes"] == ["openid", "email", "profile"]
+    provider.person = dict(PERSON)
+
+    location = await start(api)
+    sent = parse_qs(urlsplit(location).query)
+    assert location.startswith(f"{provider.issuer}/authorize?")
+    assert sent["code_challenge_method"] == ["S256"]
+    assert sent["client_id"] == [CLIENT_ID]
+    assert sent["state"][0]
+    assert sent["nonce"][0]
+    assert sent["code_challenge"][0]
+    assert sent["redirect_uri"] == ["http://testserver/auth/oidc/acme/callback"]
+    response = await api.client.get(await at_provider(location))
+
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["refresh_token"]
+    me = await viewer(api, body["access_token"])
+    assert me["username"] == "dana"
+    assert me["roles"] == [{"role": "ANNOTATOR", "projectId": gid("Project", api.world.project_a)}]
+    # The mapped role works: an annotator of A claims its task there.
+    claim = await api.client.post(
+        "/graphql",
+        json={
+            "query": "mutation C($input: ClaimNextTaskInput!) { claimNextTask(input: $input) { errors { code } } }",
+            "variables": {"input": {"projectId": gid("Project", api.world.project_a)}},
+        },
+        headers={"Authorization": f"Bearer {body['access_token']}"},
+    )
+    assert "errors" not in claim.json(), claim.text
+    # Our refresh token works like a password sign-in's.
+    refreshed = await api.client.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
+    assert await count(api, actions("sso.sign_in")) == 1
+
+
+async def test_the_first_sign_in_provisions_the_person_and_the_next_reuses_it(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    first = await sign_in(api)
+    second = await sign_in(api)
+
+    assert first.status_code == second.status_code == 200
+    assert (await viewer(api, first.json()["access_token"]))["username"] == "dana"
+    assert (await viewer(api, second.json()["access_token"]))["username"] == "dana"
+    assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 1
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 1
+    assert await count(api, actions("sso.provision")) == 1
+    assert await count(api, actions("sso.sign_in")) == 2
+
+
+async def test_a_verified_email_links_the_person_who_has_it(api: Api, provider: Provider) -> None:
+    async with api.runtime.sessions() as session:
+        reviewer = await session.get(User, api.world.id("reviewer"))
+        assert reviewer is not None
+        reviewer.email = "dana@example.com"
+        await session.commit()
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+
+    response = await sign_in(api)
+
+    assert response.status_code == 200, response.text
+    assert (await viewer(api, response.json()["access_token"]))["username"] == "reviewer"
+    assert await count(api, actions("sso.provision")) == 0
+
+
+async def test_an_unverified_or_foreign_email_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    for person in ({**PERSON, "email_verified": False}, {**PERSON, "email": "dana@elsewhere.org"}):
+        provider.person = person
+        response = await sign_in(api)
+        assert response.status_code == 403
+        assert response.json()["error"] == "email_not_allowed"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    assert await count(api, actions("sso.sign_in.refuse")) == 2
+
+
+async def refused(api: Api, provider: Provider) -> httpx.Response:
+    provider.person = dict(PERSON)
+    response = await sign_in(api)
+    assert response.status_code == 401, response.text
+    assert response.json() == {
+        "error": "invalid_id_token",
+        "error_description": "The identity provider's ID token is not valid.",
+    }
+    assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 0
+    return response
+
+
+async def test_a_tampered_id_token_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.tamper = True
+    await refused(api, provider)
+    # In the access history as a refused sign-in, like /auth/token's.
+    await api.runtime.access.flush()
+    notes = select(AccessEvent).where(col(AccessEvent.channel) == Channel.SIGN_IN)
+    async with api.runtime.sessions() as session:
+        events = list(await session.scalars(notes))
+    assert [(e.operation, e.outcome, e.status) for e in events] == [("oidc", Outcome.UNAUTHENTICATED, 401)]
+
+
+async def test_a_wrong_nonce_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.id_token_changes = {"nonce": "not-the-one-we-sent"}
+    await refused(api, provider)
+
+
+async def test_a_wrong_audience_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.id_token_changes = {"aud": "another-client"}
+    await refused(api, provider)
+
+
+async def test_several_audiences_need_us_as_the_authorized_party(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.id_token_changes = {"aud": [CLIENT_ID, "another-client"]}
+    await refused(api, provider)
+    provider.id_token_changes = {"aud": [CLIENT_ID, "another-client"], "azp": CLIENT_ID}
+    assert (await sign_in(api)).status_code == 200
+
+
+async def test_an_expired_id_token_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.id_token_changes = {"exp": 1_000_000_000, "iat": 999_999_000}
+    await refused(api, provider)
+
+
+async def test_another_issuer_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.id_token_changes = {"iss": "https://evil.example"}
+    await refused(api, provider)
+
+
+async def test_a_state_works_once(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    callback = await at_provider(await start(api))
+    assert (await api.client.get(callback)).status_code == 200
+
+    replayed = await api.client.get(callback)
+
+    assert replayed.status_code == 400
+    assert replayed.json()["error"] == "invalid_state"
+    unknown = await api.client.get("/auth/oidc/acme/callback?code=x&state=made-up")
+    assert unknown.status_code == 400
+    assert unknown.json()["error"] == "invalid_state"
+
+
+async def test_an_expired_state_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    callback = await at_provider(await start(api))
+    exchanged = provider.token_requests
+    async with api.runtime.sessions() as session:
+        login = await session.scalar(select(OidcLogin))
+        assert login is not None
+        login.expires_at = login.created_at  # moved back in the row, no waiting
+        await session.commit()
+
+    response = await api.client.get(callback)
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_state"
+    assert provider.token_requests == exchanged  # the code was never exchanged
+
+
+async def test_an_unknown_or_disabled_provider_is_not_found(api: Api, provider: Provider) -> None:
+    for path in ("/auth/oidc/nobody/login", "/auth/oidc/nobody/callback?code=x&state=y"):
+        response = await api.client.get(path)
+        assert response.status_code == 404
+        assert response.json() == {"error": "not_found", "error_description": "No such identity provider."}
+    await configure(api, provider, enabled=False)
+    assert (await api.client.get("/auth/oidc/acme/login")).status_code == 404
+
+
+async def test_a_deactivated_person_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    async with api.runtime.sessions() as session:
+        dana = await session.scalar(select(User).where(col(User.username) == "dana"))
+        assert dana is not None
+    deactivated = await api.data(
+        DEACTIVATE, {"input": {"userId": gid("User", dana.id), "reason": "Left."}}, as_="admin"
+    )
+    assert deactivated["deactivateUser"]["errors"] == []
+
+    response = await sign_in(api)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "account_inactive"
+    assert await count(api, actions("sso.sign_in.refuse")) == 1
+
+
+async def test_a_mapping_change_takes_effect_at_the_next_sign_in(api: Api, provider: Provider) -> None:
+    await configure(api, provider, role="ANNOTATOR")
+    provider.person = dict(PERSON)
+    first = await sign_in(api)
+    project_a = gid("Project", api.world.project_a)
+    assert (await viewer(api, first.json()["access_token"]))["roles"] == [{"role": "ANNOTATOR", "projectId": project_a}]
+
+    changed = await configure(api, provider, role="REVIEWER", clientSecret=None)
+    assert changed["errors"] == []
+    assert changed["created"] is False
+    second = await sign_in(api)
+
+    assert (await viewer(api, second.json()["access_token"]))["roles"] == [{"role": "REVIEWER", "projectId": project_a}]
+    # Leaving the group takes the role away too; a grant given by hand stays.
+    async with api.runtime.sessions() as session:
+        dana = await session.scalar(select(User).where(col(User.username) == "dana"))
+        assert dana is not None
+    grant = "mutation G($input: RoleInput!) { grantRole(input: $input) { errors { code } } }"
+    await api.data(
+        grant, {"input": {"userId": gid("User", dana.id), "role": "EXPERT", "projectId": project_a}}, as_="admin"
+    )
+    provider.person = {**PERSON, "groups": []}
+    third = await sign_in(api)
+    assert (await viewer(api, third.json()["access_token"]))["roles"] == [{"role": "EXPERT", "projectId": project_a}]
+    rules = select(func.count()).select_from(CasbinRule).where(col(CasbinRule.v0) == user_subject(dana.id))
+    assert await count(api, rules) == 1
+
+
+async def test_a_key_rotated_at_the_provider_is_fetched_again(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    fetched = provider.jwks_requests
+    provider.rotate_key()
+
+    response = await sign_in(api)
+
+    assert response.status_code == 200, response.text
+    assert provider.jwks_requests == fetched + 1
+
+
+async def test_the_client_secret_is_sealed_and_never_shown_or_audited(api: Api, provider: Provider) -> None:
+    configured = await configure(api, provider)
+    assert CLIENT_SECRET not in str(configured)
+    async with api.runtime.sessions() as session:
+        row = await session.scalar(select(IdentityProvider))
+        events = list(
+            await session.scalars(select(AuditEvent).where(col(AuditEvent.action) == "identity_provider.configure"))
+        )
+    assert row is not None
+    assert CLIENT_SECRET not in row.client_secret_sealed
+    assert CLIENT_SECRET.encode().hex() not in row.client_secret_sealed
+    assert len(events) == 1
+    assert CLIENT_SECRET not in str(events[0].details)
+    # It still works: the sign-in's token request authenticates with it.
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+
+
+async def test_erasing_a_person_unlinks_its_provider_identity(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    async with api.runtime.sessions() as session:
+        dana = await session.scalar(select(User).where(col(User.username) == "dana"))
+        assert dana is not None
+    erase = "mutation E($input: EraseUserInput!) { eraseUser(input: $input) { errors { code } } }"
+    erased = await api.data(erase, {"input": {"userId": gid("User", dana.id), "reason": "Asked."}}, as_="compliance")
+    assert erased["eraseUser"]["errors"] == []
+
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+
+
+async def test_two_first_sign_ins_at_once_make_one_person(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    callbacks = [await at_provider(await start(api)) for _ in range(2)]
+
+    answers = await asyncio.gather(*(api.client.get(callback) for callback in callbacks))
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 1
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 1
