@@ -40,8 +40,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# One worker per core (PYTEST_WORKERS=0 runs in this process): each worker migrates its own
+# PostgreSQL database and SQLite template (tests/conftest.py), so they share nothing.
+PYTEST_WORKERS ?= auto
+
 pytest: $(STAMP) $(FRONTEND)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 ## schema: re-export schema.graphql after a change to the GraphQL types
 schema: $(STAMP)

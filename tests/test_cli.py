@@ -23,6 +23,9 @@ from tests.conftest import recreate_pg_database
 LABELGRAPH = str(Path(sys.executable).with_name("labelgraph"))
 COMMANDS = (["migrate"], ["seed", "--demo"], ["serve", "--port", "-1"], ["user", "list"])
 ACCEPTED = "write sqlite+aiosqlite:///path/to/file.db or postgresql+asyncpg://user@host:5432/db"
+# Per process: test workers run side by side on one server.
+MISSING_DB = f"labelgraph_cli_missing_{os.getpid()}"
+EMPTY_DB = f"labelgraph_cli_empty_{os.getpid()}"
 CHEAP = {"LABELGRAPH_ARGON2_TIME_COST": "1", "LABELGRAPH_ARGON2_MEMORY_KIB": "64"}
 
 
@@ -126,12 +129,12 @@ def test_a_url_labelgraph_cannot_use_is_refused_before_connecting(url: str, expe
 def test_a_missing_database_says_how_to_create_it(pg_skip_reason: str | None) -> None:
     if pg_skip_reason:
         pytest.skip(pg_skip_reason)
-    url = recreate_pg_database("labelgraph_cli_missing", create=False)
+    url = recreate_pg_database(MISSING_DB, create=False)
 
     assert_one_line(
         in_process(url),
-        'database "labelgraph_cli_missing" does not exist on 127.0.0.1:5432; create it with '
-        "`createdb -h 127.0.0.1 -p 5432 -U postgres labelgraph_cli_missing`, then run `labelgraph migrate`",
+        f'database "{MISSING_DB}" does not exist on 127.0.0.1:5432; create it with '
+        f"`createdb -h 127.0.0.1 -p 5432 -U postgres {MISSING_DB}`, then run `labelgraph migrate`",
     )
 
 
@@ -153,15 +156,15 @@ def test_a_database_not_migrated_yet_says_to_migrate(tmp_path: Path, pg_skip_rea
     )
     if pg_skip_reason:
         pytest.skip(pg_skip_reason)
-    url = recreate_pg_database("labelgraph_cli_empty")
+    url = recreate_pg_database(EMPTY_DB)
     try:
         assert_one_line(
             in_process(url, commands),
-            'database "labelgraph_cli_empty" on 127.0.0.1:5432 has no Labelgraph tables yet: '
+            f'database "{EMPTY_DB}" on 127.0.0.1:5432 has no Labelgraph tables yet: '
             "run `labelgraph migrate` first",
         )
     finally:
-        recreate_pg_database("labelgraph_cli_empty", create=False)
+        recreate_pg_database(EMPTY_DB, create=False)
 
 
 def test_a_good_url_migrates_seeds_and_prints_the_address_it_was_given(tmp_path: Path) -> None:
