@@ -259,7 +259,7 @@ async def detect_label_issues(session: AsyncSession, actor: Actor, change: Detec
         texts = [d.text for d in ranked]
         labels = [d.given for d in ranked]
         try:
-            trained = await asyncio.to_thread(classifier.train, texts, labels, classes=kept, seed=project.review_seed)
+            trained = await asyncio.to_thread(classifier.train, texts, labels, classes=kept, seed=SEED)
         except classifier.TrainingError as exc:  # EMPTY_VOCABULARY: texts with nothing to count
             raise DomainError.single("TOO_FEW_DECIDED", exc.message, "projectId") from None
         proba = trained.oof_proba
