@@ -3,7 +3,7 @@
 labelIssuesTop (how many ranked issues a run flags for audit by default; 20 for existing projects)
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0025
 Create Date: 2026-12-03 15:13:00.507430
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0026'
-down_revision: str | None = '0023'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
