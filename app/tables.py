@@ -3,7 +3,7 @@
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, SigningKey, User
-from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
+from app.automation.models import LabelIssue, LabelIssueRun, Model, ModelVersion, Suggestion, SuggestionExposure
 from app.automation.training_models import ItemUncertainty, TrainingRun
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
@@ -58,6 +58,8 @@ __all__ = [
     "Item",
     "ItemUncertainty",
     "Label",
+    "LabelIssue",
+    "LabelIssueRun",
     "LabelSchemaVersion",
     "LoginThrottle",
     "Model",

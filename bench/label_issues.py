@@ -1,6 +1,6 @@
 """Label-issue detection against planted label noise: ours next to cleanlab's, on the same inputs.
 
-    .venv/bin/python -m bench.label_issues [--items 2000] [--seeds 3] [--first-seed 1] [--quick]
+    .venv/bin/python -m bench.label_issues [--items 2000] [--seeds 3] [--first-seed 1] [--quick] [--service]
 
 Per scenario and seed: a corpus from `bench.text_corpus` (5 classes, uneven sizes, ambiguous
 texts), its true labels with a share flipped (`plant_flips`: uniformly to another class, or to a
@@ -14,7 +14,15 @@ trained on the noisy labels (`classifier.train`, 5-fold). On those same labels a
 Printed per run and as medians [min-max] over the seeds: items flagged, precision, recall and F1
 against the planted flips, and precision among the 50 highest-ranked (what a targeted audit queue
 would take first; cleanlab ranked by its normalized margin). Target: our F1 >= cleanlab's default.
-Asserts nothing.
+
+With --service, each corpus also runs through the product end to end: a fresh SQLite database
+(migrated), a project whose single-choice field has the corpus's classes, the items with their
+noisy labels as decisions in force (written straight to the tables: the labeling loop is not what
+is measured), then `detectLabelIssues` through the ASGI app as an admin (top = a tenth of the
+items, at most 1,000) and every page of `project.labelIssues`. Its ranked issues are scored like the
+detectors above ("service"), with "service top K" the items it flagged for audit, and cleanlab's default on
+the same out-of-fold probabilities (the built-in model trained as the service trains it: seed 0,
+items in id order) printed beside it ("service cleanlab"). Asserts nothing.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from bench.text_corpus import make_corpus, plant_flips
 SCENARIOS = (("uniform", 0.10), ("neighbour", 0.10), ("uniform", 0.20))
 TOP = 50
 DETECTORS = ("ours BOTH", "ours PRUNE_BY_CLASS", "ours PRUNE_BY_NOISE_RATE", "cleanlab default", "cleanlab both")
+SERVICE = ("service", "service top K", "service cleanlab")
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3, help="corpora per scenario (default 3)")
     parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here (default 1)")
     parser.add_argument("--quick", action="store_true", help="600 items, 1 seed: a smoke check")
+    parser.add_argument("--service", action="store_true", help="also run detectLabelIssues end to end (SQLite)")
     args = parser.parse_args(argv)
     items, seeds = (600, 1) if args.quick else (args.items, args.seeds)
     first = args.first_seed
@@ -88,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     met_all = True
     for kind, rate in SCENARIOS:
         print(f"\n== {rate:.0%} of labels flipped, {kind} ==")
-        results: dict[str, list[Scores]] = {d: [] for d in DETECTORS}
+        names = DETECTORS + (SERVICE if args.service else ())
+        results: dict[str, list[Scores]] = {d: [] for d in names}
         for seed in range(first, first + seeds):
             corpus = make_corpus(items, seed=seed)
             k = len(corpus.classes)
@@ -97,11 +108,18 @@ def main(argv: list[str] | None = None) -> int:
             trained = train(corpus.texts, [corpus.classes[g] for g in given], classes=corpus.classes, seed=seed)
             seconds = time.perf_counter() - t0
             flagged = detect(given, trained.oof_proba)
+            if args.service:
+                from bench.label_issues_service import run_service
+
+                t1 = time.perf_counter()
+                found = run_service(corpus.texts, [corpus.classes[g] for g in given], corpus.classes)
+                flagged.update(found)
+                print(f"  service end to end: {time.perf_counter() - t1:.1f} s (migrate, seed, detect, read)")
             print(
                 f"seed {seed}: {int(flips.sum())} flips; classifier cv accuracy {trained.cv_accuracy:.3f} "
                 f"(on the noisy labels), ECE {trained.calibration.ece:.3f}, trained in {seconds:.1f} s"
             )
-            for d in DETECTORS:
+            for d in names:
                 s = score(flagged[d], flips)
                 results[d].append(s)
                 print(
@@ -110,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         print(f"median [min-max] over {seeds} seed(s):")
         print(f"  {'detector':>25}  {'flagged':>9}  {'precision':>19}  {'recall':>19}  {'F1':>19}  {f'P@{TOP}':>19}")
-        for d in DETECTORS:
+        for d in names:
             r = results[d]
             print(
                 f"  {d:>25}  {statistics.median(s.flagged for s in r):>9.0f}  {spread([s.precision for s in r]):>19}"

@@ -160,8 +160,7 @@ def test_a_database_not_migrated_yet_says_to_migrate(tmp_path: Path, pg_skip_rea
     try:
         assert_one_line(
             in_process(url, commands),
-            f'database "{EMPTY_DB}" on 127.0.0.1:5432 has no Labelgraph tables yet: '
-            "run `labelgraph migrate` first",
+            f'database "{EMPTY_DB}" on 127.0.0.1:5432 has no Labelgraph tables yet: run `labelgraph migrate` first',
         )
     finally:
         recreate_pg_database(EMPTY_DB, create=False)

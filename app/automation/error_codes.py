@@ -59,10 +59,21 @@ class LearningCode(enum.StrEnum):
     TRAINING_FORBIDDEN = "TRAINING_FORBIDDEN"  # a background retrain whose owner may no longer train
 
 
+class LabelIssueCode(enum.StrEnum):
+    """Label-issue detection (detectLabelIssues)."""
+
+    NOT_SINGLE_CHOICE = "NOT_SINGLE_CHOICE"  # the field is not single-choice (or the schema has none)
+    ONE_CLASS = "ONE_CLASS"  # fewer than 2 classes with at least 2 decided items each
+    TOO_FEW_DECIDED = "TOO_FEW_DECIDED"  # fewer decided items (with text, covered by the model) than the minimum
+    UNKNOWN_FIELD = "UNKNOWN_FIELD"  # no such field in the label schema in force
+    UNKNOWN_MODEL = "UNKNOWN_MODEL"  # no such model, or version, in the project
+
+
 AutomationErrorCode = error_codes(
     "AutomationErrorCode",
     "Pushing model suggestions (values checked by the label-schema language), the project's suggestion "
-    "policy, its heuristic rules, training the built-in model (TrainingCode) and the active-learning policy.",
+    "policy, its heuristic rules, training the built-in model (TrainingCode), the active-learning policy and "
+    "label-issue detection.",
     CommonErrorCode,
     JsonErrorCode,
     LabelSchemaCode,
@@ -70,4 +81,5 @@ AutomationErrorCode = error_codes(
     HeuristicCode,
     TrainingCode,
     LearningCode,
+    LabelIssueCode,
 )

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.clock import utcnow
@@ -98,3 +98,61 @@ class SuggestionExposure(SQLModel, table=True):
     suggestion_id: uuid.UUID = Field(foreign_key="suggestion.id", primary_key=True)
     model_version_id: uuid.UUID = Field(foreign_key="model_version.id")
     shown_at: datetime = Field(default_factory=utcnow)
+
+
+class IssueSource(enum.StrEnum):
+    """Where a label-issue run's out-of-fold probabilities came from."""
+
+    BUILT_IN = "BUILT_IN"  # the built-in classifier, cross-validated on the decided items (classifier.py)
+    MODEL_VERSION = "MODEL_VERSION"  # a model version's pushed suggestions and their confidences
+
+
+class IssueOutcome(enum.StrEnum):
+    """What a run did with one of its ranked issues."""
+
+    FLAGGED = "FLAGGED"  # in the top K: queued for a QA audit (FLAGGED) by this run
+    ALREADY_PENDING = "ALREADY_PENDING"  # in the top K, but its item was already pending audit: skipped
+    NOT_FLAGGED = "NOT_FLAGGED"  # ranked below the top K
+
+
+class LabelIssueRun(SQLModel, table=True):
+    """One run of label-issue detection (detectLabelIssues) over a single-choice field's decided items."""
+
+    __tablename__ = "label_issue_run"
+    __table_args__ = (Index("ix_label_issue_run_project", "project_id", "id"),)
+
+    id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    field: str = Field(max_length=200)
+    source: IssueSource = enum_field(IssueSource)
+    # The model version whose suggestions gave the probabilities (MODEL_VERSION).
+    model_version_id: uuid.UUID | None = Field(default=None, foreign_key="model_version.id")
+    # The decided items ranked, and those of the field left out (a class with one decided item,
+    # no text, or, for a model version, no suggestion on the item).
+    item_count: int
+    left_out: int
+    issue_count: int
+    top: int  # K: how many of the ranked issues the run flagged for audit (at most)
+    flagged: int
+    # What the probabilities were worth: the built-in model's cross-validated accuracy (null for a model version).
+    cv_accuracy: float | None = None
+    class_counts: dict[str, Any] = json_field(default={})
+    created_by: uuid.UUID = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class LabelIssue(SQLModel, table=True):
+    """One ranked issue of a run: the item, the class decided, the class the model believes, how likely
+    mislabeled (1 - normalized margin), and the audit it fed."""
+
+    __tablename__ = "label_issue"
+
+    run_id: uuid.UUID = Field(foreign_key="label_issue_run.id", primary_key=True)
+    rank: int = Field(primary_key=True)  # 1 = most likely mislabeled
+    item_id: uuid.UUID = Field(foreign_key="item.id", index=True)
+    given: str = Field(max_length=1000)
+    suggested: str = Field(max_length=1000)
+    score: float
+    self_confidence: float
+    outcome: IssueOutcome = enum_field(IssueOutcome)
+    audit_id: uuid.UUID | None = Field(default=None, foreign_key="qa_audit.id")

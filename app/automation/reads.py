@@ -27,9 +27,18 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from app.audits.models import AuditStatus, QaAudit
 from app.auth.actor import Actor
 from app.automation import agreement
-from app.automation.models import Model, ModelVersion, ShowSuggestions, Suggestion, SuggestionExposure
+from app.automation.models import (
+    LabelIssue,
+    LabelIssueRun,
+    Model,
+    ModelVersion,
+    ShowSuggestions,
+    Suggestion,
+    SuggestionExposure,
+)
 from app.ingestion.models import Item
 from app.projects.models import Project
 from app.projects.service import active_schema
@@ -279,3 +288,46 @@ async def model_agreement(
         for item_id, value, shown, versions_shown in labels
     ]
     return agreement.compare(model.name, version, fields, rows, suggested, set(version_ids))
+
+
+# -- label-issue runs (app/automation/detection.py) -----------------------------------------------
+
+
+def issue_runs_visible(actor: Actor, column: ColumnElement[uuid.UUID] | Any) -> ColumnElement[bool]:
+    """Runs and their ranked issues are read with (label_issue, read): managers, reviewers, QA, admins."""
+    return in_projects(actor, column, "label_issue", "read")
+
+
+async def get_issue_run(session: AsyncSession, actor: Actor, run_id: uuid.UUID) -> LabelIssueRun | None:
+    return await session.scalar(
+        select(LabelIssueRun).where(
+            col(LabelIssueRun.id) == run_id, issue_runs_visible(actor, col(LabelIssueRun.project_id))
+        )
+    )
+
+
+async def issue_run_of(
+    session: AsyncSession, actor: Actor, project: Project, run_id: uuid.UUID | None
+) -> LabelIssueRun | None:
+    """The project's run named (None when it names no run of this project), else its latest run.
+    Needs (label_issue, read) here: FORBIDDEN otherwise."""
+    actor.require("label_issue", "read", project.id)
+    stmt = select(LabelIssueRun).where(col(LabelIssueRun.project_id) == project.id)
+    if run_id is not None:
+        return await session.scalar(stmt.where(col(LabelIssueRun.id) == run_id))
+    return await session.scalar(stmt.order_by(col(LabelIssueRun.id).desc()).limit(1))
+
+
+async def issue_page(
+    session: AsyncSession, run_id: uuid.UUID, after_rank: int | None, limit: int
+) -> list[tuple[LabelIssue, AuditStatus | None]]:
+    """A page of a (readable) run's issues by rank, each with the status of the audit it fed."""
+    stmt = (
+        select(LabelIssue, QaAudit.status)
+        .join(QaAudit, col(QaAudit.id) == col(LabelIssue.audit_id), isouter=True)
+        .where(col(LabelIssue.run_id) == run_id)
+    )
+    if after_rank is not None:
+        stmt = stmt.where(col(LabelIssue.rank) > after_rank)
+    rows = await session.execute(stmt.order_by(col(LabelIssue.rank)).limit(limit))
+    return [(issue, None if status is None else AuditStatus(status)) for issue, status in rows.all()]

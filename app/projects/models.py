@@ -41,6 +41,8 @@ class Project(SQLModel, table=True):
     high_impact_classes: dict[str, Any] = json_field(default={})
     rare_class_share: float = Field(default=0.0)
     audit_expert_decisions: bool = Field(default=False)
+    # How many of a label-issue run's ranked issues it flags for audit when detectLabelIssues names no `top`.
+    label_issues_top: int = Field(default=20)
     # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
     refresh_every: int = Field(default=200)
     # Gold questions (app/expertise/): the share of claims served a gold item, how many of an

@@ -42,6 +42,8 @@ from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
 from app.schema.items import Item, ItemsMutation
+from app.schema.label_issues import LabelIssueRun, LabelIssuesMutation
+from app.schema.label_issues import node_of as label_issue_run_node
 from app.schema.label_schema import TYPES as LABEL_FIELDS
 from app.schema.learning_policy import LearningPolicyMutation
 from app.schema.limits import SchemaOptions, extensions
@@ -106,6 +108,8 @@ async def _node(session: AsyncSession, actor: Actor, type_name: str, pk: uuid.UU
     if type_name == "ModelVersion":
         found = await automation_reads.get_model_version(session, actor, pk)
         return ModelVersion.of(*found) if found else None
+    if type_name == "LabelIssueRun":
+        return await label_issue_run_node(session, actor, pk)
     return None
 
 
@@ -146,6 +150,7 @@ Mutation = merge_types(
         AutomationMutation,
         TrainModelMutation,
         LearningPolicyMutation,
+        LabelIssuesMutation,
         ErasureMutation,
         WorkflowMutation,
         TasksMutation,
@@ -271,6 +276,7 @@ def _schema(settings: SchemaOptions) -> strawberry.Schema:
             GuidelineVersion,
             Model,
             ModelVersion,
+            LabelIssueRun,
             *LABEL_FIELDS,
         ],
         extensions=[*extensions(settings), AccessLog],

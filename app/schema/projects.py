@@ -13,6 +13,7 @@ from app.ingestion.models import ItemStatus
 from app.projects import error_codes as area_codes
 from app.projects import models, reads, service
 from app.schema import automation, guidelines, learning_policy, taxonomy, train_model
+from app.schema import label_issues as issues
 from app.schema.anonymization import AnonymizationPolicy, ItemLineage, anonymization_policy, item_lineage
 from app.schema.connections import Connection, connection, page_size, uuid_cursor
 from app.schema.consent import ConsentPolicy
@@ -169,6 +170,17 @@ class Project(Node):
         self, info: Info, model_name: str, model_version: str | None = None
     ) -> automation.ModelAgreement | None:
         return await automation.model_agreement(info, self.row, model_name, model_version)
+
+    @strawberry.field(
+        description="The ranked issues of the project's latest label-issue run (detectLabelIssues), or of the run "
+        "named; null when there is none (or runId names no run of this project). Rank order, at most 100 a page; "
+        "each issue's item is null for whoever may not read it. Project managers, reviewers, QA auditors and "
+        "admins; null with FORBIDDEN for other roles."
+    )
+    async def label_issues(
+        self, info: Info, first: int = 20, after: str | None = None, run_id: strawberry.ID | None = None
+    ) -> issues.LabelIssues | None:
+        return await issues.project_label_issues(info, self.row, first, after, run_id)
 
     @strawberry.field(
         description="Everyone holding a role in this project (org-wide roles not listed), with those roles and "

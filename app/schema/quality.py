@@ -60,6 +60,10 @@ class QualityPolicy:
         "audited; 0 turns it off."
     )
     audit_expert_decisions: bool = strawberry.field(description="Every EXPERT_RESOLVED decision is audited.")
+    label_issues_top: int = strawberry.field(
+        description="How many of a label-issue run's ranked issues detectLabelIssues flags for audit when its "
+        "input names no `top` (0..1000)."
+    )
 
     @classmethod
     def of(cls, row: project_models.Project) -> QualityPolicy:
@@ -77,6 +81,7 @@ class QualityPolicy:
             high_impact_classes=JSON(rules.high_impact_classes),
             rare_class_share=rules.rare_class_share,
             audit_expert_decisions=rules.audit_expert_decisions,
+            label_issues_top=rules.label_issues_top,
         )
 
 
@@ -97,6 +102,7 @@ class UpdateQualityPolicyInput:
     )
     rare_class_share: float | None = None
     audit_expert_decisions: bool | None = None
+    label_issues_top: int | None = None
 
 
 @strawberry.type
@@ -265,6 +271,7 @@ class QualityMutation:
                 high_impact_classes=input.high_impact_classes,  # type: ignore[arg-type]  # checked there
                 rare_class_share=input.rare_class_share,
                 audit_expert_decisions=input.audit_expert_decisions,
+                label_issues_top=input.label_issues_top,
             )
             return await policy.update_policy(session, info.context.actor, change)
 

@@ -10,6 +10,8 @@ aggregation may decide alone, what a reviewer sees and when an expert takes over
     reviewBelowConfidence  every item decided under this confidence is reviewed as well
     auditRate, auditBelowConfidence, highImpactClasses, rareClassShare, auditExpertDecisions
                        which decisions a QA auditor sees afterwards (app/audits/rules.py)
+    labelIssuesTop     how many ranked label issues a detectLabelIssues run flags for audit by
+                       default (app/automation/detection.py)
 
 The defaults (k = k_max, acceptConfidence 0, reviewRate 1) are the classic loop: k labels, then a
 reviewer decides every item. Set by a project_manager or admin (updateQualityPolicy), audited.
@@ -40,6 +42,7 @@ from app.workflow.models import AggregationMethod, Label
 UPDATE_QUALITY_POLICY = Operation("updateQualityPolicy", Permission("quality", "configure"), audit="quality.policy")
 
 MAX_REFRESH_EVERY = 1_000_000
+MAX_LABEL_ISSUES_TOP = 1_000  # items one detection run may flag for audit
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class QualityPolicy:
     high_impact_classes: dict[str, Any] = field(default_factory=dict)
     rare_class_share: float = 0.0
     audit_expert_decisions: bool = False
+    label_issues_top: int = 20
 
 
 def of(project: Project) -> QualityPolicy:
@@ -72,6 +76,7 @@ def of(project: Project) -> QualityPolicy:
         high_impact_classes=dict(project.high_impact_classes or {}),
         rare_class_share=project.rare_class_share,
         audit_expert_decisions=project.audit_expert_decisions,
+        label_issues_top=project.label_issues_top,
     )
 
 
@@ -120,6 +125,7 @@ class PolicyChange:
     high_impact_classes: dict[str, Any] | None = None
     rare_class_share: float | None = None
     audit_expert_decisions: bool | None = None
+    label_issues_top: int | None = None
 
 
 async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChange) -> Project:
@@ -150,6 +156,7 @@ async def update_policy(session: AsyncSession, actor: Actor, change: PolicyChang
     project.high_impact_classes = dict(after.high_impact_classes)
     project.rare_class_share = after.rare_class_share
     project.audit_expert_decisions = after.audit_expert_decisions
+    project.label_issues_top = after.label_issues_top
     changed = {name: _plain(getattr(after, name)) for name in given if getattr(before, name) != getattr(after, name)}
     await audit.record(
         session,
@@ -191,5 +198,9 @@ def _check(p: QualityPolicy) -> list[Problem]:
     if not 1 <= p.refresh_every <= MAX_REFRESH_EVERY:
         problems.append(
             Problem("OUT_OF_RANGE", f"refreshEvery must lie within 1..{MAX_REFRESH_EVERY}.", "refreshEvery")
+        )
+    if not 0 <= p.label_issues_top <= MAX_LABEL_ISSUES_TOP:
+        problems.append(
+            Problem("OUT_OF_RANGE", f"labelIssuesTop must lie within 0..{MAX_LABEL_ISSUES_TOP}.", "labelIssuesTop")
         )
     return problems

@@ -33,6 +33,7 @@ from starlette.routing import Route
 
 from app.audits import service as audits
 from app.auth.models import IdentityKind
+from app.automation.models import IssueOutcome, IssueSource, LabelIssue, LabelIssueRun
 from app.events.models import DeliveryStatus, WebhookDelivery
 from app.expertise.models import GoldAnswer, Suspension
 from app.ingestion.models import Item
@@ -254,6 +255,12 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "trainModel":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "updateActiveLearningPolicy":(ALLOW, ALLOW, DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "project.trainingRuns":    (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
+    # Label-issue detection (app/automation/detection.py): managers run it (it queues audits); its
+    # ranked issues name items and their decided classes, so those who judge labels read them
+    # (managers, reviewers, QA auditors); experts resolve what is escalated to them, not this list.
+    "detectLabelIssues":       (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "project.labelIssues":     (ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "node(LabelIssueRun)":     (ALLOW,  ALLOW,  HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN),
     # People and machines (app/auth/people.py, credentials.py, machines.py). Accounts are for
     # admins; a manager invites into its own project (with the roles it grants there) and lists
     # its members. An account is readable by those who read users (admin, pm, compliance) and by
@@ -315,6 +322,7 @@ class Scene:
     model_version: str = ""
     invitation: str = ""  # the admin's invitation of "invitee", for acceptInvite
     reset_link: str = ""  # the admin's reset link for ann2, for resetPassword
+    issue_run: str = ""  # a label-issue run ranking a-2 (decided neg) as likely pos, as detectLabelIssues stores it
 
 
 async def build_scene(api: Api, caller: str) -> Scene:
@@ -2067,6 +2075,66 @@ def check_configured(data: dict[str, Any], scene: Scene) -> Outcome:
     return refused or allow(result["created"] and shown["name"] == "acme2" and mapped, result)
 
 
+# -- label-issue detection ------------------------------------------------------------------------
+
+POLICY_NO_REVIEW = """
+mutation Policy($input: UpdateQualityPolicyInput!) { updateQualityPolicy(input: $input) { errors { code } } }
+"""
+
+
+async def decided_in_a(api: Api, scene: Scene) -> None:
+    """Fifteen decided items in project A: a-2 (neg, reviewed) and 14 that ann1 labeled, pos and neg
+    in turn, decided by the aggregation alone (no review): enough for a detection run."""
+    policy = await api.data(POLICY_NO_REVIEW, {"input": {"projectId": scene.project, "reviewRate": 0.0}}, as_="pm")
+    assert policy["updateQualityPolicy"]["errors"] == []
+    await import_items(api, scene.project, [f"d-{i}" for i in range(12)], as_="pm")
+    for n in range(14):
+        await claim_and_submit(api, scene.project, "ann1", "pos" if n % 2 == 0 else "neg")
+
+
+def check_detected(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "detectLabelIssues")
+    return refused or allow(result["run"]["itemCount"] == 15 and result["run"]["source"] == "BUILT_IN", result)
+
+
+async def an_issue_run(api: Api, scene: Scene) -> None:
+    """A stored run ranking a-2 as likely mislabeled, as detectLabelIssues leaves it (not flagged)."""
+    if scene.issue_run:
+        return
+    async with api.runtime.sessions() as session:
+        item = await session.scalar(
+            select(Item).where(Item.project_id == api.world.project_a, Item.external_id == "a-2")
+        )
+        assert item is not None
+        run = LabelIssueRun(
+            project_id=api.world.project_a,
+            field="sentiment",
+            source=IssueSource.BUILT_IN,
+            item_count=12,
+            left_out=0,
+            issue_count=1,
+            top=0,
+            flagged=0,
+            created_by=api.world.id("pm"),
+        )
+        session.add(run)
+        await session.flush()
+        session.add(
+            LabelIssue(
+                run_id=run.id,
+                rank=1,
+                item_id=item.id,
+                given="neg",
+                suggested="pos",
+                score=0.8,
+                self_confidence=0.2,
+                outcome=IssueOutcome.NOT_FLAGGED,
+            )
+        )
+        await session.commit()
+        scene.issue_run = gid("LabelIssueRun", run.id)
+
+
 OPERATIONS.update(
     {
         "identityProviders": Operation(
@@ -2099,6 +2167,47 @@ OPERATIONS.update(
         ),
     }
 )
+
+OPERATIONS.update(
+    {
+        "detectLabelIssues": Operation(
+            """
+            mutation Detect($input: DetectLabelIssuesInput!) {
+              detectLabelIssues(input: $input) { run { itemCount source } errors { code field message } }
+            }
+            """,
+            lambda s: {"input": {"projectId": s.project, "top": 2}},
+            check_detected,
+            writes=True,
+            setup=decided_in_a,
+        ),
+        "project.labelIssues": Operation(
+            project_query(
+                "labelIssues(first: 5) { run { id } issues { nodes { rank given suggested item { externalId } } } }"
+            ),
+            lambda s: {"id": s.project},
+            lambda d, s: allow(
+                d["project"]["labelIssues"]
+                == {
+                    "run": {"id": s.issue_run},
+                    "issues": {
+                        "nodes": [{"rank": 1, "given": "neg", "suggested": "pos", "item": {"externalId": "a-2"}}]
+                    },
+                },
+                d,
+            ),
+            setup=an_issue_run,
+        ),
+        "node(LabelIssueRun)": Operation(
+            node_query("LabelIssueRun { field issueCount }"),
+            lambda s: {"id": s.issue_run},
+            lambda d, s: allow(d["node"] == {"__typename": "LabelIssueRun", "field": "sentiment", "issueCount": 1}, d),
+            setup=an_issue_run,
+        ),
+    }
+)
+
+
 READS = [name for name, op in OPERATIONS.items() if not op.writes]
 WRITES = [
     pytest.param(name, role, id=f"{name}-{role}") for name, op in OPERATIONS.items() if op.writes for role in ROLES

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from app.automation.models import IssueOutcome, IssueSource, LabelIssue, LabelIssueRun
 from app.ids import decode_global_id
 from app.sso.models import IdentityProvider
 from tests.conftest import SCHEMA, Api, gid
@@ -448,6 +449,28 @@ CASES: dict[str, tuple[str, Case]] = {
     ),
     "node(Model)": ("Model", node_case("pm")),
     "node(ModelVersion)": ("ModelVersion", node_case("pm")),
+    # Label-issue detection: B's project and B's run (named under project A, or by node) as missing ones.
+    "detectLabelIssues": (
+        "Project",
+        Case(
+            "pm",
+            mutation("detectLabelIssues", "DetectLabelIssuesInput", "run { id }"),
+            lambda id_: {"input": {"projectId": id_}},
+        ),
+    ),
+    "project(id).labelIssues": (
+        "Project",
+        Case("pm", "query P($id: ID!) { project(id: $id) { labelIssues { run { id } } } }", lambda id_: {"id": id_}),
+    ),
+    "project.labelIssues(runId)": (
+        "LabelIssueRun",
+        Case(
+            "pm",
+            "query P($id: ID!, $run: ID) { project(id: $id) { labelIssues(runId: $run) { run { id } } } }",
+            lambda id_: {"id": PROJECT_A[0], "run": id_},
+        ),
+    ),
+    "node(LabelIssueRun)": ("LabelIssueRun", node_case("pm")),
 }
 SUGGESTION = {"externalId": "b-1", "value": {"sentiment": "pos"}, "confidence": 0.5}
 # Project A's global id, set by the test (the world is built per test).
@@ -507,7 +530,9 @@ async def objects_of_b(api: Api) -> dict[str, str]:
     )
     models = await api.data("query M($id: ID!) { project(id: $id) { models { id } } }", {"id": project}, as_="pm_b")
     PROJECT_A[0] = gid("Project", api.world.project_a)
+    run = await a_run_in_b(api, decided["item"])
     return {
+        "LabelIssueRun": run,
         "Webhook": registered["registerWebhook"]["webhook"]["id"],
         "WebhookDelivery": hooks["project"]["webhooks"][0]["deliveries"]["nodes"][0]["id"],
         "Model": models["project"]["models"][0]["id"],
@@ -525,6 +550,44 @@ async def objects_of_b(api: Api) -> dict[str, str]:
         "GuidelineVersion": drafted["saveGuidelineDraft"]["guideline"]["id"],
         "User": gid("User", api.world.id("ann_b")),
     }
+
+
+async def a_run_in_b(api: Api, item: str) -> str:
+    """A label-issue run of project B, stored as detectLabelIssues stores one (B has too few decided
+    items for a real run)."""
+    async with api.runtime.sessions() as session:
+        run = LabelIssueRun(
+            project_id=api.world.project_b,
+            field="sentiment",
+            source=IssueSource.BUILT_IN,
+            item_count=10,
+            left_out=0,
+            issue_count=1,
+            top=0,
+            flagged=0,
+            created_by=api.world.id("pm_b"),
+        )
+        session.add(run)
+        await session.flush()
+        issue = LabelIssue(
+            run_id=run.id,
+            rank=1,
+            item_id=decode_id(item),
+            given="pos",
+            suggested="neg",
+            score=0.9,
+            self_confidence=0.1,
+            outcome=IssueOutcome.NOT_FLAGGED,
+        )
+        session.add(issue)
+        await session.commit()
+        return gid("LabelIssueRun", run.id)
+
+
+def decode_id(global_id: str) -> uuid.UUID:
+    decoded = decode_global_id(global_id)
+    assert decoded is not None
+    return decoded[1]
 
 
 async def answer(api: Api, case: Case, object_id: str) -> tuple[int, str]:
