@@ -3,7 +3,7 @@
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, SigningKey, User
-from app.automation.models import Model, ModelVersion, Suggestion, SuggestionExposure
+from app.automation.models import Model, ModelVersion, SpotCheck, Suggestion, SuggestionExposure
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
 from app.discussion.models import Comment, CommentMention
@@ -65,6 +65,7 @@ __all__ = [
     "Review",
     "SchemaChangeRequest",
     "SigningKey",
+    "SpotCheck",
     "Suggestion",
     "SuggestionExposure",
     "Suspension",
