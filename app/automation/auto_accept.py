@@ -283,7 +283,8 @@ async def _suggestion_ids(
                 col(Suggestion.item_id).in_(item_ids[start : start + CHUNK]),
             )
         )
-        found.update(dict(rows.tuples().all()))
+        for item_id, suggestion_id in rows.all():
+            found[item_id] = suggestion_id
     return found
 
 
