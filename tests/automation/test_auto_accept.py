@@ -16,8 +16,9 @@ from app.events.kinds import EventKind
 from app.events.models import Event
 from app.ingestion.models import Item, ItemStatus
 from app.projects.models import Project
+from app.taxonomy import schema_language
 from tests.automation.support import row
-from tests.conftest import Api
+from tests.conftest import SCHEMA, Api
 from tests.security import database_state
 from tests.workflow.flow import (
     audit_events,
@@ -367,3 +368,21 @@ async def test_auto_accepted_decisions_can_be_audited_and_stay_out_of_annotator_
     assert report["autoAccept"]["accepted"] == 1
     assert report["figures"]["labels"] == 0
     assert report["figures"]["annotators"] == []
+
+
+def test_confident_means_every_given_and_every_required_field_at_its_threshold() -> None:
+    schema = schema_language.parse(SCHEMA)
+    thresholds = {"sentiment": 0.9}
+    assert auto_accept.confident(schema, thresholds, {"sentiment": "pos"}, 0.95, {}) == 0.95
+    assert auto_accept.confident(schema, thresholds, {"sentiment": "pos"}, 0.95, {"sentiment": 0.89}) is None
+    assert auto_accept.confident(schema, thresholds, {"sentiment": "pos"}, 0.2, {"sentiment": 0.91}) == 0.91
+    # A given field without a threshold is never confident; a missing required field neither.
+    assert auto_accept.confident(schema, thresholds, {"sentiment": "pos", "topics": ["price"]}, 0.99, {}) is None
+    assert auto_accept.confident(schema, {"sentiment": 0.9, "topics": 0.5}, {"topics": ["price"]}, 0.99, {}) is None
+    both = {"sentiment": 0.9, "topics": 0.5}
+    value = {"sentiment": "pos", "topics": ["price"]}
+    assert auto_accept.confident(schema, both, value, 0.99, {"topics": 0.6}) == 0.6
+    assert auto_accept.confident(schema, {}, {"sentiment": "pos"}, 1.0, {}) is None
+    # Agreement: the decision gives the suggested value on every field the suggestion gave.
+    assert auto_accept.agrees({"sentiment": "pos"}, {"sentiment": "pos", "topics": ["price"]})
+    assert not auto_accept.agrees({"sentiment": "pos", "topics": ["price"]}, {"sentiment": "pos"})
