@@ -373,8 +373,8 @@ async def _maybe_turn_off(session: AsyncSession, project: Project, epoch: int) -
         project.id,
         project_id=project.id,
         details={
-            "changed": {"autoAcceptEnabled": False},
-            "before": {"autoAcceptEnabled": True},
+            "changed": {"auto_accept_enabled": False},
+            "before": {"auto_accept_enabled": True},
             "reason": reason,
             "spotChecks": measured.decided,
             "agreeing": measured.agreeing,

@@ -285,7 +285,7 @@ async def test_spot_checks_measure_accuracy_and_turn_auto_accept_off_below_the_f
     assert "0.750" in standing["turnedOffReason"]
     system = [e for e in await audit_events(api, "quality.policy", project) if e["actor"] is None]
     [off] = system
-    assert off["details"]["changed"] == {"autoAcceptEnabled": False}
+    assert off["details"]["changed"] == {"auto_accept_enabled": False}
     assert (off["details"]["spotChecks"], off["details"]["agreeing"]) == (4, 2)
     assert off["details"]["reason"] == standing["turnedOffReason"]
     [event] = await outbox(api, EventKind.AUTO_ACCEPT_TURNED_OFF)
