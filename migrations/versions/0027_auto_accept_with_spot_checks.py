@@ -1,8 +1,8 @@
 """auto-accept with spot checks: the project's thresholds, spot-check rate, floor and turn-off; the
 model version behind an AUTO_ACCEPTED decision; the spot checks
 
-Revision ID: 0025
-Revises: 0023
+Revision ID: 0027
+Revises: 0026
 Create Date: 2026-12-03 15:10:59.785499
 """
 
@@ -13,8 +13,8 @@ import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0025"
-down_revision: str | None = "0023"
+revision: str = "0027"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
