@@ -3,7 +3,15 @@
 from app.access.models import AccessEvent, AccessResource
 from app.audits.models import AuditFinding, QaAudit
 from app.auth.models import AccountChange, AccountToken, LoginThrottle, RefreshToken, SigningKey, User
-from app.automation.models import LabelIssue, LabelIssueRun, Model, ModelVersion, Suggestion, SuggestionExposure
+from app.automation.models import (
+    LabelIssue,
+    LabelIssueRun,
+    Model,
+    ModelVersion,
+    SpotCheck,
+    Suggestion,
+    SuggestionExposure,
+)
 from app.automation.training_models import ItemUncertainty, TrainingRun
 from app.compliance.models import AuditEvent
 from app.consent.models import ConsentRecord, ConsentRevocation
@@ -73,6 +81,7 @@ __all__ = [
     "Review",
     "SchemaChangeRequest",
     "SigningKey",
+    "SpotCheck",
     "Suggestion",
     "SuggestionExposure",
     "Suspension",

@@ -156,3 +156,27 @@ class LabelIssue(SQLModel, table=True):
     self_confidence: float
     outcome: IssueOutcome = enum_field(IssueOutcome)
     audit_id: uuid.UUID | None = Field(default=None, foreign_key="qa_audit.id")
+
+
+class SpotCheck(SQLModel, table=True):
+    """An item auto-accept would have decided, left with humans to measure it (once per item).
+
+    `value` is the suggestion's value when the item was marked (a later push may replace the
+    suggestion in place); when the item's first decision comes, `agreed` says whether it gave
+    that value on every field the suggestion gave."""
+
+    __tablename__ = "spot_check"
+    __table_args__ = (Index("ix_spot_check_project_epoch", "project_id", "epoch"),)
+
+    item_id: uuid.UUID = Field(foreign_key="item.id", primary_key=True)
+    project_id: uuid.UUID = Field(foreign_key="project.id")
+    suggestion_id: uuid.UUID = Field(foreign_key="suggestion.id")
+    model_version_id: uuid.UUID = Field(foreign_key="model_version.id")
+    value: dict[str, Any] = json_field()
+    confidence: float
+    # The project's auto_accept_epoch when marked: the accuracy that can turn it off is its epoch's.
+    epoch: int = Field(default=0)
+    created_at: datetime = Field(default_factory=utcnow)
+    decision_id: uuid.UUID | None = Field(default=None, foreign_key="decision.id")
+    decided_at: datetime | None = None
+    agreed: bool | None = None

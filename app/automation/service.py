@@ -29,7 +29,7 @@ from sqlmodel import col
 
 from app import json_bounds
 from app.auth.actor import Actor
-from app.automation import registry
+from app.automation import auto_accept, registry
 from app.automation.models import Model, ModelKind, ModelVersion, ShowSuggestions, Suggestion, SuggestionExposure
 from app.clock import utcnow
 from app.compliance import audit
@@ -76,6 +76,8 @@ class Pushed:
     created: int
     updated: int
     unchanged: int
+    auto_accepted: int = 0  # items its suggestions decided at once (AUTO_ACCEPTED)
+    spot_checks: int = 0  # items they would have decided, left with humans as spot checks
 
 
 _partial: dict[uuid.UUID, schema_language.LabelSchema] = {}
@@ -328,6 +330,11 @@ async def submit_suggestions(
         )
         await session.execute(statement, writes)
     updated = len(writes) - created
+    # Auto-accept (app/automation/auto_accept.py): confident suggestions on unlabeled items decide them.
+    written = [auto_accept.Written(w["item_id"], w["value"], w["confidence"], w["per_field"]) for w in writes]
+    automatic = await auto_accept.after_suggestions(
+        session, actor, project, schema.schema, version, model_name, written
+    )
     await audit.record(
         session,
         actor,
@@ -342,9 +349,11 @@ async def submit_suggestions(
             "created": created,
             "updated": updated,
             "unchanged": unchanged,
+            "autoAccepted": automatic.accepted,
+            "spotChecks": automatic.spot_checks,
         },
     )
-    return Pushed(registered.model, version, created, updated, unchanged)
+    return Pushed(registered.model, version, created, updated, unchanged, automatic.accepted, automatic.spot_checks)
 
 
 async def update_suggestion_policy(

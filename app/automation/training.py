@@ -77,7 +77,7 @@ from app.projects.models import Project
 from app.projects.reads import find_project
 from app.projects.service import active_schema
 from app.taxonomy.schema_language import FieldSpec, LabelSchema
-from app.workflow.models import Decision
+from app.workflow.models import Decision, DecisionMethod
 
 if TYPE_CHECKING:
     from app.automation.classifier import Trained
@@ -217,7 +217,7 @@ async def prepare(
         texts: list[str] = []
         labels: list[str] = []
         for data, value, method in decided:
-            if str(method) == "AUTO_ACCEPTED":
+            if method == DecisionMethod.AUTO_ACCEPTED:
                 continue
             given = (value or {}).get(spec.name)
             if isinstance(given, str) and given in spec.classes:

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from app.audits.models import AuditStatus, QaAudit
-from app.automation.models import Suggestion
+from app.automation.models import SpotCheck, Suggestion
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer
 from app.guidelines.models import GuidelineVersion
@@ -207,6 +207,15 @@ async def _scrub_chunk(
         # A model's explanation may quote the item (and a heuristic's names its rules, not the text).
         suggestion.explanation = _text(suggestion.explanation) if suggestion.explanation is not None else None
         counts.suggestions += 1
+    # A spot check keeps a copy of its suggestion's value (app/automation/auto_accept.py).
+    for check, version_id in (
+        await session.execute(
+            select(SpotCheck, Suggestion.schema_version_id)
+            .join(Suggestion, col(Suggestion.id) == col(SpotCheck.suggestion_id))
+            .where(col(SpotCheck.item_id).in_(ids))
+        )
+    ).all():
+        check.value = _scrub_value(check.value, text_fields.get(version_id, set())) or {}
     for gold in await session.scalars(select(GoldAnswer).where(col(GoldAnswer.item_id).in_(ids))):
         gold.value = _scrub_value(gold.value, text_fields.get(gold.project_id, set())) or {}
         counts.gold_answers += 1

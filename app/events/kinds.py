@@ -32,6 +32,9 @@ class EventKind(enum.StrEnum):
     SCHEMA_APPROVED = "SCHEMA_APPROVED"
     GUIDELINE_PUBLISHED = "GUIDELINE_PUBLISHED"
     CONSENT_REVOKED = "CONSENT_REVOKED"  # items of this project withdrawn by a revocation (org-wide)
+    AUTO_ACCEPT_TURNED_OFF = (
+        "AUTO_ACCEPT_TURNED_OFF"  # spot checks fell under the floor (app/automation/auto_accept.py)
+    )
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,7 @@ FIELDS: dict[EventKind, dict[str, FieldType]] = {
     },
     EventKind.GUIDELINE_PUBLISHED: {"guidelineVersionId": Id("GuidelineVersion"), "version": Int()},
     EventKind.CONSENT_REVOKED: {"itemIds": Ids("Item"), "count": Int()},
+    EventKind.AUTO_ACCEPT_TURNED_OFF: {"spotChecks": Int(), "agreeing": Int()},
 }
 
 

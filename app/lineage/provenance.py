@@ -333,6 +333,27 @@ async def decided(ctx: Context) -> None:
             graph.relate("wasDerivedFrom", entity, previous)
         if decision.decided_by:
             graph.relate("wasAssociatedWith", activity, ctx.person(decision.decided_by))
+        elif decision.model_version_id is not None:  # AUTO_ACCEPTED: the model version's suggestion decided
+            found = (
+                await ctx.session.execute(
+                    select(ModelVersion, Model)
+                    .join(Model, col(Model.id) == col(ModelVersion.model_id))
+                    .where(col(ModelVersion.id) == decision.model_version_id)
+                )
+            ).one_or_none()
+            if found is not None:
+                version, m = found
+                model = graph.agent(
+                    f"lg:model/{m.name}@{version.version}",
+                    "model",
+                    f"{m.name} {version.version}",
+                    **{"prov:type": "prov:SoftwareAgent", "modelName": m.name, "modelVersion": version.version},
+                )
+                graph.relate("wasAssociatedWith", activity, model)
+            suggestion = (decision.detail or {}).get("suggestion")
+            if suggestion:
+                graph.relate("used", activity, f"lg:suggestion/{suggestion}")
+                graph.relate("wasDerivedFrom", entity, f"lg:suggestion/{suggestion}")
         else:
             method = decision.aggregation.value if decision.aggregation else decision.method.value
             model = graph.agent(

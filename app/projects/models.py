@@ -43,6 +43,19 @@ class Project(SQLModel, table=True):
     audit_expert_decisions: bool = Field(default=False)
     # How many of a label-issue run's ranked issues it flags for audit when detectLabelIssues names no `top`.
     label_issues_top: int = Field(default=20)
+    # Auto-accept (app/automation/auto_accept.py): field -> confidence threshold a suggestion must
+    # reach on every field it gives (and every required field) for an unlabeled item to be decided
+    # at once ({}: off); a seeded share of such items stays with humans as spot checks, and when the
+    # spot checks' agreement falls under the floor (after at least min_checks) auto-accept turns
+    # itself off (off_at and the reason set, the thresholds kept). The epoch counts the times it was
+    # turned on: a spot check counts towards the accuracy of its epoch only.
+    auto_accept_confidence: dict[str, Any] = json_field(default={})
+    spot_check_rate: float = Field(default=0.1)
+    auto_accept_floor: float = Field(default=0.9)
+    auto_accept_min_checks: int = Field(default=20)
+    auto_accept_epoch: int = Field(default=0)
+    auto_accept_off_at: datetime | None = Field(default=None)
+    auto_accept_off_reason: str = Field(default="")
     # Re-estimate annotator reliability after this many new labels (WEIGHTED, DAWID_SKENE).
     refresh_every: int = Field(default=200)
     # Gold questions (app/expertise/): the share of claims served a gold item, how many of an

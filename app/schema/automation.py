@@ -300,6 +300,12 @@ class SubmitSuggestionsPayload:
     created: int = strawberry.field(description="Suggestions new for this version.")
     updated: int = strawberry.field(description="This version's suggestions on those items, replaced.")
     unchanged: int = strawberry.field(description="Pushed again exactly as held: left as they were.")
+    auto_accepted: int = strawberry.field(
+        description="Items these suggestions decided at once (AUTO_ACCEPTED, under the project's autoAcceptConfidence)."
+    )
+    spot_checks: int = strawberry.field(
+        description="Items they would have decided, left with annotators as spot checks of auto-accept."
+    )
     errors: list[AutomationError]
 
 
@@ -372,12 +378,16 @@ class AutomationMutation:
 
         result = await run_mutation(info, service.SUBMIT_SUGGESTIONS, input, act, AutomationError)
         if isinstance(result, list):
-            return SubmitSuggestionsPayload(model_version=None, created=0, updated=0, unchanged=0, errors=result)
+            return SubmitSuggestionsPayload(
+                model_version=None, created=0, updated=0, unchanged=0, auto_accepted=0, spot_checks=0, errors=result
+            )
         return SubmitSuggestionsPayload(
             model_version=ModelVersion.of(result.version, result.model),
             created=result.created,
             updated=result.updated,
             unchanged=result.unchanged,
+            auto_accepted=result.auto_accepted,
+            spot_checks=result.spot_checks,
             errors=[],
         )
 

@@ -64,6 +64,23 @@ class QualityPolicy:
         description="How many of a label-issue run's ranked issues detectLabelIssues flags for audit when its "
         "input names no `top` (0..1000)."
     )
+    auto_accept_confidence: JSON = strawberry.field(
+        description='Field -> threshold in (0, 1] (e.g. {"sentiment": 0.97}): a model\'s suggestion on an item no '
+        "human has labeled, giving every required field and reaching the threshold on every field it gives, "
+        "decides the item (AUTO_ACCEPTED) unless the item is a spot check. {} is off."
+    )
+    spot_check_rate: float = strawberry.field(
+        description="Share of the items auto-accept would decide that stay with humans as spot checks (a seeded "
+        "sample, independent of the review and audit samples)."
+    )
+    auto_accept_floor: float = strawberry.field(
+        description="Auto-accept turns itself off when the spot checks' agreement with their suggestion falls "
+        "under this (after autoAcceptMinChecks decided spot checks); 0 never."
+    )
+    auto_accept_min_checks: int = strawberry.field(description="Decided spot checks before the floor can trip.")
+    auto_accept_enabled: bool = strawberry.field(
+        description="Thresholds set and not turned off (by itself or paused); see projectQuality.autoAccept."
+    )
 
     @classmethod
     def of(cls, row: project_models.Project) -> QualityPolicy:
@@ -82,6 +99,11 @@ class QualityPolicy:
             rare_class_share=rules.rare_class_share,
             audit_expert_decisions=rules.audit_expert_decisions,
             label_issues_top=rules.label_issues_top,
+            auto_accept_confidence=JSON(rules.auto_accept_confidence),
+            spot_check_rate=rules.spot_check_rate,
+            auto_accept_floor=rules.auto_accept_floor,
+            auto_accept_min_checks=rules.auto_accept_min_checks,
+            auto_accept_enabled=bool(rules.auto_accept_confidence) and row.auto_accept_off_at is None,
         )
 
 
@@ -103,6 +125,17 @@ class UpdateQualityPolicyInput:
     rare_class_share: float | None = None
     audit_expert_decisions: bool | None = None
     label_issues_top: int | None = None
+    auto_accept_confidence: JSON | None = strawberry.field(
+        default=None, description="Replaces the whole map; {} turns auto-accept off."
+    )
+    spot_check_rate: float | None = None
+    auto_accept_floor: float | None = None
+    auto_accept_min_checks: int | None = None
+    auto_accept_enabled: bool | None = strawberry.field(
+        default=None,
+        description="true turns auto-accept on again after it turned itself off (a fresh accuracy measure starts); "
+        "false pauses it, keeping the thresholds.",
+    )
 
 
 @strawberry.type
@@ -272,6 +305,11 @@ class QualityMutation:
                 rare_class_share=input.rare_class_share,
                 audit_expert_decisions=input.audit_expert_decisions,
                 label_issues_top=input.label_issues_top,
+                auto_accept_confidence=input.auto_accept_confidence,  # type: ignore[arg-type]  # checked there
+                spot_check_rate=input.spot_check_rate,
+                auto_accept_floor=input.auto_accept_floor,
+                auto_accept_min_checks=input.auto_accept_min_checks,
+                auto_accept_enabled=input.auto_accept_enabled,
             )
             return await policy.update_policy(session, info.context.actor, change)
 
@@ -552,6 +590,20 @@ class AuditQuality:
         )
 
 
+@strawberry.type(
+    description="Auto-accept now: whether it is on, what it decided, and its spot checks since it was last turned on."
+)
+class AutoAcceptQuality:
+    enabled: bool
+    accepted: int = strawberry.field(description="Items decided AUTO_ACCEPTED in the project (whole history).")
+    spot_checks: int = strawberry.field(description="Items marked as spot checks since auto-accept was last turned on.")
+    spot_checks_decided: int = strawberry.field(description="Of those, decided by humans.")
+    spot_checks_agreeing: int = strawberry.field(description="Decided with the suggested value on its every field.")
+    accuracy: float | None = strawberry.field(description="Agreeing / decided spot checks; null without one.")
+    turned_off_at: datetime | None = strawberry.field(description="When it turned itself off (or was paused).")
+    turned_off_reason: str | None = strawberry.field(description="Why, with the figures.")
+
+
 @strawberry.type(description="A project's quality over a period: agreement, annotators, error patterns, the loop.")
 class ProjectQuality:
     figures: QualityFigures
@@ -565,6 +617,10 @@ class ProjectQuality:
     segments: list[QualitySegment] = strawberry.field(description="Per value of segmentBy (at most 50).")
     windows: list[QualityWindow] = strawberry.field(description="Per `window` hours, oldest first (the last 1000).")
     audits: AuditQuality = strawberry.field(description="QA audits completed in [from, to).")
+    auto_accept: AutoAcceptQuality = strawberry.field(
+        description="Auto-accept as it stands (not limited to the period). AUTO_ACCEPTED decisions have no human "
+        "labels behind them and are left out of the annotator and label figures above."
+    )
 
 
 @strawberry.type
@@ -623,4 +679,16 @@ class QualityQuery:
                 for w in report.windows
             ],
             audits=AuditQuality.of(report.audits),
+            auto_accept=AutoAcceptQuality(
+                enabled=report.auto_accept.enabled,
+                accepted=report.auto_accept.accepted,
+                spot_checks=report.auto_accept.spot_checks,
+                spot_checks_decided=report.auto_accept.decided,
+                spot_checks_agreeing=report.auto_accept.agreeing,
+                accuracy=report.auto_accept.agreeing / report.auto_accept.decided
+                if report.auto_accept.decided
+                else None,
+                turned_off_at=report.auto_accept.turned_off_at,
+                turned_off_reason=report.auto_accept.turned_off_reason,
+            ),
         )

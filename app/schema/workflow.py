@@ -192,6 +192,20 @@ class Decision(Node):
             return None
         return await known_user(info, self._row.decided_by)
 
+    @strawberry.field(
+        description="The model version whose suggestion decided the item (method AUTO_ACCEPTED): the agent of the "
+        "decision; null for every other method."
+    )
+    async def decided_by_model(
+        self, info: Info
+    ) -> Annotated[ShownModelVersion, strawberry.lazy("app.schema.automation")] | None:
+        from app.schema.automation import shown_model_versions
+
+        if self._row.model_version_id is None:
+            return None
+        found = await shown_model_versions(info, [str(self._row.model_version_id)])
+        return found[0] if found else None
+
     @strawberry.field(description="The review that decided it; null without one or for those who may not read labels.")
     async def review(self, info: Info) -> Review | None:
         if self._row.review_id is None:

@@ -141,12 +141,16 @@ async def record(
     review_id: uuid.UUID | None = None,
     decided_by: uuid.UUID | None = None,
     rationale: str = "",
+    model_version_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+    first_move: Move = Move.DECIDE,
 ) -> Decision:
-    """Decide the item: the first decision moves it to FINAL, a later one supersedes the one in force."""
+    """Decide the item: the first decision moves it to FINAL (by `first_move`), a later one
+    supersedes the one in force. `model_version_id` names the model behind an AUTO_ACCEPTED one."""
     now = utcnow()
     previous = await in_force(session, item_id, lock=True)
     if previous is None:
-        await lifecycle.move(session, item_id, Move.DECIDE)
+        await lifecycle.move(session, item_id, first_move)
     else:
         await lifecycle.move(session, item_id, Move.REDECIDE)
         previous.superseded_at = now
@@ -162,12 +166,13 @@ async def record(
         aggregation=project.aggregation if method is DecisionMethod.AGGREGATED else None,
         confidence=confidence,
         agreement=agreement_with(values, value),
-        detail=proposal.detail() if proposal else {},
+        detail=detail if detail is not None else proposal.detail() if proposal else {},
         rationale=rationale,
         review_id=review_id,
         schema_version_id=schema.id,
         guideline_version_id=guideline.id if guideline else None,
         decided_by=decided_by,
+        model_version_id=model_version_id,
         decided_at=now,
     )
     session.add(decision)
@@ -192,4 +197,8 @@ async def record(
     from app.audits import service as audits  # audits overturn through record: imported when first used
 
     await audits.on_decision(session, project, decision, replaced=previous is not None)
+    if previous is None:
+        from app.automation import auto_accept  # it decides through record: imported when first used
+
+        await auto_accept.on_first_decision(session, project, decision)
     return decision

@@ -4,6 +4,7 @@
     QUEUED --send to review--> IN_REVIEW --reject--> QUEUED
     QUEUED | IN_REVIEW | FINAL --escalate--> ESCALATED
     QUEUED | IN_REVIEW | ESCALATED --decide--> FINAL --redecide--> FINAL
+    QUEUED --auto accept--> FINAL  (a model's confident suggestion, before any human label)
     ESCALATED --redecide--> FINAL  (an expert re-decides a FINAL item a QA auditor escalated)
     QUEUED | IN_REVIEW | ESCALATED | FINAL --withdraw--> WITHDRAWN  (its consent was revoked; no way back)
 
@@ -46,6 +47,9 @@ class Move(enum.StrEnum):
     REDECIDE = "redecide"  # a later decision supersedes the one in force
     CLAIM_GOLD = "claim gold"  # an annotator leases a gold item (as many at once as ask: it is never decided)
     ANSWER_GOLD = "answer gold"  # a leased answer to a gold item arrives: scored, never counted
+    # A confident suggestion decides an item no human has labeled (app/automation/auto_accept.py);
+    # its live leases end (their tasks are cancelled in the same transaction).
+    AUTO_ACCEPT = "auto accept"
     WITHDRAW = "withdraw"  # the subject revoked the consent the item was imported under (app/consent)
 
 
@@ -61,6 +65,7 @@ TRANSITIONS: Mapping[tuple[ItemStatus, Move], ItemStatus] = {
     (Q, Move.SEND_TO_REVIEW): R,
     (Q, Move.ESCALATE): E,
     (Q, Move.DECIDE): F,
+    (Q, Move.AUTO_ACCEPT): F,
     (R, Move.DECIDE): F,
     (R, Move.REJECT): Q,
     (R, Move.ESCALATE): E,  # a reviewer hands the item to an expert instead of deciding
@@ -90,6 +95,7 @@ GUARDS: Mapping[Move, ColumnElement[bool]] = {
     Move.SEND_TO_REVIEW: _labels_in,
     Move.ESCALATE: _labels_in,
     Move.DECIDE: case((col(Item.status) == Q, _labels_in), else_=true()),
+    Move.AUTO_ACCEPT: (col(Item.label_count) == 0) & col(Item.gold).is_(False),
 }
 
 REFUSAL = {
@@ -98,6 +104,7 @@ REFUSAL = {
     Move.CLAIM_GOLD: "is not a gold item",
     Move.ANSWER_GOLD: "is not a gold item with a live lease",
     Move.LABEL: "needs no further label",
+    Move.AUTO_ACCEPT: "has human labels or is a gold item",
 }
 
 
@@ -138,6 +145,8 @@ def _counters(move: Move, n: int, rework_for: uuid.UUID | None) -> dict[str, Any
         return {"label_count": labels - 1, "labels_required": required + 1, "rework_for": rework_for}
     if move in (Move.DECIDE, Move.REDECIDE):
         return {"finalized_at": utcnow()}
+    if move is Move.AUTO_ACCEPT:
+        return {"finalized_at": utcnow(), "active_claims": 0, "rework_for": None}
     if move is Move.WITHDRAW:
         # Its open assignments are cancelled in the same transaction (app/consent/service.py).
         return {"active_claims": 0, "rework_for": None}

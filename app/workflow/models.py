@@ -48,6 +48,7 @@ class DecisionMethod(enum.StrEnum):
     AGGREGATED = "AGGREGATED"  # the project's aggregation decided it, confident enough, unreviewed
     EXPERT_RESOLVED = "EXPERT_RESOLVED"  # an expert settled an escalated disagreement
     AUDIT_OVERTURNED = "AUDIT_OVERTURNED"  # a QA auditor overturned the decision in force
+    AUTO_ACCEPTED = "AUTO_ACCEPTED"  # a confident suggestion decided an unlabeled item (automation/auto_accept.py)
 
 
 class AggregationMethod(enum.StrEnum):
@@ -150,6 +151,9 @@ class Decision(SQLModel, table=True):
     guideline_version_id: uuid.UUID | None = Field(default=None, foreign_key="guideline_version.id")
     # The person who decided; null when the aggregation decided on its own.
     decided_by: uuid.UUID | None = Field(default=None, foreign_key="user.id")
+    # The model version whose suggestion was taken (AUTO_ACCEPTED); null for every other method.
+    # No foreign key, as item.rework_for: SQLite cannot add one to a referenced table without a copy.
+    model_version_id: uuid.UUID | None = Field(default=None)
     decided_at: datetime = Field(default_factory=utcnow)
     superseded_at: datetime | None = None
 

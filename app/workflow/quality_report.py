@@ -24,6 +24,7 @@ from sqlmodel import col, func, select
 
 from app.audits.models import AuditStatus, QaAudit
 from app.auth.actor import Actor
+from app.automation import auto_accept
 from app.columns import epoch_seconds
 from app.db import bulk_read
 from app.errors import DomainError
@@ -45,7 +46,17 @@ from app.quality.report import (
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import VersionChain, version_chain
 from app.workflow.estimates import load as load_estimates
-from app.workflow.models import Decision, DecisionLabel, Escalation, Label, LabelStatus, Review, ReviewStage, Verdict
+from app.workflow.models import (
+    Decision,
+    DecisionLabel,
+    DecisionMethod,
+    Escalation,
+    Label,
+    LabelStatus,
+    Review,
+    ReviewStage,
+    Verdict,
+)
 
 MAX_SEGMENTS = 50
 MAX_WINDOW_HOURS = 24 * 366
@@ -72,6 +83,7 @@ class QualityReport:
     segments: dict[str, Figures]
     windows: list[Window]
     audits: AuditFigures
+    auto_accept: auto_accept.Standing
 
 
 async def project_quality(
@@ -147,7 +159,12 @@ async def _report(
             ]
         )
         .join(Item, col(Item.id) == col(Decision.item_id))
-        .where(Decision.project_id == project.id, col(Decision.superseded_at).is_(None))
+        .where(
+            Decision.project_id == project.id,
+            col(Decision.superseded_at).is_(None),
+            # No human label is behind a model's decision: not a truth to measure annotators against.
+            col(Decision.method) != DecisionMethod.AUTO_ACCEPTED,
+        )
     )
     decisions = [list(column) for column in zip(*decided.all(), strict=True)]
     answered = await found.execute(
@@ -185,7 +202,8 @@ async def _report(
         choice_like = [name for name, kind in fields if kind in CLASS_KINDS]
         series = windows(table, window_hours * 3600.0, choice_like)[-MAX_WINDOWS:]
     audited = await _audits(session, project, chain, since, until)
-    return QualityReport(report, flow, segments, series, audit_figures(audited, fields))
+    standing = await auto_accept.standing(session, project)
+    return QualityReport(report, flow, segments, series, audit_figures(audited, fields), standing)
 
 
 async def _audits(

@@ -120,7 +120,9 @@ async def renew_lease(session: AsyncSession, actor: Actor, assignment_id: uuid.U
     return assignment
 
 
-CANCELLED_MESSAGE = "This task was cancelled: its item was withdrawn (consent revoked or expired)."
+CANCELLED_MESSAGE = (
+    "This task was cancelled: its item was withdrawn (consent revoked or expired) or decided by auto-accept."
+)
 LAPSED_MESSAGE = "This task is cancelled: the consent its item was imported under has expired."
 
 

@@ -92,6 +92,8 @@ async def test_a_push_registers_the_model_and_stores_suggestions_apart(api: Api)
         "created": 3,
         "updated": 0,
         "unchanged": 0,
+        "autoAccepted": 0,  # the project has no auto-accept thresholds
+        "spotChecks": 0,
     }
 
 

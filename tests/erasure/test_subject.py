@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from app.audits import service as audits
 from app.audits.models import AuditStatus, QaAudit
-from app.automation.models import Model, ModelKind, ModelVersion, Suggestion
+from app.automation.models import Model, ModelKind, ModelVersion, SpotCheck, Suggestion
 from app.ingestion.models import Item
 from app.workflow.models import AggregationMethod, Decision, Escalation, QualityModel
 from tests.conftest import Api, gid
@@ -101,18 +101,29 @@ async def planted(api: Api) -> dict[str, Any]:
         )
         session.add(version)
         await session.flush()
+        suggestion = Suggestion(
+            project_id=item.project_id,
+            item_id=item.id,
+            model_version_id=version.id,
+            value={"sentiment": "pos", "note": f"model {MARKER}"},
+            confidence=0.9,
+            per_field={"sentiment": 0.9},
+            # A model's free text about the item: erased like any other.
+            explanation=f"the text says {MARKER}",
+            schema_version_id=decision.schema_version_id,
+            created_by=api.world.id("mlbot"),
+        )
+        session.add(suggestion)
+        await session.flush()
+        # A spot check of auto-accept keeps a copy of the suggestion's value.
         session.add(
-            Suggestion(
-                project_id=item.project_id,
+            SpotCheck(
                 item_id=item.id,
+                project_id=item.project_id,
+                suggestion_id=suggestion.id,
                 model_version_id=version.id,
-                value={"sentiment": "pos", "note": f"model {MARKER}"},
+                value=dict(suggestion.value),
                 confidence=0.9,
-                per_field={"sentiment": 0.9},
-                # A model's free text about the item: erased like any other.
-                explanation=f"the text says {MARKER}",
-                schema_version_id=decision.schema_version_id,
-                created_by=api.world.id("mlbot"),
             )
         )
         # A WEIGHTED estimate of the text field lists the texts it saw as classes.
@@ -161,6 +172,7 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
         "escalation",
         "qa_audit",
         "suggestion",
+        "spot_check",
         "quality_model",
         "guideline_version",
     }

@@ -82,6 +82,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/decisions.py",
         "workflow/policy.py",
         "audits/rules.py:check_high_impact",  # updateQualityPolicy's highImpactClasses
+        "automation/auto_accept.py:check_thresholds",  # updateQualityPolicy's autoAcceptConfidence
         "workflow/escalations.py",
         "workflow/estimates.py",
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT

@@ -27,6 +27,8 @@ READY: dict[Move, dict[str, int]] = {
     Move.ANSWER_GOLD: {"labels_required": 2, "active_claims": 1, "label_count": 0, "gold": True},
     # Every needed label leased: a gold item is claimed all the same (nobody decides it).
     Move.CLAIM_GOLD: {"labels_required": 1, "active_claims": 1, "label_count": 0, "gold": True},
+    # No human label yet, a lease out: auto-accept decides it all the same and ends the lease.
+    Move.AUTO_ACCEPT: {"labels_required": 2, "active_claims": 1, "label_count": 0},
 }
 SETTLED = {"labels_required": 0, "active_claims": 0, "label_count": 2}
 # What each legal move does to (labels_required, active_claims, label_count).
@@ -38,6 +40,7 @@ EFFECT: dict[Move, tuple[int, int, int]] = {
     Move.LABEL: (-1, -1, 1),
     Move.NEED_MORE: (1, 0, 0),
     Move.REJECT: (1, 0, -1),
+    Move.AUTO_ACCEPT: (0, -1, 0),
 }
 
 
@@ -114,6 +117,7 @@ async def test_every_pair_of_the_table(api: Api, state: ItemStatus, step: Move) 
         (Move.NEED_MORE, {"labels_required": 1, "active_claims": 0, "label_count": 1}),
         (Move.ANSWER_GOLD, {"labels_required": 1, "active_claims": 1, "label_count": 0}),  # not a gold item
         (Move.CLAIM_GOLD, {"labels_required": 2, "active_claims": 0, "label_count": 0}),  # not a gold item
+        (Move.AUTO_ACCEPT, {"labels_required": 1, "active_claims": 0, "label_count": 1}),  # a human label in
     ],
     ids=str,
 )
