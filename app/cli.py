@@ -369,8 +369,9 @@ def user_deactivate(
     reason: Annotated[str, typer.Option(help="Why (kept with the account's history).")],
     by: Annotated[str, typer.Option("--by", help="The admin this is done as (the audit names them).")],
 ) -> None:
-    """Take a person off at once, as deactivateUser does: sign-ins end, tokens stop working on
-    the next request, open work goes back to the queues."""
+    """Take a person off at once, as deactivateUser does: sign-ins end, open work goes back to
+    the queues, and tokens stop working on the next request; on SQLite a server running in
+    another process notices within 10 s (its identity cache's backstop: SQLite has no NOTIFY)."""
     from app.auth.people import deactivate_user
 
     async def work(session: AsyncSession) -> str:
