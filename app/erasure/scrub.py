@@ -30,6 +30,7 @@ from sqlmodel import col, select
 
 from app.audits.models import AuditStatus, QaAudit
 from app.automation.models import SpotCheck, Suggestion
+from app.automation.training_models import TrainingRun
 from app.discussion.models import Comment, CommentMention
 from app.expertise.models import GoldAnswer
 from app.guidelines.models import GuidelineVersion
@@ -60,6 +61,7 @@ class Counts:
     suggestions: int = 0
     gold_answers: int = 0
     guideline_edge_cases: int = 0
+    trained_models: int = 0
     by_project: dict[uuid.UUID, int] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, int]:
@@ -78,6 +80,7 @@ class Counts:
             "suggestions": self.suggestions,
             "goldAnswers": self.gold_answers,
             "guidelineEdgeCases": self.guideline_edge_cases,
+            "trainedModels": self.trained_models,
         }
 
 
@@ -207,6 +210,17 @@ async def _scrub_chunk(
         # A model's explanation may quote the item (and a heuristic's names its rules, not the text).
         suggestion.explanation = _text(suggestion.explanation) if suggestion.explanation is not None else None
         counts.suggestions += 1
+    # The built-in model's stored fits hold a vocabulary taken from the decided items' texts
+    # (app/automation/training.py): every stored fit of these projects goes. Its version, metrics
+    # and suggestions stay (classes and figures, no text); nothing reads a fit back yet.
+    counts.trained_models += (
+        await session.execute(
+            update(TrainingRun)
+            .where(col(TrainingRun.project_id).in_(set(projects.values())), col(TrainingRun.artifact).is_not(None))
+            .values(artifact=None)
+            .execution_options(synchronize_session=False)
+        )
+    ).rowcount  # type: ignore[attr-defined]
     # A spot check keeps a copy of its suggestion's value (app/automation/auto_accept.py).
     for check, version_id in (
         await session.execute(

@@ -48,6 +48,10 @@ class ErasureCounts:
         description="Guideline edge cases (counted once per guideline version) promoted from these items, whose "
         "description (the quoted thread or rationale) was erased; title and source ids stay."
     )
+    trained_models: int = strawberry.field(
+        description="Stored fits of the built-in model in these items' projects, dropped: their vocabulary came "
+        "from the items' texts (the model versions, their metrics and suggestions stay)."
+    )
 
 
 @strawberry.input
@@ -123,6 +127,7 @@ class ErasureMutation:
                 suggestions=c.suggestions,
                 gold_answers=c.gold_answers,
                 guideline_edge_cases=c.guideline_edge_cases,
+                trained_models=c.trained_models,
             ),
             errors=[],
         )

@@ -19,7 +19,7 @@ mutation Erase($input: EraseSubjectInput!) {
     erasureId erasedAt
     counts {
       items itemsWithdrawn assignmentsCancelled labels reviews decisions comments mentions escalations audits
-      suggestions goldAnswers guidelineEdgeCases
+      suggestions goldAnswers guidelineEdgeCases trainedModels
     }
     errors { code field message }
   }

@@ -196,6 +196,7 @@ async def test_no_copy_of_the_subject_s_content_is_left_anywhere(api: Api) -> No
         "suggestions": 1,
         "goldAnswers": 0,
         "guidelineEdgeCases": 3,  # the published version's one, the draft's two
+        "trainedModels": 0,  # no built-in model was trained here (tests/erasure/test_trained_models.py)
     }
     assert await where_marker(api, MARKER) == {}
     # The other subject keeps its content.
