@@ -5,8 +5,10 @@ steps of a sign-in that touch the database (app/sso/http.py runs them around the
   audited `identity_provider.configure` without the secret, which is sealed and never read back).
 - `start` keeps a sign-in's state (SHA-256), nonce and PKCE verifier for LOGIN_LIFETIME_S.
 - `consume` uses the state up: once, before the code is exchanged, committed whatever follows.
-- `sign_in` links the provider's subject to a person (an existing link; else the active person
-  with that verified e-mail; else a new person, provisioned just in time), refuses inactive
+- `sign_in` links the provider's subject to a person (an existing link; else the person with that
+  verified e-mail when the provider has allowed e-mail domains and the address is in one of them
+  and the person holds no org-wide grant, `account_conflict` otherwise; else a new person,
+  provisioned just in time), refuses inactive
   accounts, brings the person's SSO grants in line with the mappings, and audits it.
 """
 
@@ -34,7 +36,8 @@ from app.errors import DomainError, Problem
 from app.events.addresses import AddressPolicy, parse_url
 from app.operations import Operation, Permission
 from app.policies.enforcer import Authorizer
-from app.policies.roles import Role
+from app.policies.models import CasbinRule
+from app.policies.roles import Role, user_subject
 from app.policies.service import add_grant, drop_grant
 from app.projects.reads import find_project
 from app.sso import sealing
@@ -319,7 +322,15 @@ async def sign_in(
                     col(ExternalIdentity.provider_id) == provider.id, col(ExternalIdentity.user_id) == user.id
                 )
             )
-            if taken is not None or user.kind is not IdentityKind.HUMAN:
+            # A provider's admin can mint any verified address: an e-mail links to an existing
+            # account only within the domains the provider is trusted for, and never to an account
+            # holding an org-wide grant (an admin links those by hand).
+            if (
+                taken is not None
+                or user.kind is not IdentityKind.HUMAN
+                or not provider.allowed_email_domains
+                or await _holds_org_grant(session, user.id)
+            ):
                 raise Refused(
                     SignInRefusal.ACCOUNT_CONFLICT, "This e-mail address belongs to another account.", user.id
                 )
@@ -369,6 +380,19 @@ async def sign_in(
     if revoked:
         await identities.changed(session, user.id)
     return SignedIn(user, provisioned, granted, revoked)
+
+
+async def _holds_org_grant(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the person holds an org-wide role (admin, compliance_officer, ingestion_service),
+    read from the database, not this process's copy of the grants."""
+    held = await session.scalar(
+        select(CasbinRule.id).where(
+            col(CasbinRule.ptype) == "g",
+            col(CasbinRule.v0) == user_subject(user_id),
+            col(CasbinRule.v1).in_([r.subject for r in Role if r.org_wide]),
+        )
+    )
+    return held is not None
 
 
 async def _sync_grants(

@@ -381,3 +381,41 @@ async def test_two_first_sign_ins_at_once_make_one_person(api: Api, provider: Pr
     assert [a.status_code for a in answers] == [200, 200]
     assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 1
     assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 1
+
+
+async def give_email(api: Api, username: str, email: str) -> None:
+    async with api.runtime.sessions() as session:
+        person = await session.get(User, api.world.id(username))
+        assert person is not None
+        person.email = email
+        await session.commit()
+
+
+async def test_without_allowed_domains_an_email_never_links_an_existing_person(api: Api, provider: Provider) -> None:
+    await give_email(api, "reviewer", "dana@example.com")
+    await configure(api, provider, allowedEmailDomains=[])
+    provider.person = dict(PERSON)
+
+    response = await sign_in(api)
+
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "account_conflict"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    # A new address is still provisioned just in time.
+    provider.person = {**PERSON, "sub": "okta|2002", "email": "erin@anywhere.org"}
+    assert (await sign_in(api)).status_code == 200
+    assert await count(api, actions("sso.provision")) == 1
+
+
+async def test_an_email_never_links_an_account_with_an_org_wide_grant(api: Api, provider: Provider) -> None:
+    """An identity provider's admin minting our admin's address, verified, does not become our admin."""
+    await give_email(api, "admin", "ops@example.com")
+    await configure(api, provider)
+    provider.person = {**PERSON, "sub": "evil|1", "email": "ops@example.com"}
+
+    response = await sign_in(api)
+
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "account_conflict"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    assert await count(api, actions("sso.sign_in")) == 0
