@@ -4,7 +4,8 @@ steps of a sign-in that touch the database (app/sso/http.py runs them around the
 - `configure_provider` creates or updates a provider by name (admins, `identity_provider manage`,
   audited `identity_provider.configure` without the secret, which is sealed and never read back).
 - `start` keeps a sign-in's state (SHA-256), nonce and PKCE verifier for LOGIN_LIFETIME_S.
-- `consume` uses the state up: once, before the code is exchanged, committed whatever follows.
+- `consume` uses the state up: once, before the code is exchanged, committed whatever follows;
+  only the browser holding the cookie /login set (its SHA-256 is on the row) gets the sign-in.
 - `sign_in` links the provider's subject to a person (an existing link; else the person with that
   verified e-mail when the provider has allowed e-mail domains and the address is in one of them
   and the person holds no org-wide grant, `account_conflict` otherwise; else a new person,
@@ -15,6 +16,7 @@ steps of a sign-in that touch the database (app/sso/http.py runs them around the
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -215,12 +217,15 @@ class Started:
     state: str
     nonce: str
     code_verifier: str
+    browser: str  # the cookie's value: binds the sign-in to the browser that started it
 
 
 async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri: str, lifetime_s: int) -> Started:
     """A new sign-in's secrets, kept server-side; expired ones are swept as new ones come."""
     now = utcnow()
-    started = Started(secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48))
+    started = Started(
+        secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48), secrets.token_urlsafe(32)
+    )
     await session.execute(
         OidcLogin.__table__.delete().where(col(OidcLogin.expires_at) < now - timedelta(seconds=lifetime_s))  # type: ignore[attr-defined]
     )
@@ -231,6 +236,7 @@ async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri:
             nonce=started.nonce,
             code_verifier=started.code_verifier,
             redirect_uri=redirect_uri,
+            browser_hash=state_digest(started.browser),
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime_s),
         )
@@ -239,9 +245,13 @@ async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri:
     return started
 
 
-async def consume(session: AsyncSession, provider: IdentityProvider, state: str) -> OidcLogin | None:
+async def consume(
+    session: AsyncSession, provider: IdentityProvider, state: str, browser: str | None
+) -> OidcLogin | None:
     """The sign-in the state belongs to, used up now; None when it is unknown, of another
-    provider, used or expired. Single use holds across processes: the update is conditional."""
+    provider, used or expired, or when `browser` (the cookie /login set) is missing or not the one
+    of this sign-in: the state is used up then too. Single use holds across processes: the update
+    is conditional."""
     now = utcnow()
     digest = state_digest(state)
     used = await session.execute(
@@ -256,7 +266,10 @@ async def consume(session: AsyncSession, provider: IdentityProvider, state: str)
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return await session.get(OidcLogin, digest)
+    login = await session.get(OidcLogin, digest)
+    if login is None or browser is None or not hmac.compare_digest(login.browser_hash, state_digest(browser)):
+        return None
+    return login
 
 
 class Refused(Exception):

@@ -419,3 +419,47 @@ async def test_an_email_never_links_an_account_with_an_org_wide_grant(api: Api, 
     assert response.json()["error"] == "account_conflict"
     assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
     assert await count(api, actions("sso.sign_in")) == 0
+
+
+async def test_login_binds_the_sign_in_to_the_browser_with_a_cookie(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    response = await api.client.get("/auth/oidc/acme/login")
+
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith("labelgraph_oidc_")
+    assert {"httponly", "max-age", "path"} <= attributes
+    assert "path=/auth/oidc/" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert "secure" not in attributes  # http here; Secure over https (next test)
+
+
+async def test_the_cookie_is_secure_when_the_redirect_base_is_https(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    response = await api.client.get("https://testserver/auth/oidc/acme/login")
+
+    assert "secure" in {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+
+
+async def test_a_callback_replayed_from_another_client_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    for wrong_cookie in (False, True):
+        callback = await at_provider(await start(api))
+        stolen_cookie = {}
+        if wrong_cookie:  # the right cookie name, another value
+            stolen_cookie = {name: "not-the-one-we-set" for name in api.client.cookies if name.startswith("labelgraph")}
+            assert len(stolen_cookie) == 1
+        exchanged = provider.token_requests
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="http://testserver", cookies=stolen_cookie
+        ) as attacker:
+            response = await attacker.get(callback)
+
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_state"
+        assert provider.token_requests == exchanged  # the code was never exchanged
+        # The state is used up: the browser that started it must start again too.
+        assert (await api.client.get(callback)).json()["error"] == "invalid_state"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    assert await count(api, actions("sso.sign_in.refuse")) == 4
