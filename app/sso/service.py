@@ -3,6 +3,7 @@ steps of a sign-in that touch the database (app/sso/http.py runs them around the
 
 - `configure_provider` creates or updates a provider by name (admins, `identity_provider manage`,
   audited `identity_provider.configure` without the secret, which is sealed and never read back).
+  A changed issuer deletes the provider's subject links in the same unit (audited as a count).
 - `start` keeps a sign-in's state (SHA-256), nonce and PKCE verifier for LOGIN_LIFETIME_S.
 - `consume` uses the state up: once, before the code is exchanged, committed whatever follows;
   only the browser holding the cookie /login set (its SHA-256 is on the row) gets the sign-in.
@@ -143,6 +144,7 @@ async def configure_provider(
         for m in given.role_mappings
     ]
     created = existing is None
+    issuer_changed = existing is not None and existing.issuer != given.issuer
     provider = existing or IdentityProvider(
         name=given.name, issuer=given.issuer, client_id=given.client_id, client_secret_sealed=""
     )
@@ -159,6 +161,14 @@ async def configure_provider(
         provider.client_secret_sealed = sealing.seal(secret_key, provider.id, given.client_secret)
     session.add(provider)
     await session.flush()
+    unlinked = 0
+    if issuer_changed:
+        # Subjects are only unique per issuer: the old issuer's links would let the new issuer's
+        # `sub` of the same spelling sign in as someone else. People link again at their next sign-in.
+        removed = await session.execute(
+            ExternalIdentity.__table__.delete().where(col(ExternalIdentity.provider_id) == provider.id)  # type: ignore[attr-defined]
+        )
+        unlinked = int(removed.rowcount)
     await audit.record(
         session,
         actor,
@@ -175,6 +185,8 @@ async def configure_provider(
             "allowedEmailDomains": provider.allowed_email_domains,
             "roleMappings": mappings,
             "enabled": provider.enabled,
+            "issuerChanged": issuer_changed,
+            "unlinkedIdentities": unlinked,
         },
     )
     return provider, created

@@ -463,3 +463,30 @@ async def test_a_callback_replayed_from_another_client_is_refused(api: Api, prov
         assert (await api.client.get(callback)).json()["error"] == "invalid_state"
     assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
     assert await count(api, actions("sso.sign_in.refuse")) == 4
+
+
+async def configure_audits(api: Api) -> list[dict[str, Any]]:
+    async with api.runtime.sessions() as session:
+        events = await session.scalars(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == "identity_provider.configure")
+            .order_by(col(AuditEvent.seq))
+        )
+        return [dict(e.details or {}) for e in events]
+
+
+async def test_changing_the_issuer_deletes_the_old_issuers_subject_links(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    links = select(func.count()).select_from(ExternalIdentity)
+    # The same issuer again keeps the links.
+    assert (await configure(api, provider, clientSecret=None))["errors"] == []
+    assert await count(api, links) == 1
+
+    moved = await configure(api, provider, clientSecret=None, issuer=f"{provider.issuer}/tenant-2")
+
+    assert moved["errors"] == []
+    assert await count(api, links) == 0
+    audits = await configure_audits(api)
+    assert [(a["issuerChanged"], a["unlinkedIdentities"]) for a in audits] == [(False, 0), (False, 0), (True, 1)]
