@@ -95,6 +95,13 @@ def _bounded(value: str, field: str) -> list[Problem]:
     return []
 
 
+async def issuer_problems(actor: Actor, policy: AddressPolicy, issuer: str, *, allow_http: bool) -> list[Problem]:
+    """check_issuer for configureIdentityProvider, FORBIDDEN first for whoever may not configure
+    providers: nobody else makes the server resolve a name."""
+    CONFIGURE_PROVIDER.require(actor)
+    return await check_issuer(policy, issuer, allow_http=allow_http)
+
+
 async def check_issuer(policy: AddressPolicy, issuer: str, *, allow_http: bool) -> list[Problem]:
     """The issuer's form and where its host resolves now (the SSRF policy webhooks use)."""
     parts, problems = parse_url(issuer, "issuer")
@@ -110,7 +117,7 @@ async def check_issuer(policy: AddressPolicy, issuer: str, *, allow_http: bool) 
 async def configure_provider(
     session: AsyncSession, actor: Actor, secret_key: str, given: ProviderInput, issuer_problems: list[Problem]
 ) -> tuple[IdentityProvider, bool]:
-    """The provider, created (True) or updated (False). `issuer_problems` come from check_issuer,
+    """The provider, created (True) or updated (False). `issuer_problems` come from issuer_problems,
     run before the write transaction (it resolves a host name)."""
     CONFIGURE_PROVIDER.require(actor)
     problems = list(issuer_problems)

@@ -490,3 +490,24 @@ async def test_changing_the_issuer_deletes_the_old_issuers_subject_links(api: Ap
     assert await count(api, links) == 0
     audits = await configure_audits(api)
     assert [(a["issuerChanged"], a["unlinkedIdentities"]) for a in audits] == [(False, 0), (False, 0), (True, 1)]
+
+
+async def test_an_annotator_cannot_make_the_server_resolve_an_issuer(api: Api, provider: Provider) -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[Any]:
+        asked.append(host)
+        return []  # resolves to nothing: UNRESOLVABLE_HOST for whoever gets that far
+
+    api.runtime.oidc.policy.resolver = resolver
+    fields = {"name": "acme", "issuer": "https://idp.unresolvable.invalid", "clientId": "c", "clientSecret": "s"}
+
+    denied = await api.gql(CONFIGURE, {"input": fields}, as_="ann1")
+
+    assert denied["data"]["configureIdentityProvider"] is None
+    assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"]
+    assert asked == []
+    # An admin's call resolves it (so the check above could fail).
+    allowed = await api.data(CONFIGURE, {"input": fields}, as_="admin")
+    assert [e["code"] for e in allowed["configureIdentityProvider"]["errors"]] == ["UNRESOLVABLE_HOST"]
+    assert asked == ["idp.unresolvable.invalid"]
