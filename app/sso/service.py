@@ -175,7 +175,7 @@ async def configure_provider(
         removed = await session.execute(
             ExternalIdentity.__table__.delete().where(col(ExternalIdentity.provider_id) == provider.id)  # type: ignore[attr-defined]
         )
-        unlinked = int(removed.rowcount)
+        unlinked = int(removed.rowcount)  # type: ignore[attr-defined]
     await audit.record(
         session,
         actor,
