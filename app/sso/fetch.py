@@ -134,17 +134,22 @@ class ProviderDirectory:
 
     async def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            async with httpx2.AsyncClient(
-                transport=pinned_transport(self.policy), timeout=self.timeout, follow_redirects=False, trust_env=False
-            ) as http:
-                async with http.stream("GET", url, headers={"Accept": "application/json"}) as response:
-                    if response.status_code != 200:
-                        raise ProviderUnreachable(f"the provider's {what} answered HTTP {response.status_code}")
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > MAX_DOCUMENT_BYTES:  # stop reading: never hold more than the bound
-                            raise ProviderUnreachable(f"the provider's {what} is too large")
+            async with (
+                httpx2.AsyncClient(
+                    transport=pinned_transport(self.policy),
+                    timeout=self.timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                ) as http,
+                http.stream("GET", url, headers={"Accept": "application/json"}) as response,
+            ):
+                if response.status_code != 200:
+                    raise ProviderUnreachable(f"the provider's {what} answered HTTP {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DOCUMENT_BYTES:  # stop reading: never hold more than the bound
+                        raise ProviderUnreachable(f"the provider's {what} is too large")
         except AddressError as refused:
             raise ProviderUnreachable(f"the provider's {what}: {refused.message}") from None
         except httpx2.HTTPError as failed:

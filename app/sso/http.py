@@ -55,6 +55,7 @@ COOKIE_PATH = "/auth/oidc/"
 def browser_cookie(state: str) -> str:
     return f"labelgraph_oidc_{service.state_digest(state)[:16]}"
 
+
 STATUS = {
     SignInRefusal.NOT_FOUND: 404,
     SignInRefusal.INVALID_STATE: 400,
