@@ -53,7 +53,11 @@ class Runtime:
         self.dispatcher = Dispatcher(self.sessions, self.settings)
         self.hub = SubscriptionHub(self.sessions, self.settings.events_poll_s)
         self.identities = IdentityCache(self.engine, self.sessions)
-        self.oidc = ProviderDirectory(AddressPolicy(self.settings.oidc_allowed_networks), self.settings.oidc_timeout_s)
+        self.oidc = ProviderDirectory(
+            AddressPolicy(self.settings.oidc_allowed_networks),
+            self.settings.oidc_timeout_s,
+            allow_http=self.settings.oidc_allow_http,
+        )
 
     @classmethod
     async def start(cls, settings: Settings) -> Runtime:

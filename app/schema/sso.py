@@ -153,9 +153,10 @@ class SsoMutation:
             role_mappings=mappings,
             enabled=input.enabled,
         )
-        # Resolving the issuer's host is network work: before the write transaction.
-        issuer_problems = await service.check_issuer(
-            runtime.oidc.policy, input.issuer, allow_http=runtime.settings.oidc_allow_http
+        # Resolving the issuer's host is network work: before the write transaction (the service
+        # requires the permission before it resolves anything).
+        issuer_problems = await service.issuer_problems(
+            actor, runtime.oidc.policy, input.issuer, allow_http=runtime.settings.oidc_allow_http
         )
 
         async def act(session: AsyncSession) -> tuple[sso_models.IdentityProvider, bool]:

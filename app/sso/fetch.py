@@ -4,7 +4,9 @@ authlib client that exchanges a code, all through the webhook's address policy (
 Every connection resolves the provider's host and checks each address against
 app/events/addresses.AddressPolicy (public addresses only, plus LABELGRAPH_OIDC_ALLOWED_NETWORKS,
 which tests set to loopback), then connects to the very address it checked. Redirects are not
-followed, proxies from the environment are ignored, answers are bounded.
+followed, proxies from the environment are ignored, answers are bounded while they stream in
+(MAX_DOCUMENT_BYTES), and the endpoints a discovery document names must be https unless
+LABELGRAPH_OIDC_ALLOW_HTTP (tests, development).
 
 - Discovery (`{issuer}/.well-known/openid-configuration`) is cached for DISCOVERY_TTL_S; its
   `issuer` must equal the configured one exactly (OpenID Connect Discovery 1.0, section 4.3).
@@ -112,8 +114,9 @@ class _Keys:
 class ProviderDirectory:
     """This process's view of the providers it talks to: metadata and keys, by issuer."""
 
-    def __init__(self, policy: AddressPolicy, timeout_s: float) -> None:
+    def __init__(self, policy: AddressPolicy, timeout_s: float, *, allow_http: bool = False) -> None:
         self.policy = policy
+        self.allow_http = allow_http  # LABELGRAPH_OIDC_ALLOW_HTTP: endpoints over http (tests, development)
         self.timeout = httpx2.Timeout(timeout_s, connect=timeout_s / 2)
         self._metadata: dict[str, tuple[Metadata, float]] = {}
         self._keys: dict[str, _Keys] = {}
@@ -131,20 +134,28 @@ class ProviderDirectory:
 
     async def _get_json(self, url: str, what: str) -> dict[str, Any]:
         try:
-            async with httpx2.AsyncClient(
-                transport=pinned_transport(self.policy), timeout=self.timeout, follow_redirects=False, trust_env=False
-            ) as http:
-                response = await http.get(url, headers={"Accept": "application/json"})
+            async with (
+                httpx2.AsyncClient(
+                    transport=pinned_transport(self.policy),
+                    timeout=self.timeout,
+                    follow_redirects=False,
+                    trust_env=False,
+                ) as http,
+                http.stream("GET", url, headers={"Accept": "application/json"}) as response,
+            ):
+                if response.status_code != 200:
+                    raise ProviderUnreachable(f"the provider's {what} answered HTTP {response.status_code}")
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_DOCUMENT_BYTES:  # stop reading: never hold more than the bound
+                        raise ProviderUnreachable(f"the provider's {what} is too large")
         except AddressError as refused:
             raise ProviderUnreachable(f"the provider's {what}: {refused.message}") from None
         except httpx2.HTTPError as failed:
             raise ProviderUnreachable(f"the provider's {what} could not be fetched ({type(failed).__name__})") from None
-        if response.status_code != 200:
-            raise ProviderUnreachable(f"the provider's {what} answered HTTP {response.status_code}")
-        if len(response.content) > MAX_DOCUMENT_BYTES:
-            raise ProviderUnreachable(f"the provider's {what} is too large")
         try:
-            document = json.loads(response.content)
+            document = json.loads(bytes(body))
         except ValueError:
             raise ProviderUnreachable(f"the provider's {what} is not JSON") from None
         if not isinstance(document, dict):
@@ -161,9 +172,9 @@ class ProviderDirectory:
         try:
             found = Metadata(
                 issuer=issuer,
-                authorization_endpoint=_text(document, "authorization_endpoint"),
-                token_endpoint=_text(document, "token_endpoint"),
-                jwks_uri=_text(document, "jwks_uri"),
+                authorization_endpoint=_text(document, "authorization_endpoint", self.allow_http),
+                token_endpoint=_text(document, "token_endpoint", self.allow_http),
+                jwks_uri=_text(document, "jwks_uri", self.allow_http),
                 signing_algorithms=tuple(
                     str(a) for a in document.get("id_token_signing_alg_values_supported") or ["RS256"]
                 ),
@@ -198,9 +209,11 @@ class ProviderDirectory:
         self._keys.pop(issuer, None)
 
 
-def _text(document: dict[str, Any], name: str) -> str:
+def _text(document: dict[str, Any], name: str, allow_http: bool) -> str:
+    """An endpoint URL of the document: https (http too only where allowed); KeyError otherwise."""
     value = document.get(name)
-    if not isinstance(value, str) or not value.startswith(("https://", "http://")):
+    schemes = ("https://", "http://") if allow_http else ("https://",)
+    if not isinstance(value, str) or not value.lower().startswith(schemes):
         raise KeyError(name)
     return value
 

@@ -1,9 +1,11 @@
 """GET /auth/oidc/{provider}/login and GET /auth/oidc/{provider}/callback: OpenID Connect sign-in
 with the authorization code flow, PKCE (S256), state and nonce.
 
-/login keeps a new sign-in's state, nonce and code verifier (app/sso/service.start) and answers
-302 to the provider's authorization endpoint. The provider sends the browser back to /callback
-with `code` and `state`; the state is used up at once (single use, short-lived), the code is
+/login keeps a new sign-in's state, nonce and code verifier (app/sso/service.start), sets a
+cookie (HttpOnly, SameSite=Lax, Path=/auth/oidc/, Secure over https) holding a random value whose
+SHA-256 the sign-in keeps, and answers 302 to the provider's authorization endpoint. The provider
+sends the browser back to /callback with `code` and `state`; the state is used up at once (single
+use, short-lived) and the sign-in goes on only for the browser bringing that cookie back; the code is
 exchanged with authlib's client (client_secret_basic, the verifier), the ID token is validated
 (app/sso/id_token.py), the person is linked or provisioned and its mapped grants brought in line
 (app/sso/service.sign_in), and the answer is OUR token, exactly what POST /auth/token answers for a
@@ -44,6 +46,15 @@ from app.sso.models import IdentityProvider
 logger = logging.getLogger("labelgraph.sso")
 MAX_PARAM = 4096
 CLIENT_ID = "sso"  # the client_id our tokens carry for a sign-in through a provider
+# The cookie binding a sign-in to the browser that started it (its SHA-256 is on the oidc_login
+# row): a callback URL replayed from another client, without it, is invalid_state.
+# One cookie per sign-in (named after its state), so two started in two tabs both finish.
+COOKIE_PATH = "/auth/oidc/"
+
+
+def browser_cookie(state: str) -> str:
+    return f"labelgraph_oidc_{service.state_digest(state)[:16]}"
+
 
 STATUS = {
     SignInRefusal.NOT_FOUND: 404,
@@ -109,10 +120,28 @@ async def login_endpoint(request: Request) -> Response:
             code_verifier=started.code_verifier,
             nonce=started.nonce,
         )
-    return RedirectResponse(url, status_code=302, headers=NO_STORE)
+    response = RedirectResponse(url, status_code=302, headers=NO_STORE)
+    response.set_cookie(
+        browser_cookie(started.state),
+        started.browser,
+        max_age=runtime.settings.oidc_login_lifetime_s,
+        path=COOKIE_PATH,
+        secure=callback.startswith("https://") or request.url.scheme == "https",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
 
 
 async def callback_endpoint(request: Request) -> Response:
+    response = await _callback(request)
+    state = request.query_params.get("state", "")
+    if state and len(state) <= MAX_PARAM:  # the sign-in is over whatever the answer: drop its cookie
+        response.delete_cookie(browser_cookie(state), path=COOKIE_PATH, httponly=True, samesite="lax")
+    return response
+
+
+async def _callback(request: Request) -> Response:
     runtime: Runtime = request.app.state.runtime
     provider = await _provider(runtime, request.path_params["provider"])
     if provider is None:
@@ -121,8 +150,11 @@ async def callback_endpoint(request: Request) -> Response:
     state, code = params.get("state", ""), params.get("code", "")
     if not state or len(state) > MAX_PARAM or len(code) > MAX_PARAM:
         return refusal(SignInRefusal.INVALID_STATE, "This sign-in is unknown or over: start again.")
+    browser = request.cookies.get(browser_cookie(state))
+    if browser is not None and len(browser) > MAX_PARAM:
+        browser = None
     async with unit_of_work(runtime.sessions, write=True) as session:
-        login = await service.consume(session, provider, state)
+        login = await service.consume(session, provider, state, browser)
         if login is None:
             await service.record_refusal(session, provider, SignInRefusal.INVALID_STATE)
     if login is None:

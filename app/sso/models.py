@@ -41,8 +41,9 @@ class IdentityProvider(SQLModel, table=True):
 
 class OidcLogin(SQLModel, table=True):
     """A sign-in between /login and /callback: single use, dead after `expires_at`. The state is
-    kept as its SHA-256 (it travels through the browser); nonce and PKCE verifier never leave here
-    but in the provider's requests."""
+    kept as its SHA-256 (it travels through the browser), and so is the value of the cookie that binds
+    the sign-in to the browser that started it; nonce and PKCE verifier never leave here but in the
+    provider's requests."""
 
     __tablename__ = "oidc_login"
     __table_args__ = (Index("ix_oidc_login_expires_at", "expires_at"),)
@@ -52,6 +53,8 @@ class OidcLogin(SQLModel, table=True):
     nonce: str = Field(max_length=128)
     code_verifier: str = Field(max_length=128)
     redirect_uri: str = Field(max_length=2048)
+    # SHA-256 of the random value /login set in the browser's cookie: /callback must bring it back.
+    browser_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None

@@ -3,16 +3,21 @@ steps of a sign-in that touch the database (app/sso/http.py runs them around the
 
 - `configure_provider` creates or updates a provider by name (admins, `identity_provider manage`,
   audited `identity_provider.configure` without the secret, which is sealed and never read back).
+  A changed issuer deletes the provider's subject links in the same unit (audited as a count).
 - `start` keeps a sign-in's state (SHA-256), nonce and PKCE verifier for LOGIN_LIFETIME_S.
-- `consume` uses the state up: once, before the code is exchanged, committed whatever follows.
-- `sign_in` links the provider's subject to a person (an existing link; else the active person
-  with that verified e-mail; else a new person, provisioned just in time), refuses inactive
+- `consume` uses the state up: once, before the code is exchanged, committed whatever follows;
+  only the browser holding the cookie /login set (its SHA-256 is on the row) gets the sign-in.
+- `sign_in` links the provider's subject to a person (an existing link; else the person with that
+  verified e-mail when the provider has allowed e-mail domains and the address is in one of them
+  and the person holds no org-wide grant, `account_conflict` otherwise; else a new person,
+  provisioned just in time), refuses inactive
   accounts, brings the person's SSO grants in line with the mappings, and audits it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
 import uuid
@@ -34,7 +39,8 @@ from app.errors import DomainError, Problem
 from app.events.addresses import AddressPolicy, parse_url
 from app.operations import Operation, Permission
 from app.policies.enforcer import Authorizer
-from app.policies.roles import Role
+from app.policies.models import CasbinRule
+from app.policies.roles import Role, user_subject
 from app.policies.service import add_grant, drop_grant
 from app.projects.reads import find_project
 from app.sso import sealing
@@ -89,6 +95,13 @@ def _bounded(value: str, field: str) -> list[Problem]:
     return []
 
 
+async def issuer_problems(actor: Actor, policy: AddressPolicy, issuer: str, *, allow_http: bool) -> list[Problem]:
+    """check_issuer for configureIdentityProvider, FORBIDDEN first for whoever may not configure
+    providers: nobody else makes the server resolve a name."""
+    CONFIGURE_PROVIDER.require(actor)
+    return await check_issuer(policy, issuer, allow_http=allow_http)
+
+
 async def check_issuer(policy: AddressPolicy, issuer: str, *, allow_http: bool) -> list[Problem]:
     """The issuer's form and where its host resolves now (the SSRF policy webhooks use)."""
     parts, problems = parse_url(issuer, "issuer")
@@ -104,7 +117,7 @@ async def check_issuer(policy: AddressPolicy, issuer: str, *, allow_http: bool) 
 async def configure_provider(
     session: AsyncSession, actor: Actor, secret_key: str, given: ProviderInput, issuer_problems: list[Problem]
 ) -> tuple[IdentityProvider, bool]:
-    """The provider, created (True) or updated (False). `issuer_problems` come from check_issuer,
+    """The provider, created (True) or updated (False). `issuer_problems` come from issuer_problems,
     run before the write transaction (it resolves a host name)."""
     CONFIGURE_PROVIDER.require(actor)
     problems = list(issuer_problems)
@@ -138,6 +151,7 @@ async def configure_provider(
         for m in given.role_mappings
     ]
     created = existing is None
+    issuer_changed = existing is not None and existing.issuer != given.issuer
     provider = existing or IdentityProvider(
         name=given.name, issuer=given.issuer, client_id=given.client_id, client_secret_sealed=""
     )
@@ -154,6 +168,14 @@ async def configure_provider(
         provider.client_secret_sealed = sealing.seal(secret_key, provider.id, given.client_secret)
     session.add(provider)
     await session.flush()
+    unlinked = 0
+    if issuer_changed:
+        # Subjects are only unique per issuer: the old issuer's links would let the new issuer's
+        # `sub` of the same spelling sign in as someone else. People link again at their next sign-in.
+        removed = await session.execute(
+            ExternalIdentity.__table__.delete().where(col(ExternalIdentity.provider_id) == provider.id)  # type: ignore[attr-defined]
+        )
+        unlinked = int(removed.rowcount)  # type: ignore[attr-defined]
     await audit.record(
         session,
         actor,
@@ -170,6 +192,8 @@ async def configure_provider(
             "allowedEmailDomains": provider.allowed_email_domains,
             "roleMappings": mappings,
             "enabled": provider.enabled,
+            "issuerChanged": issuer_changed,
+            "unlinkedIdentities": unlinked,
         },
     )
     return provider, created
@@ -212,12 +236,15 @@ class Started:
     state: str
     nonce: str
     code_verifier: str
+    browser: str  # the cookie's value: binds the sign-in to the browser that started it
 
 
 async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri: str, lifetime_s: int) -> Started:
     """A new sign-in's secrets, kept server-side; expired ones are swept as new ones come."""
     now = utcnow()
-    started = Started(secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48))
+    started = Started(
+        secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(48), secrets.token_urlsafe(32)
+    )
     await session.execute(
         OidcLogin.__table__.delete().where(col(OidcLogin.expires_at) < now - timedelta(seconds=lifetime_s))  # type: ignore[attr-defined]
     )
@@ -228,6 +255,7 @@ async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri:
             nonce=started.nonce,
             code_verifier=started.code_verifier,
             redirect_uri=redirect_uri,
+            browser_hash=state_digest(started.browser),
             created_at=now,
             expires_at=now + timedelta(seconds=lifetime_s),
         )
@@ -236,9 +264,13 @@ async def start(session: AsyncSession, provider: IdentityProvider, redirect_uri:
     return started
 
 
-async def consume(session: AsyncSession, provider: IdentityProvider, state: str) -> OidcLogin | None:
+async def consume(
+    session: AsyncSession, provider: IdentityProvider, state: str, browser: str | None
+) -> OidcLogin | None:
     """The sign-in the state belongs to, used up now; None when it is unknown, of another
-    provider, used or expired. Single use holds across processes: the update is conditional."""
+    provider, used or expired, or when `browser` (the cookie /login set) is missing or not the one
+    of this sign-in: the state is used up then too. Single use holds across processes: the update
+    is conditional."""
     now = utcnow()
     digest = state_digest(state)
     used = await session.execute(
@@ -253,7 +285,10 @@ async def consume(session: AsyncSession, provider: IdentityProvider, state: str)
     )
     if used.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return await session.get(OidcLogin, digest)
+    login = await session.get(OidcLogin, digest)
+    if login is None or browser is None or not hmac.compare_digest(login.browser_hash, state_digest(browser)):
+        return None
+    return login
 
 
 class Refused(Exception):
@@ -319,7 +354,15 @@ async def sign_in(
                     col(ExternalIdentity.provider_id) == provider.id, col(ExternalIdentity.user_id) == user.id
                 )
             )
-            if taken is not None or user.kind is not IdentityKind.HUMAN:
+            # A provider's admin can mint any verified address: an e-mail links to an existing
+            # account only within the domains the provider is trusted for, and never to an account
+            # holding an org-wide grant (an admin links those by hand).
+            if (
+                taken is not None
+                or user.kind is not IdentityKind.HUMAN
+                or not provider.allowed_email_domains
+                or await _holds_org_grant(session, user.id)
+            ):
                 raise Refused(
                     SignInRefusal.ACCOUNT_CONFLICT, "This e-mail address belongs to another account.", user.id
                 )
@@ -369,6 +412,19 @@ async def sign_in(
     if revoked:
         await identities.changed(session, user.id)
     return SignedIn(user, provisioned, granted, revoked)
+
+
+async def _holds_org_grant(session: AsyncSession, user_id: uuid.UUID) -> bool:
+    """Whether the person holds an org-wide role (admin, compliance_officer, ingestion_service),
+    read from the database, not this process's copy of the grants."""
+    held = await session.scalar(
+        select(CasbinRule.id).where(
+            col(CasbinRule.ptype) == "g",
+            col(CasbinRule.v0) == user_subject(user_id),
+            col(CasbinRule.v1).in_([r.subject for r in Role if r.org_wide]),
+        )
+    )
+    return held is not None
 
 
 async def _sync_grants(

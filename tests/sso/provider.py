@@ -9,12 +9,14 @@ ID token (a wrong nonce, another audience, an old expiry, a broken signature) fo
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import secrets
 import socket
 import threading
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -24,11 +26,12 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 CLIENT_ID = "labelgraph"
 CLIENT_SECRET = "provider-issued-secret-7f3a"
+CHUNK = 64 * 1024
 
 
 @dataclass
@@ -71,6 +74,17 @@ class Provider:
     async def jwks(self, request: Request) -> Response:
         self.jwks_requests += 1
         return JSONResponse({"keys": [{**self.key.as_dict(private=False), "alg": "RS256", "use": "sig"}]})
+
+    async def huge(self, request: Request) -> Response:
+        """A JSON document that never ends, paced (a client must stop reading by itself)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"padding": "'
+            while True:
+                yield b"a" * CHUNK
+                await asyncio.sleep(0.005)  # paces the stream: a client that reads on does not fill memory
+
+        return StreamingResponse(chunks(), media_type="application/json")
 
     async def authorize(self, request: Request) -> Response:
         q = request.query_params
@@ -132,6 +146,7 @@ class Served:
             routes=[
                 Route("/.well-known/openid-configuration", self.provider.discovery),
                 Route("/jwks", self.provider.jwks),
+                Route("/huge", self.provider.huge),
                 Route("/authorize", self.provider.authorize),
                 Route("/token", self.provider.token, methods=["POST"]),
             ]

@@ -381,3 +381,133 @@ async def test_two_first_sign_ins_at_once_make_one_person(api: Api, provider: Pr
     assert [a.status_code for a in answers] == [200, 200]
     assert await count(api, select(func.count()).select_from(User).where(col(User.email) == "dana@example.com")) == 1
     assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 1
+
+
+async def give_email(api: Api, username: str, email: str) -> None:
+    async with api.runtime.sessions() as session:
+        person = await session.get(User, api.world.id(username))
+        assert person is not None
+        person.email = email
+        await session.commit()
+
+
+async def test_without_allowed_domains_an_email_never_links_an_existing_person(api: Api, provider: Provider) -> None:
+    await give_email(api, "reviewer", "dana@example.com")
+    await configure(api, provider, allowedEmailDomains=[])
+    provider.person = dict(PERSON)
+
+    response = await sign_in(api)
+
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "account_conflict"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    # A new address is still provisioned just in time.
+    provider.person = {**PERSON, "sub": "okta|2002", "email": "erin@anywhere.org"}
+    assert (await sign_in(api)).status_code == 200
+    assert await count(api, actions("sso.provision")) == 1
+
+
+async def test_an_email_never_links_an_account_with_an_org_wide_grant(api: Api, provider: Provider) -> None:
+    """An identity provider's admin minting our admin's address, verified, does not become our admin."""
+    await give_email(api, "admin", "ops@example.com")
+    await configure(api, provider)
+    provider.person = {**PERSON, "sub": "evil|1", "email": "ops@example.com"}
+
+    response = await sign_in(api)
+
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "account_conflict"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    assert await count(api, actions("sso.sign_in")) == 0
+
+
+async def test_login_binds_the_sign_in_to_the_browser_with_a_cookie(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    response = await api.client.get("/auth/oidc/acme/login")
+
+    cookie = response.headers["set-cookie"]
+    attributes = {part.strip().split("=")[0].lower() for part in cookie.split(";")}
+    assert cookie.startswith("labelgraph_oidc_")
+    assert {"httponly", "max-age", "path"} <= attributes
+    assert "path=/auth/oidc/" in cookie.lower()
+    assert "samesite=lax" in cookie.lower()
+    assert "secure" not in attributes  # http here; Secure over https (next test)
+
+
+async def test_the_cookie_is_secure_when_the_redirect_base_is_https(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    response = await api.client.get("https://testserver/auth/oidc/acme/login")
+
+    assert "secure" in {part.strip().lower() for part in response.headers["set-cookie"].split(";")}
+
+
+async def test_a_callback_replayed_from_another_client_is_refused(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    for wrong_cookie in (False, True):
+        callback = await at_provider(await start(api))
+        stolen_cookie = {}
+        if wrong_cookie:  # the right cookie name, another value
+            stolen_cookie = {name: "not-the-one-we-set" for name in api.client.cookies if name.startswith("labelgraph")}
+            assert len(stolen_cookie) == 1
+        exchanged = provider.token_requests
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app), base_url="http://testserver", cookies=stolen_cookie
+        ) as attacker:
+            response = await attacker.get(callback)
+
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == "invalid_state"
+        assert provider.token_requests == exchanged  # the code was never exchanged
+        # The state is used up: the browser that started it must start again too.
+        assert (await api.client.get(callback)).json()["error"] == "invalid_state"
+    assert await count(api, select(func.count()).select_from(ExternalIdentity)) == 0
+    assert await count(api, actions("sso.sign_in.refuse")) == 4
+
+
+async def configure_audits(api: Api) -> list[dict[str, Any]]:
+    async with api.runtime.sessions() as session:
+        events = await session.scalars(
+            select(AuditEvent)
+            .where(col(AuditEvent.action) == "identity_provider.configure")
+            .order_by(col(AuditEvent.seq))
+        )
+        return [dict(e.details or {}) for e in events]
+
+
+async def test_changing_the_issuer_deletes_the_old_issuers_subject_links(api: Api, provider: Provider) -> None:
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    assert (await sign_in(api)).status_code == 200
+    links = select(func.count()).select_from(ExternalIdentity)
+    # The same issuer again keeps the links.
+    assert (await configure(api, provider, clientSecret=None))["errors"] == []
+    assert await count(api, links) == 1
+
+    moved = await configure(api, provider, clientSecret=None, issuer=f"{provider.issuer}/tenant-2")
+
+    assert moved["errors"] == []
+    assert await count(api, links) == 0
+    audits = await configure_audits(api)
+    assert [(a["issuerChanged"], a["unlinkedIdentities"]) for a in audits] == [(False, 0), (False, 0), (True, 1)]
+
+
+async def test_an_annotator_cannot_make_the_server_resolve_an_issuer(api: Api, provider: Provider) -> None:
+    asked: list[str] = []
+
+    async def resolver(host: str, port: int) -> list[Any]:
+        asked.append(host)
+        return []  # resolves to nothing: UNRESOLVABLE_HOST for whoever gets that far
+
+    api.runtime.oidc.policy.resolver = resolver
+    fields = {"name": "acme", "issuer": "https://idp.unresolvable.invalid", "clientId": "c", "clientSecret": "s"}
+
+    denied = await api.gql(CONFIGURE, {"input": fields}, as_="ann1")
+
+    assert denied["data"]["configureIdentityProvider"] is None
+    assert [e["extensions"]["code"] for e in denied["errors"]] == ["FORBIDDEN"]
+    assert asked == []
+    # An admin's call resolves it (so the check above could fail).
+    allowed = await api.data(CONFIGURE, {"input": fields}, as_="admin")
+    assert [e["code"] for e in allowed["configureIdentityProvider"]["errors"]] == ["UNRESOLVABLE_HOST"]
+    assert asked == ["idp.unresolvable.invalid"]
