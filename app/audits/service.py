@@ -144,7 +144,7 @@ async def flag_for_audit(session: AsyncSession, item_id: uuid.UUID, reason_detai
     decision = await decisions.in_force(session, item_id, lock=True)
     if decision is None:
         raise DomainError.single("NOT_DECIDED", "This item has no decision to audit.", "itemId")
-    pending = await _pending(session, item_id)
+    pending = await pending_audit(session, item_id)
     if pending is None:
         pending = QaAudit(
             project_id=decision.project_id,
@@ -162,7 +162,8 @@ async def flag_for_audit(session: AsyncSession, item_id: uuid.UUID, reason_detai
     return pending
 
 
-async def _pending(session: AsyncSession, item_id: uuid.UUID) -> QaAudit | None:
+async def pending_audit(session: AsyncSession, item_id: uuid.UUID) -> QaAudit | None:
+    """The item's pending audit, locked (PostgreSQL) until the transaction ends."""
     stmt = select(QaAudit).where(col(QaAudit.item_id) == item_id, col(QaAudit.status) == AuditStatus.PENDING)
     if is_postgres(session):
         stmt = stmt.with_for_update()
@@ -279,7 +280,7 @@ async def submit(session: AsyncSession, actor: Actor, new: NewVerdict) -> Audite
     if await _took_part_in(session, actor, item.id):
         raise DomainError.single("SELF_REVIEW", "You may not audit an item you labeled, reviewed or decided.", "itemId")
     now = utcnow()
-    pending = await _pending(session, item.id)
+    pending = await pending_audit(session, item.id)
     if pending is None or pending.claimed_by != actor.id:
         latest_own = await session.scalar(
             select(QaAudit)
@@ -453,7 +454,7 @@ async def escalate_item(session: AsyncSession, actor: Actor, item_id: uuid.UUID,
     await lifecycle.move(session, item.id, Move.ESCALATE)
     # A pending audit (held by this auditor or not) gives way: the expert decides next, and
     # that decision is audited as the policy says.
-    held = await _pending(session, item.id)
+    held = await pending_audit(session, item.id)
     if held is not None:
         held.status = AuditStatus.ESCALATED
         held.completed_at = utcnow()

@@ -40,6 +40,8 @@ from typing import Any
 
 from sqlalchemy import case, exists, func, update
 from sqlalchemy import select as select_columns
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col, select
@@ -48,6 +50,7 @@ from app.auth.actor import Actor
 from app.automation.models import ModelVersion, SpotCheck, Suggestion
 from app.clock import aware, utcnow
 from app.compliance import audit
+from app.db import is_postgres
 from app.errors import DomainError, Problem
 from app.events import outbox as events
 from app.events.kinds import EventKind
@@ -184,8 +187,11 @@ async def after_suggestions(
         if suggestion_id is None:  # not ours after all (replaced by a racing push): leave it
             continue
         if sampled_for_spot_check(project, item_id):
-            session.add(
-                SpotCheck(
+            # A racing push may mark the same item first: its row stands, and only ours counts here.
+            dialect_insert = pg_insert if is_postgres(session) else sqlite_insert
+            inserted = await session.execute(
+                dialect_insert(SpotCheck)
+                .values(
                     item_id=item_id,
                     project_id=project.id,
                     suggestion_id=suggestion_id,
@@ -195,8 +201,9 @@ async def after_suggestions(
                     epoch=project.auto_accept_epoch,
                     created_at=now,
                 )
+                .on_conflict_do_nothing(index_elements=["item_id"])
             )
-            checks += 1
+            checks += int(inserted.rowcount)  # type: ignore[attr-defined]
             continue
         try:
             await decisions.record(

@@ -51,7 +51,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app.audits import service as audits
-from app.audits.models import AuditStatus, QaAudit
+from app.audits.models import QaAudit
 from app.auth.actor import Actor
 from app.automation import classifier, label_issues, registry
 from app.automation.heuristics import ITEM_FIELD
@@ -65,6 +65,7 @@ from app.projects.reads import find_project
 from app.projects.service import active_schema
 from app.taxonomy.mapping import remap_through
 from app.taxonomy.versions import version_chain
+from app.workflow import decisions
 from app.workflow.models import Decision
 from app.workflow.policy import MAX_LABEL_ISSUES_TOP
 
@@ -99,6 +100,7 @@ class _Decided:
     item_id: uuid.UUID
     given: str
     text: str
+    decision_id: uuid.UUID  # the decision in force when read: only it may be flagged at store
 
 
 def _single_choice(field: str | None, schema: Any) -> tuple[str, tuple[str, ...]]:
@@ -146,7 +148,9 @@ async def _decided(
     decided items were left out for having no text."""
     chain = await version_chain(session, project)
     rows = await session.execute(
-        select_columns(col(Item.id), col(Item.data), col(Decision.value), col(Decision.schema_version_id))
+        select_columns(
+            col(Item.id), col(Item.data), col(Decision.value), col(Decision.schema_version_id), col(Decision.id)
+        )
         .join(Decision, col(Decision.item_id) == col(Item.id))
         .where(
             col(Item.project_id) == project.id,
@@ -160,7 +164,7 @@ async def _decided(
     allowed = set(classes)
     found: list[_Decided] = []
     textless = 0
-    for item_id, data, value, schema_version_id in rows.all():
+    for item_id, data, value, schema_version_id, decision_id in rows.all():
         given = remap_through(value, chain.steps_from(schema_version_id)).get(field)
         if not isinstance(given, str) or given not in allowed:
             continue
@@ -168,7 +172,7 @@ async def _decided(
         if not text:
             textless += 1
             continue
-        found.append(_Decided(item_id, given, text))
+        found.append(_Decided(item_id, given, text, decision_id))
     return found, textless
 
 
@@ -341,16 +345,15 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, fitted: Fitted)
     session.add(run)
     await session.flush()
 
-    heads = [ranked[issue.index].item_id for issue in found[:top]]
-    pending = await _pending_items(session, heads)
     rows: list[dict[str, Any]] = []
     flagged = 0
     for rank, issue in enumerate(found, start=1):
-        item_id = ranked[issue.index].item_id
+        judged = ranked[issue.index]
+        item_id = judged.item_id
         outcome = IssueOutcome.NOT_FLAGGED
         audit_id = None
-        if rank <= top:
-            if item_id in pending:
+        if rank <= top and await _still_judged(session, judged):
+            if await audits.pending_audit(session, item_id) is not None:  # locked: queued meanwhile counts
                 outcome = IssueOutcome.ALREADY_PENDING
             else:
                 detail = (
@@ -411,14 +414,16 @@ async def _flag(session: AsyncSession, item_id: uuid.UUID, detail: str) -> QaAud
         raise
 
 
-async def _pending_items(session: AsyncSession, item_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(item_ids), CHUNK):
-        rows = await session.scalars(
-            select_columns(col(QaAudit.item_id)).where(
-                col(QaAudit.item_id).in_(item_ids[start : start + CHUNK]),
-                col(QaAudit.status) == AuditStatus.PENDING,
-            )
+async def _still_judged(session: AsyncSession, judged: _Decided) -> bool:
+    """The decision the run judged is still in force (locked until the flag is written) and its item
+    still FINAL and not erased: a decision overturned, re-decided or erased since `prepare` is not
+    the one the run ranked, so it is not flagged (NOT_FLAGGED)."""
+    decision = await decisions.in_force(session, judged.item_id, lock=True)
+    if decision is None or decision.id != judged.decision_id:
+        return False
+    state = (
+        await session.execute(
+            select_columns(col(Item.status), col(Item.erased_at)).where(col(Item.id) == judged.item_id)
         )
-        found.update(rows.all())
-    return found
+    ).one_or_none()
+    return state is not None and state[0] == ItemStatus.FINAL and state[1] is None

@@ -57,6 +57,7 @@ class LearningCode(enum.StrEnum):
 
     NO_SINGLE_CHOICE_FIELD = "NO_SINGLE_CHOICE_FIELD"  # the schema in force has none to train
     TRAINING_FORBIDDEN = "TRAINING_FORBIDDEN"  # a background retrain whose owner may no longer train
+    STORE_FAILED = "STORE_FAILED"  # a background retrain's write failed (the message says why): nothing of it stands
 
 
 class LabelIssueCode(enum.StrEnum):

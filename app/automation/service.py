@@ -178,6 +178,34 @@ async def _items(
     return found
 
 
+async def passes_row_checks(
+    session: AsyncSession, actor: Actor, project: Project, rows: Sequence[tuple[uuid.UUID, NewSuggestion]]
+) -> list[bool]:
+    """Per (item id, row): whether submit_suggestions' own per-row checks (confidences, the value
+    against the schema in force and its cross-field rules, the item's content where a rule reads
+    it) let the row through. For the built-in model's training, which leaves a refused row out
+    rather than have one row refuse the whole write."""
+    schema = await active_schema(session, project)
+    checker = suggestion_schema(schema)
+    with_content = schema.schema.reads_item
+    found = (
+        await _items(session, actor, project.id, col(Item.id), [item_id for item_id, _ in rows], True)
+        if with_content and rows
+        else {}
+    )
+    verdicts = []
+    for i, (item_id, row) in enumerate(rows):
+        at = f"suggestions.{i}"
+        item = found.get(item_id)
+        problems = _check_row(row, at)
+        if with_content and item is None:
+            problems.append(Problem("NOT_FOUND", "No such item in this project.", f"{at}.itemId"))
+        else:
+            problems += check_value(checker, row.value, f"{at}.value", item.item if item else None)
+        verdicts.append(not problems)
+    return verdicts
+
+
 async def submit_suggestions(
     session: AsyncSession,
     actor: Actor,

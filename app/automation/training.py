@@ -56,6 +56,7 @@ from app.auth.actor import Actor
 from app.auth.models import User
 from app.automation import registry
 from app.automation import service as suggestions
+from app.automation.error_codes import AutomationErrorCode
 from app.automation.models import ModelKind, ModelVersion
 from app.automation.training_models import (
     ItemUncertainty,
@@ -317,6 +318,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
     runs: list[TrainingRun] = []
     problems: list[Problem] = []
     live = await _not_erased(session, project.id, plan.undecided)
+    refused_count: dict[str, int] = {}
     for outcome in outcomes:
         run = TrainingRun(
             project_id=project.id,
@@ -338,6 +340,27 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
         else:
             name = model_name(outcome.name)
             version = str(await _next_version(session, project.id, name))
+            # Each row passes the push's own per-row checks first: a row the schema's cross-field
+            # rules refuse (a `requires` whose other field this one-field model cannot give) is
+            # left out and counted, rather than refusing the whole write and so the training.
+            candidates = [
+                (
+                    item_id,
+                    suggestions.NewSuggestion(
+                        item_id=encode_global_id("Item", item_id),
+                        external_id=None,
+                        value={outcome.name: cls},
+                        confidence=p,
+                        per_field={outcome.name: p},
+                    ),
+                )
+                for item_id, (cls, p) in zip(plan.undecided, outcome.predicted, strict=True)
+                if item_id in live
+            ]
+            passed = await suggestions.passes_row_checks(session, actor, project, candidates)
+            rows = [row for (_, row), ok in zip(candidates, passed, strict=True) if ok]
+            refused = len(candidates) - len(rows)
+            refused_count[outcome.name] = refused
             registered = await registry.register(
                 session,
                 actor,
@@ -345,7 +368,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
                 name,
                 version,
                 ModelKind.BUILT_IN,
-                metrics=_metrics(outcome, trained),
+                metrics={**_metrics(outcome, trained), "suggestionsRefused": refused},
                 parameters={
                     "field": outcome.name,
                     "classes": list(trained.classes),
@@ -358,17 +381,6 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
                 raise DomainError.single(
                     "MODEL_KIND", f"The model {name} was pushed from outside: rename it to train here.", "field"
                 )
-            rows = [
-                suggestions.NewSuggestion(
-                    item_id=encode_global_id("Item", item_id),
-                    external_id=None,
-                    value={outcome.name: cls},
-                    confidence=p,
-                    per_field={outcome.name: p},
-                )
-                for item_id, (cls, p) in zip(plan.undecided, outcome.predicted, strict=True)
-                if item_id in live
-            ]
             for start in range(0, len(rows), suggestions.MAX_SUGGESTIONS):
                 await suggestions.submit_suggestions(
                     session,
@@ -421,6 +433,7 @@ async def store(session: AsyncSession, actor: Actor, plan: Plan, outcomes: Seque
                     "errorCode": r.error_code,
                     "trainingSize": r.training_size,
                     "predicted": r.predicted,
+                    "suggestionsRefused": refused_count.get(r.field, 0),
                     "modelVersion": str(r.model_version_id) if r.model_version_id else None,
                 }
                 for r in runs
@@ -587,7 +600,11 @@ async def due_projects(session: AsyncSession) -> list[uuid.UUID]:
         last = await session.scalar(
             select_columns(func.max(col(TrainingRun.started_at))).where(col(TrainingRun.project_id) == project_id)
         )
-        decided = select_columns(literal(1)).where(col(Decision.project_id) == project_id)
+        # A decision a model made (AUTO_ACCEPTED, often by a training's own store) is no new
+        # human evidence: counting it would have the built-in model retrain on its own output.
+        decided = select_columns(literal(1)).where(
+            col(Decision.project_id) == project_id, col(Decision.method) != DecisionMethod.AUTO_ACCEPTED
+        )
         if last is not None:
             decided = decided.where(col(Decision.decided_at) > last)
         count = await session.scalar(select_columns(func.count()).select_from(decided.limit(every).subquery()))
@@ -620,36 +637,60 @@ async def retrain(
             first = exc.problems[0].code
             plan, code, refusal = None, "TRAINING_FORBIDDEN" if first == "NOT_FOUND" else first, str(exc)
     if plan is None:
-        async with unit_of_work(sessions, write=True) as session:
-            project = await session.get(Project, project_id)
-            if project is None or project.retrain_as is None:
-                return None
-            run = TrainingRun(
-                project_id=project_id,
-                field="",
-                status=TrainingStatus.FAILED,
-                trigger=TrainingTrigger.RETRAIN,
-                error_code=code,
-                error_message=refusal[:2000],
-                requested_by=project.retrain_as,
-            )
-            session.add(run)
-            await audit.record(
-                session,
-                None,
-                TRAIN_MODEL.audit,
-                "Project",
-                project_id,
-                project_id=project_id,
-                request={"projectId": str(project_id), "trigger": TrainingTrigger.RETRAIN.value},
-                details={"trigger": "RETRAIN", "runs": [{"status": "FAILED", "errorCode": code}]},
-            )
-        return Retrained(project_id, [("", TrainingStatus.FAILED, code)])
+        return await _failed_retrain(sessions, project_id, code, refusal)
     assert actor is not None
     outcomes = await asyncio.to_thread(fit, plan)
-    async with unit_of_work(sessions, write=True) as session:
-        stored = await store(session, actor, plan, outcomes)
+    try:
+        async with unit_of_work(sessions, write=True) as session:
+            stored = await store(session, actor, plan, outcomes)
+    except Exception as exc:  # any refusal or fault of store: its unit rolled back, nothing of it stands
+        # Recorded in a fresh unit, so the project's last run moves on and it is not due again at
+        # every poll (a refit that fails the same way each time).
+        logger.exception("retrain of project %s failed at store", project_id)
+        if isinstance(exc, Forbidden):
+            code, message = "TRAINING_FORBIDDEN", str(exc)
+        elif isinstance(exc, DomainError):
+            first = exc.problems[0].code
+            code = first if first in _AUTOMATION_CODES else "STORE_FAILED"
+            message = f"{first}: {exc}"
+        else:
+            code, message = "STORE_FAILED", f"{type(exc).__name__}: {exc}"
+        return await _failed_retrain(sessions, project_id, code, message)
     return Retrained(project_id, [(r.field, r.status, r.error_code) for r in stored.runs])
+
+
+_AUTOMATION_CODES = frozenset(code.value for code in AutomationErrorCode)
+
+
+async def _failed_retrain(
+    sessions: async_sessionmaker[AsyncSession], project_id: uuid.UUID, code: str, message: str
+) -> Retrained | None:
+    """One FAILED run (no field) and its audit event, as the system, in a unit of its own."""
+    async with unit_of_work(sessions, write=True) as session:
+        project = await session.get(Project, project_id)
+        if project is None or project.retrain_as is None:
+            return None
+        run = TrainingRun(
+            project_id=project_id,
+            field="",
+            status=TrainingStatus.FAILED,
+            trigger=TrainingTrigger.RETRAIN,
+            error_code=code,
+            error_message=message[:2000],
+            requested_by=project.retrain_as,
+        )
+        session.add(run)
+        await audit.record(
+            session,
+            None,
+            TRAIN_MODEL.audit,
+            "Project",
+            project_id,
+            project_id=project_id,
+            request={"projectId": str(project_id), "trigger": TrainingTrigger.RETRAIN.value},
+            details={"trigger": "RETRAIN", "runs": [{"status": "FAILED", "errorCode": code}]},
+        )
+    return Retrained(project_id, [("", TrainingStatus.FAILED, code)])
 
 
 async def retrain_due(

@@ -17,7 +17,7 @@ from app.automation import detection, models, reads
 from app.errors import DomainError
 from app.projects import models as project_models
 from app.schema.audits import AuditStatus
-from app.schema.automation import AutomationError, ModelVersion
+from app.schema.automation import AutomationError, ShownModelVersion, shown_model_versions
 from app.schema.connections import Connection, connection, int_cursor, page_size
 from app.schema.context import Info
 from app.schema.errors import errors_of
@@ -71,12 +71,15 @@ class LabelIssueRun(Node):
             _row=row,
         )
 
-    @strawberry.field(description="The model version whose suggestions were used (MODEL_VERSION); else null.")
-    async def model_version(self, info: Info) -> ModelVersion | None:
+    @strawberry.field(
+        description="The model version whose suggestions were used (MODEL_VERSION): its name, version and kind "
+        "only (a run's readers need not read the model registry); else null."
+    )
+    async def model_version(self, info: Info) -> ShownModelVersion | None:
         if self._row.model_version_id is None:
             return None
-        found = await info.context.loaders.model_version.load(self._row.model_version_id)
-        return ModelVersion.of(*found) if found else None
+        found = await shown_model_versions(info, [str(self._row.model_version_id)])
+        return found[0] if found else None
 
 
 @strawberry.type(

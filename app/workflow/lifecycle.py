@@ -24,12 +24,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, true, update
+from sqlalchemy import ColumnElement, case, exists, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
+from app.automation.models import SpotCheck
 from app.clock import utcnow
 from app.errors import DomainError
 from app.ingestion.models import Item, ItemStatus
@@ -95,7 +96,10 @@ GUARDS: Mapping[Move, ColumnElement[bool]] = {
     Move.SEND_TO_REVIEW: _labels_in,
     Move.ESCALATE: _labels_in,
     Move.DECIDE: case((col(Item.status) == Q, _labels_in), else_=true()),
-    Move.AUTO_ACCEPT: (col(Item.label_count) == 0) & col(Item.gold).is_(False),
+    # Not a spot check either: an item marked for humans (by a racing push) stays with them.
+    Move.AUTO_ACCEPT: (col(Item.label_count) == 0)
+    & col(Item.gold).is_(False)
+    & ~exists().where(col(SpotCheck.item_id) == col(Item.id)),
 }
 
 REFUSAL = {
@@ -104,7 +108,7 @@ REFUSAL = {
     Move.CLAIM_GOLD: "is not a gold item",
     Move.ANSWER_GOLD: "is not a gold item with a live lease",
     Move.LABEL: "needs no further label",
-    Move.AUTO_ACCEPT: "has human labels or is a gold item",
+    Move.AUTO_ACCEPT: "has human labels, is a gold item or is a spot check",
 }
 
 

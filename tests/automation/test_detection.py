@@ -52,7 +52,7 @@ mutation Detect($input: DetectLabelIssuesInput!) {
   detectLabelIssues(input: $input) {
     run {
       id field source itemCount leftOut issueCount top flagged cvAccuracy classCounts
-      modelVersion { modelName version }
+      modelVersion { modelName modelVersion modelKind }
     }
     errors { code field message }
   }
@@ -274,7 +274,7 @@ async def test_a_model_versions_suggestions_can_judge_the_labels(api: Api) -> No
     assert payload["errors"] == [], payload
     run = payload["run"]
     assert (run["source"], run["itemCount"], run["leftOut"], run["cvAccuracy"]) == ("MODEL_VERSION", 28, 2, None)
-    assert run["modelVersion"] == {"modelName": "oracle", "version": "1"}
+    assert run["modelVersion"] == {"modelName": "oracle", "modelVersion": "1", "modelKind": "EXTERNAL"}
     ranked = await issues(api, planted.project)
     assert ranked is not None
     named = [r["item"]["externalId"] for r in ranked["issues"]]
