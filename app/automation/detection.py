@@ -53,7 +53,7 @@ from sqlmodel import col
 from app.audits import service as audits
 from app.audits.models import QaAudit
 from app.auth.actor import Actor
-from app.automation import classifier, label_issues, registry
+from app.automation import label_issues, registry
 from app.automation.heuristics import ITEM_FIELD
 from app.automation.models import IssueOutcome, IssueSource, LabelIssue, LabelIssueRun, ModelVersion, Suggestion
 from app.compliance import audit
@@ -309,6 +309,9 @@ def fit(plan: Plan) -> Fitted:
     given = np.fromiter((index[d.given] for d in plan.ranked), dtype=np.intp, count=len(plan.ranked))
     if plan.model_proba is not None:
         return Fitted(label_issues.find_label_issues(given, plan.model_proba).issues, None)
+    # Imported here: scikit-learn costs the server ~110 MiB, and only a fit needs it.
+    from app.automation import classifier
+
     texts = [d.text for d in plan.ranked]
     labels = [d.given for d in plan.ranked]
     try:
