@@ -125,6 +125,8 @@ class Settings:
     # request's own (its Host header): set it in production.
     oidc_redirect_base: str | None = None
     oidc_login_lifetime_s: int = 600  # from /login to /callback
+    # How long a sign-in through a provider lasts, refreshes included, before the provider is asked again.
+    oidc_session_lifetime_s: int = 12 * 3600
     oidc_timeout_s: float = 10.0  # a whole request to a provider; connecting gets half of it
 
     @classmethod
@@ -181,6 +183,7 @@ class Settings:
             oidc_allow_http=not production and _env_bool("OIDC_ALLOW_HTTP", False),
             oidc_redirect_base=os.environ.get("LABELGRAPH_OIDC_REDIRECT_BASE") or None,
             oidc_login_lifetime_s=_env_int("OIDC_LOGIN_LIFETIME_S", defaults.oidc_login_lifetime_s),
+            oidc_session_lifetime_s=_env_int("OIDC_SESSION_LIFETIME_S", defaults.oidc_session_lifetime_s),
             oidc_timeout_s=float(_env("OIDC_TIMEOUT_S", str(defaults.oidc_timeout_s))),
         )
 

@@ -39,6 +39,13 @@ TOKEN_BYTES = 32
 MAX_TOKEN_CHARS = 128
 
 
+# Clients whose families never outlive their first token: "sso" (app/sso/http.py), whose sign-in
+# the identity provider must renew (a person disabled there, or moved out of a group, would
+# otherwise keep refreshing for good).
+SSO_CLIENT = "sso"
+BOUNDED_CLIENTS = frozenset({SSO_CLIENT})
+
+
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -53,7 +60,7 @@ class Exchanged:
 
 
 async def _new_token(
-    session: AsyncSession, user_id: uuid.UUID, client_id: str, family_id: uuid.UUID, lifetime_s: int, now: datetime
+    session: AsyncSession, user_id: uuid.UUID, client_id: str, family_id: uuid.UUID, lifetime_s: float, now: datetime
 ) -> tuple[str, RefreshToken]:
     value = secrets.token_urlsafe(TOKEN_BYTES)
     row = RefreshToken(
@@ -141,7 +148,7 @@ async def _revoke_families(
     return families
 
 
-async def exchange(session: AsyncSession, authorizer: Authorizer, token: str, lifetime_s: int) -> Exchanged | None:
+async def exchange(session: AsyncSession, authorizer: Authorizer, token: str, lifetime_s: float) -> Exchanged | None:
     """The refresh grant: the successor token and whom it is for, or None for any dead token.
 
     None covers unknown, expired, revoked and reused tokens and inactive owners alike: the
@@ -179,6 +186,10 @@ async def exchange(session: AsyncSession, authorizer: Authorizer, token: str, li
         return None
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=authorizer)
     row.rotated_at = now
+    if row.client_id in BOUNDED_CLIENTS:
+        # A sign-in through an identity provider ends when its first token would have: the provider
+        # is asked again at least that often, and its group claims are mapped again.
+        lifetime_s = min(lifetime_s, (row.expires_at - now).total_seconds())
     value, successor = await _new_token(session, user.id, row.client_id, row.family_id, lifetime_s, now)
     await audit.record(
         session,

@@ -45,7 +45,7 @@ from app.sso.models import IdentityProvider
 
 logger = logging.getLogger("labelgraph.sso")
 MAX_PARAM = 4096
-CLIENT_ID = "sso"  # the client_id our tokens carry for a sign-in through a provider
+CLIENT_ID = refresh.SSO_CLIENT  # the client_id our tokens carry for a sign-in through a provider
 # The cookie binding a sign-in to the browser that started it (its SHA-256 is on the oidc_login
 # row): a callback URL replayed from another client, without it, is invalid_state.
 # One cookie per sign-in (named after its state), so two started in two tabs both finish.
@@ -170,7 +170,8 @@ async def _callback(request: Request) -> Response:
     actor = Actor(id=user.id, username=user.username, kind=user.kind, authorizer=runtime.authorizer)
     await wait_past_cutoff(user.tokens_valid_after)
     async with unit_of_work(runtime.sessions, write=True) as session:
-        refresh_token = await refresh.issue(session, actor, CLIENT_ID, runtime.settings.refresh_token_lifetime_s)
+        lifetime = min(runtime.settings.refresh_token_lifetime_s, runtime.settings.oidc_session_lifetime_s)
+        refresh_token = await refresh.issue(session, actor, CLIENT_ID, lifetime)
     return token_response(runtime, actor, CLIENT_ID, refresh_token)
 
 

@@ -11,13 +11,13 @@ import httpx
 from sqlmodel import col, func, select
 
 from app.access.models import AccessEvent, Channel, Outcome
-from app.auth.models import User
+from app.auth.models import RefreshToken, User
 from app.compliance.models import AuditEvent
 from app.policies.models import CasbinRule
 from app.policies.roles import user_subject
 from app.sso.models import ExternalIdentity, IdentityProvider, OidcLogin
 from tests.auth.support import DEACTIVATE
-from tests.conftest import Api, gid
+from tests.conftest import PASSWORD, Api, gid
 from tests.sso.provider import CLIENT_ID, CLIENT_SECRET, Provider
 
 CONFIGURE = """
@@ -511,3 +511,41 @@ async def test_an_annotator_cannot_make_the_server_resolve_an_issuer(api: Api, p
     allowed = await api.data(CONFIGURE, {"input": fields}, as_="admin")
     assert [e["code"] for e in allowed["configureIdentityProvider"]["errors"]] == ["UNRESOLVABLE_HOST"]
     assert asked == ["idp.unresolvable.invalid"]
+
+
+async def test_a_provider_sign_in_lasts_the_session_lifetime_refreshes_included(api: Api, provider: Provider) -> None:
+    """Someone disabled at the provider, or moved out of a mapped group, must not keep refreshing
+    for good: the family of an SSO sign-in ends when its first token does (12 h by default), and
+    then only a new sign-in, through the provider, gives access again."""
+    await configure(api, provider)
+    provider.person = dict(PERSON)
+    body = (await api.client.get(await at_provider(await start(api)))).json()
+    refreshed = await api.client.post(
+        "/auth/token", data={"grant_type": "refresh_token", "refresh_token": body["refresh_token"]}
+    )
+    assert refreshed.status_code == 200
+    async with api.runtime.sessions() as session:
+        rows = (
+            await session.execute(
+                select(RefreshToken.issued_at, RefreshToken.expires_at)
+                .where(col(RefreshToken.client_id) == "sso")
+                .order_by(col(RefreshToken.issued_at))
+            )
+        ).all()
+    [(first_issued, first_expires), (_, successor_expires)] = rows
+    assert (first_expires - first_issued).total_seconds() == api.runtime.settings.oidc_session_lifetime_s == 12 * 3600
+    assert successor_expires == first_expires  # a rotation does not extend the sign-in
+
+
+async def test_a_password_sign_in_s_refresh_still_slides(api: Api) -> None:
+    signed = await api.client.post(
+        "/auth/token", data={"grant_type": "password", "username": "ann1", "password": PASSWORD}
+    )
+    first = signed.json()["refresh_token"]
+    assert (
+        await api.client.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": first})
+    ).status_code == 200
+    async with api.runtime.sessions() as session:
+        rows = (await session.execute(select(RefreshToken.expires_at).order_by(col(RefreshToken.issued_at)))).all()
+    [(first_expires,), (successor_expires,)] = rows
+    assert successor_expires >= first_expires
