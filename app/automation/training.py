@@ -6,7 +6,9 @@ PostgreSQL row) and never runs on the event loop:
 1. `prepare` (a read transaction): the decided items (status FINAL, not erased, decision in force)
    with the decision's class for the field as the label, the item's text as the features (every
    string leaf of its data, in document order, one per line), and the undecided items (QUEUED,
-   IN_REVIEW, ESCALATED, not erased) to predict. Decisions the model itself made (AUTO_ACCEPTED,
+   IN_REVIEW, ESCALATED, not erased) to predict. Only items whose consent covers model_training
+   train (as an export for that purpose: the record in force and listing it; an item without a
+   record unless the project requires consent). Decisions the model itself made (AUTO_ACCEPTED,
    once auto-accept exists) are no labels: the model would learn from itself.
 2. `fit` (a thread): `classifier.train` (stratified k-fold, calibrated), then the fitted model's
    probabilities for the undecided items, their least-confidence, margin and entropy scores and
@@ -42,7 +44,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -68,6 +70,7 @@ from app.automation.training_models import (
 )
 from app.clock import utcnow
 from app.compliance import audit
+from app.consent import reads as consent_reads
 from app.db import bulk_read, serialize_on, unit_of_work
 from app.errors import DomainError, Forbidden, Problem
 from app.ids import encode_global_id
@@ -191,7 +194,7 @@ async def prepare(
     with bulk_read():
         decided = (
             await session.execute(
-                select_columns(col(Item.data), col(Decision.value), col(Decision.method))
+                select_columns(col(Item.data), col(Decision.value), col(Decision.method), col(Item.consent_id))
                 .join(Item, col(Item.id) == col(Decision.item_id))
                 .where(
                     col(Decision.project_id) == project.id,
@@ -213,12 +216,13 @@ async def prepare(
                 .order_by(col(Item.id))
             )
         ).all()
+        trainable = await _consented_to_training(session, project, [row[3] for row in decided])
     plans = []
     for spec in chosen:
         texts: list[str] = []
         labels: list[str] = []
-        for data, value, method in decided:
-            if method == DecisionMethod.AUTO_ACCEPTED:
+        for data, value, method, consent_id in decided:
+            if method == DecisionMethod.AUTO_ACCEPTED or not trainable(consent_id):
                 continue
             given = (value or {}).get(spec.name)
             if isinstance(given, str) and given in spec.classes:
@@ -235,6 +239,27 @@ async def prepare(
         undecided_texts=[item_text(row[1]) for row in undecided],
         seed=project.id.int % 2**31,
     )
+
+
+async def _consented_to_training(
+    session: AsyncSession, project: Project, consent_ids: Sequence[uuid.UUID | None]
+) -> Callable[[uuid.UUID | None], bool]:
+    """Whether an item's consent lets it train the model: its record in force and listing
+    model_training, as an export for that purpose asks (app/exports/jsonl.py); an item imported
+    without a record only where the project does not require consent."""
+    wanted = sorted({c for c in consent_ids if c is not None}, key=str)
+    consents: dict[uuid.UUID, consent_reads.Consent] = {}
+    for start in range(0, len(wanted), consent_reads.LOOKUP_CHUNK):
+        consents.update(await consent_reads.of_items(session, wanted[start : start + consent_reads.LOOKUP_CHUNK]))
+    now = utcnow()
+
+    def trainable(consent_id: uuid.UUID | None) -> bool:
+        if consent_id is None:
+            return not project.consent_required
+        consent = consents.get(consent_id)
+        return consent is not None and consent.covers(consent_reads.MODEL_TRAINING, now)
+
+    return trainable
 
 
 def fit(plan: Plan) -> list[FieldOutcome]:

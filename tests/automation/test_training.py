@@ -398,3 +398,22 @@ async def test_two_trainings_at_once_get_versions_one_and_two(api: Api) -> None:
     versions = {p["runs"][0]["modelVersion"]["version"] for p in (first, second)}
     assert versions == {"1", "2"}
     assert all(p["runs"][0]["modelVersion"]["suggestionCount"] == 4 for p in (first, second))
+
+
+async def test_only_items_consented_to_model_training_train_the_model(api: Api) -> None:
+    """An item whose subject agreed to annotation only is labeled and decided like any other, but
+    never becomes training data: as an export for model_training leaves it out, so does training."""
+    from tests.consent.support import consent, import_with, recorded
+
+    project = await a_project(api, "consent and training")
+    truth = await import_corpus(api, project, 24, 0)
+    [annotation_only] = await recorded(api, consent("subj-annotation", purposes=["annotation"]))
+    rows = [
+        {"externalId": f"c-{i}", "data": {"text": text("pos", i)}, "priority": 2.0, "consentId": annotation_only}
+        for i in range(6)
+    ]
+    assert (await import_with(api, rows, project=project))["errors"] == []
+    await label_next(api, project, {**truth, **{r["externalId"]: "pos" for r in rows}}, 30)
+
+    [run] = (await train(api, project))["runs"]
+    assert (run["status"], run["trainingSize"]) == ("SUCCEEDED", 24)  # 30 decided, 6 without the purpose
