@@ -8,8 +8,8 @@ judged by a model that learnt its own label:
 
 - **BUILT_IN** (no model named): the built-in classifier (app/automation/classifier.py) trained with
   its stratified k-fold cross-validation on the items' text (`itemField`, a dotted key of the item's
-  data; by default every string of the data, in key order), with a fixed seed and the items in id
-  order, so a run over the same decisions is the same run. Its `oof_proba` are used.
+  data; by default every string of the data, in document order, as training reads it), with a
+  fixed seed and the items in id order, so a run over the same decisions is the same run. Its `oof_proba` are used.
 - **MODEL_VERSION** (`modelName` and `modelVersion`): that version's pushed suggestions for the field,
   where they cover the decided items; a suggestion of class c with confidence q (the field's own
   confidence when it gave one) reads as q for c (at least 1/K) and the rest shared by the other
@@ -56,6 +56,7 @@ from app.auth.actor import Actor
 from app.automation import label_issues, registry
 from app.automation.heuristics import ITEM_FIELD
 from app.automation.models import IssueOutcome, IssueSource, LabelIssue, LabelIssueRun, ModelVersion, Suggestion
+from app.automation.training import item_text
 from app.compliance import audit
 from app.errors import DomainError, Problem
 from app.ingestion.models import Item, ItemStatus
@@ -119,20 +120,10 @@ def _single_choice(field: str | None, schema: Any) -> tuple[str, tuple[str, ...]
     return spec.name, tuple(spec.classes)
 
 
-def _strings(data: Any) -> list[str]:
-    if isinstance(data, str):
-        return [data]
-    if isinstance(data, Mapping):
-        return [s for key in sorted(data, key=str) for s in _strings(data[key])]
-    if isinstance(data, list):
-        return [s for member in data for s in _strings(member)]
-    return []
-
-
 def text_of(data: Any, item_field: str | None) -> str:
     """The text the built-in model reads: the dotted key's string, else every string of the data."""
     if item_field is None:
-        text = "\n".join(_strings(data))
+        text = item_text(data)
     else:
         found: Any = data
         for key in item_field.split("."):
