@@ -41,7 +41,6 @@ the decision path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -76,6 +75,7 @@ from app.errors import DomainError, Forbidden, Problem
 from app.ids import encode_global_id
 from app.ingestion.models import Item, ItemStatus
 from app.operations import Operation, Permission
+from app.periodic import Periodic
 from app.policies.enforcer import Authorizer
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -734,35 +734,20 @@ async def retrain_due(
     return done
 
 
-class Retrainer:
+class Retrainer(Periodic):
     """The server's own retrain pass, every `interval_s` seconds (0: off). A failed pass is logged
     and tried again at the next tick; it never stops the server, and never touches labeling."""
 
+    name = "automation-retrain"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], authorizer: Authorizer, interval_s: float) -> None:
+        super().__init__(interval_s)
         self._sessions = sessions
         self._authorizer = authorizer
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._interval_s > 0:
-            self._task = asyncio.create_task(self._run(), name="automation-retrain")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def run_once(self) -> list[Retrained]:
         return await retrain_due(self._sessions, self._authorizer)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                for done in await self.run_once():
-                    logger.info("retrained project %s: %s", done.project_id, done.runs)
-            except Exception:  # logged; the next tick tries again
-                logger.exception("background retrain failed")
+    async def tick(self) -> None:
+        for done in await self.run_once():
+            logger.info("retrained project %s: %s", done.project_id, done.runs)

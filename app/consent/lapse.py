@@ -17,8 +17,6 @@ records one audit event (actor SYSTEM) per project with the numbers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from app.clock import utcnow
 from app.compliance import audit
 from app.db import is_postgres, unit_of_work
 from app.ingestion.models import Item
+from app.periodic import Periodic
 from app.projects.models import Project
 from app.workflow import lifecycle
 from app.workflow.models import Assignment, AssignmentStatus
@@ -126,33 +125,18 @@ async def sweep(sessions: async_sessionmaker[AsyncSession], *, dry_run: bool) ->
     return report
 
 
-class Sweeper:
+class Sweeper(Periodic):
     """The server's own `consent expire`, every `interval_s` seconds: a claim that ends QUEUE_EMPTY
     rolls its sweep back with it, and figures (queue depth, item counts) should not wait for the
     next claim that succeeds. Several processes may run one each: the sweeps skip each other's rows.
     A failed sweep is logged (numbers only) and tried again at the next tick; it never stops the server."""
 
+    name = "consent-lapse"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], interval_s: float) -> None:
+        super().__init__(interval_s)
         self._sessions = sessions
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        if self._interval_s > 0:
-            self._task = asyncio.create_task(self._run(), name="consent-lapse")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            try:
-                for entry in await sweep(self._sessions, dry_run=False):
-                    logger.info("consent lapsed: %d items in %s", entry.items, entry.project_name)
-            except Exception:  # logged; the next tick tries again
-                logger.exception("consent lapse sweep failed")
+    async def tick(self) -> None:
+        for entry in await sweep(self._sessions, dry_run=False):
+            logger.info("consent lapsed: %d items in %s", entry.items, entry.project_name)
