@@ -1,5 +1,5 @@
 """`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, dispatch webhook
-deliveries, export the SDL."""
+deliveries, run the background worker, export the SDL."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from app.quality.cli import quality
 from app.settings import Settings
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parent.parent
 # Exit code of a command that could not start: bad configuration or a database it cannot use.
 CONFIG_ERROR = 2
 CONNECT_TIMEOUT_S = 10
@@ -167,8 +166,13 @@ def migrate(revision: str = "head") -> None:
     from alembic.config import Config
 
     settings = _owner_settings()
+    if not settings.alembic_config.is_file():
+        raise _fail(
+            f"no migrations at {settings.alembic_config}: set LABELGRAPH_ALEMBIC_CONFIG to the alembic.ini "
+            "that sits beside the migrations/ folder"
+        )
     _probe(settings, migrated=False)
-    config = Config(str(ROOT / "alembic.ini"))
+    config = Config(str(settings.alembic_config))
     config.attributes["database_url"] = settings.database_url
     with _database_errors(settings):
         command.upgrade(config, revision)
@@ -585,6 +589,22 @@ def events_dispatch(
 
     with _database_errors(settings), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background jobs (consent sweeps, retrains, webhook deliveries) until SIGTERM or
+    Ctrl-C: one worker beside servers started with LABELGRAPH_BACKGROUND=0, so N server processes
+    do not each run them (app/worker.py)."""
+    import logging
+
+    from app.worker import run_until_signalled
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with _database_errors(settings):
+        run_until_signalled(settings)
 
 
 @cli.command("export-schema")
