@@ -32,6 +32,10 @@ T = TypeVar("T")
 # Exit code of a command that could not start: bad configuration or a database it cannot use.
 CONFIG_ERROR = 2
 CONNECT_TIMEOUT_S = 10
+# With --workers N, uvicorn's supervisor pings each server process and replaces one that does not
+# answer in time. Its default (5 s) is shorter than a process takes to import the app on a busy
+# machine (seen on 2 cores under load: every process replaced before it served, forever).
+WORKER_HEALTHCHECK_S = 60
 
 cli = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, help="Labelgraph: the labeling program's GraphQL API server."
@@ -144,7 +148,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     _probe(_settings(), migrated=True)
-    uvicorn.run("app.main:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "app.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        log_level="info",
+    )
 
 
 def _owner_settings() -> Settings:
@@ -602,7 +614,9 @@ def worker() -> None:
 
     settings = _settings()
     _probe(settings, migrated=True)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Our own news (a sweep, a retrain, a failed tick); libraries only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("labelgraph").setLevel(logging.INFO)
     with _database_errors(settings):
         run_until_signalled(settings)
 
