@@ -50,9 +50,10 @@ ENV PATH=/opt/labelgraph/venv/bin:$PATH \
 WORKDIR /opt/labelgraph
 USER labelgraph:labelgraph
 EXPOSE 8000
-# A server container's health: /healthz answers once the app is up and its database answers.
+# A server container's health: /healthz answers once the app is up and its database answers
+# (a minute's grace: N processes importing the app on a busy host take a while).
 # Containers of the same image that serve nothing (migrate, worker) turn it off (compose.yaml).
-HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
 ENTRYPOINT ["labelgraph"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8000"]

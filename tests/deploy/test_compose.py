@@ -133,7 +133,9 @@ def test_compose_serves_the_api_on_one_port_with_a_worker_beside_it(deployment: 
     wait_healthy(deployment)
     password = secrets.token_urlsafe(18)
     # A one-off container of the image (the worker's service: its environment, no port) makes a person.
-    created = deployment.must("run", "--rm", "--no-deps", "worker", "user", "create", "smoke", "--password", password)
+    created = deployment.must(
+        "run", "--rm", "--no-deps", "-T", "worker", "user", "create", "smoke", "--password", password
+    )
     assert "created human smoke" in created
 
     token = httpx.post(
