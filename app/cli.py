@@ -1,5 +1,5 @@
 """`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, dispatch webhook
-deliveries, export the SDL."""
+deliveries, run the background worker, export the SDL."""
 
 from __future__ import annotations
 
@@ -29,10 +29,13 @@ from app.quality.cli import quality
 from app.settings import Settings
 
 T = TypeVar("T")
-ROOT = Path(__file__).resolve().parent.parent
 # Exit code of a command that could not start: bad configuration or a database it cannot use.
 CONFIG_ERROR = 2
 CONNECT_TIMEOUT_S = 10
+# With --workers N, uvicorn's supervisor pings each server process and replaces one that does not
+# answer in time. Its default (5 s) is shorter than a process takes to import the app on a busy
+# machine (seen on 2 cores under load: every process replaced before it served, forever).
+WORKER_HEALTHCHECK_S = 60
 
 cli = typer.Typer(
     no_args_is_help=True, pretty_exceptions_enable=False, help="Labelgraph: the labeling program's GraphQL API server."
@@ -145,7 +148,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     import uvicorn
 
     _probe(_settings(), migrated=True)
-    uvicorn.run("app.main:app_from_env", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "app.main:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
+        log_level="info",
+    )
 
 
 def _owner_settings() -> Settings:
@@ -167,8 +178,13 @@ def migrate(revision: str = "head") -> None:
     from alembic.config import Config
 
     settings = _owner_settings()
+    if not settings.alembic_config.is_file():
+        raise _fail(
+            f"no migrations at {settings.alembic_config}: set LABELGRAPH_ALEMBIC_CONFIG to the alembic.ini "
+            "that sits beside the migrations/ folder"
+        )
     _probe(settings, migrated=False)
-    config = Config(str(ROOT / "alembic.ini"))
+    config = Config(str(settings.alembic_config))
     config.attributes["database_url"] = settings.database_url
     with _database_errors(settings):
         command.upgrade(config, revision)
@@ -585,6 +601,24 @@ def events_dispatch(
 
     with _database_errors(settings), contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background jobs (consent sweeps, retrains, webhook deliveries) until SIGTERM or
+    Ctrl-C: one worker beside servers started with LABELGRAPH_BACKGROUND=0, so N server processes
+    do not each run them (app/worker.py)."""
+    import logging
+
+    from app.worker import run_until_signalled
+
+    settings = _settings()
+    _probe(settings, migrated=True)
+    # Our own news (a sweep, a retrain, a failed tick); libraries only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("labelgraph").setLevel(logging.INFO)
+    with _database_errors(settings):
+        run_until_signalled(settings)
 
 
 @cli.command("export-schema")

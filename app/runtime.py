@@ -84,14 +84,21 @@ class Runtime:
             passwords=Passwords(settings.argon2_time_cost, settings.argon2_memory_kib),
         )
         runtime.access.start()
-        runtime.consent_sweeper.start()
-        runtime.retrainer.start()
-        if settings.events_dispatch:
-            runtime.dispatcher.start()
+        if settings.background:
+            runtime.start_background()
         if engine.dialect.name == "postgresql":
             runtime.watcher = await PolicyWatcher.start(settings.database_url, runtime.reload_grants)
             await runtime.watcher.listen(identities.CHANNEL, runtime.identities.on_notice)
         return runtime
+
+    def start_background(self) -> None:
+        """The jobs no request waits for: consent sweeps, retrains, webhook deliveries. Every server
+        process runs them unless settings.background is off; `labelgraph worker` (app/worker.py) is
+        a runtime that runs only them, beside servers started without."""
+        self.consent_sweeper.start()
+        self.retrainer.start()
+        if self.settings.events_dispatch:
+            self.dispatcher.start()
 
     async def reload_grants(self) -> None:
         """Replace the enforcer's grants with the database's (another process changed them)."""

@@ -23,8 +23,11 @@ SECRET_FILE = "secret_key"  # noqa: S105  (a file name)
 MIN_SECRET_CHARS = 32
 # scheme://host[:port], as a browser sends it in Origin: no path, no trailing slash.
 ORIGIN = re.compile(r"^https?://[^/\s?#]+$")
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
 # Where the set-up (`make frontend`: npm ci in frontend/) puts GraphiQL's browser files.
-DEFAULT_GRAPHIQL_ASSETS = Path(__file__).resolve().parent.parent / "frontend" / "node_modules"
+DEFAULT_GRAPHIQL_ASSETS = SOURCE_ROOT / "frontend" / "node_modules"
+# The migrations' Alembic configuration (its script_location is the migrations/ folder beside it).
+DEFAULT_ALEMBIC_CONFIG = SOURCE_ROOT / "alembic.ini"
 
 
 def _env(name: str, default: str) -> str:
@@ -75,6 +78,13 @@ class Settings:
     # Hosts for GraphiQL, served only outside production.
     graphiql: bool = True
     graphiql_assets: Path = DEFAULT_GRAPHIQL_ASSETS
+    # The checkout's alembic.ini; an installed (non-editable) package has no migrations of its
+    # own, so the container image points this at the copy it keeps beside the package.
+    alembic_config: Path = DEFAULT_ALEMBIC_CONFIG
+    # The background jobs (the consent Sweeper, the Retrainer and, with events_dispatch, the events
+    # Dispatcher) in this process. On by default, so one process is a whole server; off in each of
+    # several server processes, with one `labelgraph worker` running them instead (compose.yaml).
+    background: bool = True
     # Access history (app/access/). Off only to measure what it costs; production keeps it on.
     access_history: bool = True
     # Seconds between the server's sweeps of lapsed consent (app/consent/lapse.py); 0: claims and the CLI only.
@@ -157,6 +167,8 @@ class Settings:
             max_body_bytes=_env_int("MAX_BODY_BYTES", defaults.max_body_bytes),
             graphiql=not production,
             graphiql_assets=Path(_env("GRAPHIQL_ASSETS", str(DEFAULT_GRAPHIQL_ASSETS))),
+            alembic_config=Path(_env("ALEMBIC_CONFIG", str(DEFAULT_ALEMBIC_CONFIG))),
+            background=_env_bool("BACKGROUND", defaults.background),
             access_history=production or _env_bool("ACCESS_HISTORY", True),
             consent_sweep_s=_env_int("CONSENT_SWEEP_S", int(defaults.consent_sweep_s)),
             retrain_poll_s=_env_int("RETRAIN_POLL_S", int(defaults.retrain_poll_s)),
