@@ -1,11 +1,11 @@
 """Where the CLI's requests go: a running server, or the local store through the same app in process.
 
 Remote: `--url` (or LABELGRAPH_URL) with the Bearer token in LABELGRAPH_TOKEN; the token says who is
-acting. Local (no URL): `create_app(settings)` runs in this process behind httpx's ASGI transport, its
-lifespan started and stopped as a server's is, and the requests carry tokens the Runtime's token
-service mints for the person named by `--as` (the operator has the database, so this is their own
-store; the token is checked by the same middleware as any other). Either way the commands see one
-`Api`, so there is one code path.
+acting. Local (no URL): `create_app(settings)` runs in this process behind an httpx transport onto
+the ASGI app (app/client/streaming.py: bodies streamed), its lifespan started and stopped as a
+server's is, and the requests carry tokens the Runtime's token service mints for the person named
+by `--as` (the operator has the database, so this is their own store; the token is checked by the
+same middleware as any other). Either way the commands see one `Api`, so there is one code path.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ async def connect(
 
 @asynccontextmanager
 async def _local(settings: Settings, username: str) -> AsyncIterator[Api]:
+    from app.client.streaming import StreamingASGITransport
     from app.main import create_app
 
     # The command's own work only: sweeps, retraining and webhook deliveries are the servers' (and
@@ -61,7 +62,7 @@ async def _local(settings: Settings, username: str) -> AsyncIterator[Api]:
         runtime: Runtime = application.state.runtime
         subject = await _active_user(runtime, username)
         mint = _Minter(lambda: str(runtime.tokens.issue(subject, CLIENT_ID)), runtime.tokens.lifetime_s)
-        transport = httpx.ASGITransport(app=application)
+        transport = StreamingASGITransport(application)
         async with httpx.AsyncClient(transport=transport, base_url="http://local", timeout=TIMEOUT) as http:
             yield Api(http, mint, "the local store")
 
