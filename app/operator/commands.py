@@ -39,8 +39,18 @@ As = Annotated[
 ]
 
 
-def _connect_and_run(url: str | None, as_user: str | None, work: Callable[[Api], Awaitable[T]]) -> T:
-    """Run `work` against the server at `url`, or the local store as `as_user`."""
+def _connect_and_run(
+    url: str | None, as_user: str | None, work: Callable[[Api], Awaitable[T]], *, interrupted: str = "interrupted"
+) -> T:
+    """Run `work` against the server at `url`, or the local store as `as_user`; Ctrl-C is the one
+    line `interrupted` too."""
+    try:
+        return _connect_and_run_once(url, as_user, work)
+    except KeyboardInterrupt:
+        raise ApiError(interrupted) from None
+
+
+def _connect_and_run_once(url: str | None, as_user: str | None, work: Callable[[Api], Awaitable[T]]) -> T:
     import os
 
     from app.client.connect import connect
@@ -133,12 +143,16 @@ def import_items(
                     errors_path=errors_path,
                     batch=batch,
                     advance=advance,
+                    # Where an earlier run stopped: a start, not progress (rows/s counts this run's rows).
+                    resumed=lambda done: bar.reset(task, total=max(total, done), completed=done, rate="-"),
                 )
             except ValueError as exc:  # the file itself is unusable (not UTF-8, no external_id column)
                 raise ApiError(str(exc)) from None
         return target, report
 
-    target, report = _connect_and_run(url, as_user, work)
+    target, report = _connect_and_run(
+        url, as_user, work, interrupted="interrupted: run the same command again to go on where it stopped"
+    )
     parts = [f"imported {report.imported} rows into {target.name}"]
     if report.resumed_at:
         parts.append(f"resumed after row {report.resumed_at}")

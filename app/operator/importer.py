@@ -129,11 +129,13 @@ async def run_import(
     errors_path: Path,
     batch: int,
     advance: Callable[[int], None],
+    resumed: Callable[[int], None],
 ) -> Report:
-    """Import `source` into `project`; `advance(n)` after every n records settled (the progress bar)."""
+    """Import `source` into `project`; `resumed(n)` once with the records an earlier run settled,
+    `advance(n)` after every n records settled here (the progress bar)."""
     state = open_state(state_path, project, source)
     report = Report(resumed_at=state.done)
-    advance(state.done)
+    resumed(state.done)
     resumed_until = state.pending or 0  # rows below it may be in the project already
     errors = ErrorReport(errors_path, state.errors_at)
     try:

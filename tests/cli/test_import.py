@@ -110,35 +110,53 @@ def test_killed_between_a_commit_and_its_state_the_rerun_neither_duplicates_nor_
     assert [(e["row"], e["code"]) for e in errors_of(tmp_path / "items.jsonl.errors.jsonl")] == [(75, "INVALID_DATA")]
 
 
+def start_import(store: Store, source: Path) -> subprocess.Popen[str]:
+    command = [LABELGRAPH, "import", PROJECT_A, str(source), "--as", "pm", "--batch", "100"]
+    return subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
+        command, env=console_env(store), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def interrupt_after(process: subprocess.Popen[str], state_path: Path, done: int, sig: signal.Signals) -> str:
+    """Send `sig` once the state file says `done` records are settled; the process's stderr."""
+    try:
+        for _ in range(6000):  # bounded in count, not a measurement
+            if state_path.exists() and json.loads(state_path.read_text() or "{}").get("done", 0) >= done:
+                break
+            if process.poll() is not None:
+                break
+            time.sleep(0.02)
+        process.send_signal(sig)
+    finally:
+        _, stderr = process.communicate(timeout=120)
+    return stderr
+
+
 def test_an_import_killed_mid_run_resumes_and_imports_every_row_exactly_once(store: Store, tmp_path: Path) -> None:
     total = 3000
     rows = items(total)
     rows[10] = "not json"  # a failure in the first batch: reported once, however often the run starts
     source = write_jsonl(tmp_path / "items.jsonl", rows)
     state_path = tmp_path / "items.jsonl.import-state.json"
-    command = [LABELGRAPH, "import", PROJECT_A, str(source), "--as", "pm", "--batch", "100"]
-    process = subprocess.Popen(  # noqa: S603  (our own console script, fixed arguments)
-        command, env=console_env(store), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        for _ in range(6000):  # until the first batch is settled; bounded in count, not a measurement
-            if state_path.exists() and json.loads(state_path.read_text() or "{}").get("done", 0) >= 100:
-                break
-            if process.poll() is not None:
-                break
-            time.sleep(0.02)
-        process.send_signal(signal.SIGKILL)
-    finally:
-        process.communicate(timeout=120)
-    assert process.returncode == -signal.SIGKILL, "the import finished before it could be killed"
-    interrupted = json.loads(state_path.read_text())
-    assert 100 <= interrupted["done"] < total
+
+    killed = start_import(store, source)
+    interrupt_after(killed, state_path, 100, signal.SIGKILL)
+    assert killed.returncode == -signal.SIGKILL, "the import finished before it could be killed"
+    after_kill = json.loads(state_path.read_text())["done"]
+    assert 100 <= after_kill < total
     assert len(store.external_ids()) < total - 1
+
+    stopped = start_import(store, source)
+    stderr = interrupt_after(stopped, state_path, after_kill + 100, signal.SIGINT)
+    assert stopped.returncode == 2, "the import finished before it could be interrupted"
+    assert stderr.splitlines() == ["error: interrupted: run the same command again to go on where it stopped"]
+    after_interrupt = json.loads(state_path.read_text())["done"]
+    assert after_kill < after_interrupt < total
 
     result = store.run("import", PROJECT_A, str(source), "--as", "pm", "--batch", "100")
 
     assert result.exit_code == 1, result.output
-    assert f"resumed after row {interrupted['done']}" in result.stdout
+    assert f"resumed after row {after_interrupt}" in result.stdout
     assert store.external_ids() == sorted(f"row-{i}" for i in range(total) if i != 10)
     assert [(e["row"], e["code"]) for e in errors_of(tmp_path / "items.jsonl.errors.jsonl")] == [(11, "INVALID_JSON")]
     final = json.loads(state_path.read_text())
