@@ -183,14 +183,13 @@ def _take(rows: Iterator[Row], count: int) -> list[Row]:
 async def _send(
     api: Api, project: ProjectRef, chunk: list[Row], errors: ErrorReport, resumed_until: int
 ) -> tuple[int, int]:
-    """Import the good rows of a batch; (imported, already in the project). Bad rows go to the report."""
-    sending: list[Row] = []
-    for row in chunk:
-        if row.item is None:
-            errors.add(row, row.code or "INVALID_ROW", row.message or "")
-        else:
-            sending.append(row)
-    already = 0
+    """Import the good rows of a batch; (imported, already in the project). Bad rows go to the
+    report, in row order."""
+    bad: list[tuple[Row, str, str]] = [
+        (row, row.code or "INVALID_ROW", row.message or "") for row in chunk if not row.item
+    ]
+    sending = [row for row in chunk if row.item]
+    imported = already = 0
     # Each refusal removes at least one row: a refusal that names none stops the import.
     while sending:
         payload = (
@@ -201,7 +200,8 @@ async def _send(
         if payload is None:
             raise ApiError("importItems answered nothing")
         if not payload["errors"]:
-            return int(payload["importedCount"]), already
+            imported = int(payload["importedCount"])
+            break
         faulty: dict[int, list[tuple[str, str]]] = {}
         for error in payload["errors"]:
             match = ROW_FIELD.match(error.get("field") or "")
@@ -212,8 +212,9 @@ async def _send(
             row = sending[index]
             if row.number <= resumed_until and all(code == ALREADY_THERE for code, _ in problems):
                 already += 1
-                continue
-            for code, message in problems:
-                errors.add(row, code, message)
+            else:
+                bad += [(row, code, message) for code, message in problems]
         sending = [row for index, row in enumerate(sending) if index not in faulty]
-    return 0, already
+    for row, code, message in sorted(bad, key=lambda found: found[0].number):
+        errors.add(row, code, message)
+    return imported, already

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app import json_bounds
+
 FORMATS = ("jsonl", "csv")
 # Keys of a JSONL object (either spelling) and CSV columns that are not data.
 ALIASES = {
@@ -175,8 +177,35 @@ def _from_mapping(number: int, value: dict[str, Any], *, data_rest: bool) -> Row
         item["data"] = rest
     external_id = item.get("externalId")
     shown = external_id if isinstance(external_id, str) else None
-    if not isinstance(external_id, str) or not external_id.strip():
+    if external_id is None or (isinstance(external_id, str) and not external_id.strip()):
         return Row(number, shown, None, "MISSING_EXTERNAL_ID", "the row has no externalId")
     if "data" not in item:
         return Row(number, shown, None, "MISSING_DATA", "the row has no data")
+    problem = _shape_problem(item)
+    if problem is not None:
+        return Row(number, shown, None, *problem)
     return Row(number, shown, item)
+
+
+def _shape_problem(item: dict[str, Any]) -> tuple[str, str] | None:
+    """What would make the server refuse the whole request rather than this row (a GraphQL type
+    that does not coerce, text or nesting its body decoder rejects), as the row's own problem;
+    the rest importItems checks and reports per row."""
+    if not isinstance(item["externalId"], str):
+        return "INVALID_EXTERNAL_ID", "externalId must be a string"
+    priority = item.get("priority", 0.0)
+    if not isinstance(priority, int | float) or isinstance(priority, bool):
+        return "INVALID_PRIORITY", "priority must be a number"
+    consent = item.get("consentId")
+    if isinstance(consent, int) and not isinstance(consent, bool):
+        item["consentId"] = str(consent)
+    elif consent is not None and not isinstance(consent, str):
+        return "INVALID_CONSENT_ID", "consentId must be a string"
+    texts = [("externalId", item["externalId"])] + ([("consentId", item["consentId"])] if consent is not None else [])
+    problems = [p for name, text in texts for p in json_bounds.check_text(text, name)]
+    problems += [
+        p for name in ("data", "metadata", "gold") if name in item for p in json_bounds.check(item[name], name)
+    ]
+    if problems:
+        return problems[0].code, f"{problems[0].field}: {problems[0].message}"
+    return None

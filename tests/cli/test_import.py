@@ -42,6 +42,11 @@ def test_bad_rows_go_to_the_error_report_while_the_good_rows_of_their_batch_go_i
         {"externalId": "bad-data", "data": "not an object"},
         {"externalId": "good-0", "data": {"text": "repeats row 1 in the same batch"}},
         {"externalId": "held-1", "data": {"text": "the project holds this id"}},
+        # What the server would refuse the whole request for is this row's problem alone.
+        {"externalId": 42, "data": {"text": "a number for an id"}},
+        {"externalId": "wordy", "data": {"text": "x"}, "priority": "high"},
+        {"externalId": "nul", "data": {"text": "a\u0000b"}},
+        {"externalId": "deep", "data": {"text": "deep", "nested": json.loads("[" * 40 + "]" * 40)}},
         *items(2, "tail"),
     ]
     source = write_jsonl(tmp_path / "mixed.jsonl", rows)
@@ -50,13 +55,17 @@ def test_bad_rows_go_to_the_error_report_while_the_good_rows_of_their_batch_go_i
     result = store.run("import", PROJECT_A, str(source), "--as", "pm", "--batch", "100", "--errors", str(report))
 
     assert result.exit_code == 1, result.output
-    assert f"5 rows failed (see {report})" in result.stdout
+    assert f"9 rows failed (see {report})" in result.stdout
     assert [(e["row"], e["external_id"], e["code"]) for e in errors_of(report)] == [
         (4, None, "INVALID_JSON"),
         (5, None, "MISSING_EXTERNAL_ID"),
         (7, "bad-data", "INVALID_DATA"),
         (8, "good-0", "DUPLICATE_IN_BATCH"),
         (9, "held-1", "EXTERNAL_ID_EXISTS"),
+        (10, None, "INVALID_EXTERNAL_ID"),
+        (11, "wordy", "INVALID_PRIORITY"),
+        (12, "nul", "INVALID_TEXT"),
+        (13, "deep", "TOO_DEEP"),
     ]
     assert all(e["message"] for e in errors_of(report))
     assert store.external_ids() == ["flat-1", "good-0", "good-1", "good-2", "held-1", "tail-0", "tail-1"]
