@@ -29,12 +29,20 @@ class Unreadable(Exception):
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem of one file: the server's code, the path in the document, its message."""
+
     file: Path
-    problem: Problem
+    code: str
+    field: str | None
+    message: str
+
+    @classmethod
+    def of(cls, file: Path, problem: Problem) -> Finding:
+        return cls(file, problem.code, problem.field, problem.message)
 
     def line(self) -> str:
-        where = f" at {self.problem.field}" if self.problem.field else ""
-        return f"{self.file}: {self.problem.code}{where}: {self.problem.message}"
+        where = f" at {self.field}" if self.field else ""
+        return f"{self.file}: {self.code}{where}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,7 @@ def check_files(schema_file: Path, guideline_file: Path | None) -> Checked:
 
     definition = read_document(schema_file)
     guideline = _guideline_parts(guideline_file) if guideline_file is not None else None
-    findings = [Finding(schema_file, p) for p in schema_language.lint(definition)]
+    findings = [Finding.of(schema_file, p) for p in schema_language.lint(definition)]
     notes: list[str] = []
     if guideline is None or guideline_file is None:
         return Checked(findings, notes)
@@ -58,15 +66,14 @@ def check_files(schema_file: Path, guideline_file: Path | None) -> Checked:
         return Checked(findings, notes)
     body, content = guideline
     schema = schema_language.parse(definition)
-    problems: list[Problem] = []
-    if body is not None:
-        if not isinstance(body, str):
-            problems.append(Problem("INVALID_CONTENT", "body must be Markdown text.", "body"))
-        elif len(body) > guideline_content.MAX_BODY:
-            problems.append(Problem("TOO_LONG", f"body allows {guideline_content.MAX_BODY:,} characters.", "body"))
+    # The body's checks are saveGuidelineDraft's (app/guidelines/service.py), with its codes.
+    if body is not None and not isinstance(body, str):
+        findings.append(Finding(guideline_file, "INVALID_CONTENT", "body", "body must be Markdown text."))
+    elif body is not None and len(body) > guideline_content.MAX_BODY:
+        message = f"body allows {guideline_content.MAX_BODY:,} characters."
+        findings.append(Finding(guideline_file, "TOO_LONG", "body", message))
     checked = guideline_content.check(content, schema)
-    problems.extend(checked.problems)
-    findings.extend(Finding(guideline_file, p) for p in problems)
+    findings.extend(Finding.of(guideline_file, p) for p in checked.problems)
     for ref in checked.unreachable:
         notes.append(f"{guideline_file}: the decision tree never decides {ref.field} = {ref.class_}")
     return Checked(findings, notes)
