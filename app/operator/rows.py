@@ -12,6 +12,11 @@ CSV (a header row; UTF-8): `external_id` is required; `data` holds the item's da
 or, when there is no `data` column, every column not named below is a text field of the data;
 `metadata` (a JSON object), `priority` (a number), `gold` (JSON) and `consent_id` are optional, and
 empty cells of those mean absent.
+
+Problems found here (codes beside importItems' own): INVALID_JSON, MISSING_EXTERNAL_ID, MISSING_DATA,
+INVALID_CSV_ROW, INVALID_CSV_CELL; and, with importItems' codes, what the server would refuse the
+whole request for rather than the row (INVALID_EXTERNAL_ID, INVALID_PRIORITY, INVALID_CONSENT_ID for
+a value of the wrong type; INVALID_TEXT, TOO_DEEP, OUT_OF_RANGE from app/json_bounds.py).
 """
 
 from __future__ import annotations
