@@ -1,11 +1,13 @@
 """`labelgraph`: serve, migrate, seed, manage users and roles, verify the audit chain, dispatch webhook
-deliveries, run the background worker, export the SDL."""
+deliveries, run the background worker, export the SDL; and the operator's API clients (import,
+export, schema check, quality report: app/operator)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import getpass
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +27,7 @@ from app.auth.models import IdentityKind, User, UserStatus
 from app.auth.passwords import Passwords
 from app.db import create_engine, session_factory, unit_of_work
 from app.errors import DomainError, Forbidden
+from app.operator import commands as operator
 from app.quality.cli import quality
 from app.settings import Settings
 
@@ -57,12 +60,28 @@ events = typer.Typer(no_args_is_help=True, help="Webhook deliveries from the eve
 cli.add_typer(events, name="events")
 automation = typer.Typer(no_args_is_help=True, help="The built-in model: retraining it where it is due.")
 cli.add_typer(automation, name="automation")
+schema = typer.Typer(no_args_is_help=True, help="Label-schema and guideline files, checked before proposing them.")
+cli.add_typer(schema, name="schema")
 
 
 def _fail(message: str) -> typer.Exit:
     """Print one line to stderr; raise what this returns to exit with CONFIG_ERROR."""
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(CONFIG_ERROR)
+
+
+def _operator_command(command: Callable[..., None]) -> Callable[..., None]:
+    """An operator command (app/operator) whose refusals (ApiError) are one line and exit code 2."""
+    from app.client.errors import ApiError
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> None:
+        try:
+            command(*args, **kwargs)
+        except ApiError as exc:
+            raise _fail(str(exc)) from None
+
+    return run
 
 
 def _settings() -> Settings:
@@ -619,6 +638,13 @@ def worker() -> None:
     logging.getLogger("labelgraph").setLevel(logging.INFO)
     with _database_errors(settings):
         run_until_signalled(settings)
+
+
+# The operator's commands: clients of the API (a server at --url, or the local store in process).
+cli.command("import")(_operator_command(operator.import_items))
+cli.command("export")(_operator_command(operator.export))
+schema.command("check")(_operator_command(operator.schema_check))
+quality.command("report")(_operator_command(operator.quality_report))
 
 
 @cli.command("export-schema")

@@ -25,7 +25,8 @@ INPUT_ERROR = 2
 
 quality = typer.Typer(
     no_args_is_help=True,
-    help="Agreement and aggregated labels from a labels file (JSON Lines or CSV of item_id, annotator_id, label).",
+    help="Agreement and aggregated labels from a labels file (JSON Lines or CSV of item_id, annotator_id, label); "
+    "a project's quality report from the API (report).",
 )
 
 
