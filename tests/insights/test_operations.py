@@ -16,6 +16,7 @@ from app.expertise.models import Certificate, QualificationAttempt
 from app.workflow.models import Assignment, Label
 from tests.audits.support import claim_audit, policy_set, submit_audit
 from tests.conftest import Api
+from tests.statements import counted
 from tests.workflow.flow import claimed, create_project, grant, imported, pk, review, rows, submit
 
 OPERATIONS = """
@@ -47,6 +48,8 @@ mutation Gold($input: SetGoldAnswersInput!) { setGoldAnswers(input: $input) { go
 GOLD_POLICY = """
 mutation Policy($input: UpdateGoldPolicyInput!) { updateGoldPolicy(input: $input) { errors { code field } } }
 """
+# The project, its schema in force, six reads of figures, queue and attention, users, BEGIN: far below one per label.
+MAX_STATEMENTS = 14
 ITEMS = "query($id: ID!) { project(id: $id) { items(first: 50) { nodes { id externalId } } } }"
 
 
@@ -292,3 +295,19 @@ async def test_bad_periods_and_buckets_are_bad_input(api: Api) -> None:
         assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (variables, body)
     fine = await api.data(OPERATIONS, {"id": project, "bucketHours": 24}, as_="pm")
     assert len(fine["projectOperations"]["throughput"]) == 7  # the default: the last 7 days
+
+
+async def test_the_figures_cost_the_same_statements_for_more_work(api: Api) -> None:
+    project = await program(api)
+
+    async def cost() -> int:
+        async with counted(api) as statements:
+            assert await operations(api, project, as_="pm") is not None
+        return len(statements)
+
+    before = await cost()
+    await imported(api, project, rows(6, prefix="more"))
+    for _ in range(6):
+        await label(api, project, {"sentiment": "pos", "topics": ["price"]}, as_="ann3", took=5)
+    assert before == await cost()
+    assert before <= MAX_STATEMENTS, before
