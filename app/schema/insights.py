@@ -240,7 +240,9 @@ class InsightsQuery:
         project_id: strawberry.ID,
         from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
         to: datetime | None = None,
-        bucket_hours: Annotated[int, strawberry.argument(description="Hours per bucket (1..8784).")] = 1,
+        bucket_hours: Annotated[
+            int | None, strawberry.argument(description="Hours per bucket (1..8784); null: 1.")
+        ] = 1,
     ) -> ProjectOperations | None:
         async with info.context.db() as session:
             project = await project_reads.get_project(session, info.context.actor, decode_id(project_id, "Project"))
@@ -248,7 +250,12 @@ class InsightsQuery:
                 return None
             try:
                 ops = await service.project_operations(
-                    session, info.context.actor, project, since=from_, until=to, bucket_hours=bucket_hours
+                    session,
+                    info.context.actor,
+                    project,
+                    since=from_,
+                    until=to,
+                    bucket_hours=1 if bucket_hours is None else bucket_hours,
                 )
             except DomainError as exc:  # a bad argument of a query: BAD_USER_INPUT, as for `first`
                 raise bad_input(exc.problems[0].message) from None

@@ -295,6 +295,8 @@ async def test_bad_periods_and_buckets_are_bad_input(api: Api) -> None:
         assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (variables, body)
     fine = await api.data(OPERATIONS, {"id": project, "bucketHours": 24}, as_="pm")
     assert len(fine["projectOperations"]["throughput"]) == 7  # the default: the last 7 days
+    hourly = await api.data(OPERATIONS, {"id": project, "bucketHours": None}, as_="pm")
+    assert len(hourly["projectOperations"]["throughput"]) == 7 * 24  # null reads as the default hour
 
 
 async def test_the_figures_cost_the_same_statements_for_more_work(api: Api) -> None:
