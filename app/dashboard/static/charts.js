@@ -55,7 +55,18 @@ export function chart(name, title, type, series, { empty = "Nothing in this peri
     };
   });
   const scales = {
-    x: { stacked, ticks: { maxRotation: 0, autoSkip: true } },
+    x: {
+      stacked,
+      // A bucket's "12-03 14:00" on two lines: dates and hours stay readable side by side.
+      ticks: {
+        maxRotation: 0,
+        autoSkip: true,
+        callback(value) {
+          const label = String(this.getLabelForValue(value));
+          return /^\d\d-\d\d \d\d:\d\d$/.test(label) ? label.split(" ") : label;
+        },
+      },
+    },
     y: { stacked, beginAtZero: true },
     ...(options.scales ?? {}),
   };

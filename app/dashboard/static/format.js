@@ -74,14 +74,19 @@ export function personLabel(user) {
   return user ? user.displayName || user.username : "(not shown)";
 }
 
-/** A table of rows of text (or elements); `caption` names it for assistive technology and tests. */
-export function table(caption, headers, rows) {
+/**
+ * A table of rows of text (or elements); `caption` names it for assistive technology and tests.
+ * Columns in `numeric` (all but the first by default) are set right-aligned.
+ */
+export function table(caption, headers, rows, numeric = null) {
+  const isNumeric = (index) => (numeric === null ? index > 0 : numeric.includes(index));
+  const cell = (tag, content, index, extra = {}) => el(tag, { ...extra, class: isNumeric(index) ? "num" : null }, content);
   return el(
     "table",
     {},
     el("caption", {}, caption),
-    el("thead", {}, el("tr", {}, headers.map((header) => el("th", { scope: "col" }, header)))),
-    el("tbody", {}, rows.map((row) => el("tr", {}, row.map((cell) => el("td", {}, cell))))),
+    el("thead", {}, el("tr", {}, headers.map((header, index) => cell("th", header, index, { scope: "col" })))),
+    el("tbody", {}, rows.map((row) => el("tr", {}, row.map((content, index) => cell("td", content, index))))),
   );
 }
 

@@ -161,7 +161,7 @@ function latencyPanel(ops) {
     ]),
     chart(
       "latency",
-      "Latency in seconds",
+      "Latency: median and 90th percentile",
       "bar",
       counted
         ? {
@@ -172,7 +172,11 @@ function latencyPanel(ops) {
             ],
           }
         : { labels: [], datasets: [] },
-      { empty: "Nothing was submitted or decided in this period." },
+      {
+        empty: "Nothing was submitted or decided in this period.",
+        // Seconds to claim and submit, hours to a decision: one logarithmic axis shows both.
+        options: { scales: { y: { type: "logarithmic", title: { display: true, text: "seconds" } } } },
+      },
     ),
   );
 }
@@ -258,6 +262,7 @@ function attentionPanel(attention) {
             row.reasons.map((reason) => REASONS[reason] ?? reason).join(", "),
             row.detail,
           ]),
+          [],
         )
       : note("No annotator needs attention."),
   );
