@@ -48,6 +48,7 @@ export function chart(name, title, type, series, { empty = "Nothing in this peri
       label: dataset.label,
       data: dataset.data,
       yAxisID: dataset.axis ?? "y",
+      stack: dataset.stack,
       borderColor: color,
       backgroundColor: type === "line" ? color : `${color}cc`,
       spanGaps: true,

@@ -184,12 +184,13 @@ function latencyPanel(ops) {
 function driftPanel(ops) {
   const buckets = ops.drift;
   const labels = buckets.map((bucket) => bucketLabel(bucket.start));
-  const classes = [];
+  // Each field's classes share one stack (they add up to 1 per field and bucket).
+  const classes = new Map();
   for (const bucket of buckets) {
     for (const share of bucket.distribution) {
       const name = classLabel(share.field, share.value);
-      if (!classes.includes(name)) {
-        classes.push(name);
+      if (!classes.has(name)) {
+        classes.set(name, share.field);
       }
     }
   }
@@ -213,9 +214,16 @@ function driftPanel(ops) {
     ),
     chart(
       "distribution",
-      "Share of each class among decisions",
+      "Share of each class among decisions (a bar per field)",
       "bar",
-      { labels, datasets: classes.map((name) => ({ label: name, data: buckets.map((bucket) => shareOf(bucket, name)) })) },
+      {
+        labels,
+        datasets: [...classes].map(([name, field]) => ({
+          label: name,
+          stack: field,
+          data: buckets.map((bucket) => shareOf(bucket, name)),
+        })),
+      },
       { empty: "No decisions in this period.", stacked: true },
     ),
   );
