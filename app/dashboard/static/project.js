@@ -94,7 +94,7 @@ function throughputPanel(ops, self) {
     tiles([
       [self ? "Your labels" : "Labels", String(labels), "labels"],
       ["Labels per hour", number(span > 0 ? labels / span : null, 2), "labels-per-hour"],
-      [self ? "Decisions on your items" : "Decisions", String(decisions), "decisions"],
+      ["Decisions", String(decisions), "decisions"],
     ]),
     perBucket,
     self
