@@ -41,6 +41,7 @@ from app.schema.events import EventsMutation, EventsSubscription
 from app.schema.expertise import ExpertiseMutation
 from app.schema.guidelines import GuidelinesMutation, GuidelineVersion
 from app.schema.identity import IdentityMutation, IdentityQuery, User
+from app.schema.insights import InsightsQuery
 from app.schema.items import Item, ItemsMutation
 from app.schema.label_issues import LabelIssueRun, LabelIssuesMutation
 from app.schema.label_issues import node_of as label_issue_run_node
@@ -134,6 +135,7 @@ Query = merge_types(
         AuditQuery,
         AccessQuery,
         QualityQuery,
+        InsightsQuery,
         ConsentQuery,
         LineageQuery,
         SsoQuery,

@@ -86,6 +86,7 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "workflow/escalations.py",
         "workflow/estimates.py",
         "workflow/quality_report.py",  # projectQuality's window check, answered as BAD_USER_INPUT
+        "insights/service.py",  # projectOperations' period and bucket checks, answered as BAD_USER_INPUT
         "taxonomy/schema_language.py",
         "guidelines/service.py:require_acknowledged",
         # The claim's gate: suspension, certificates, and serving a qualification set.

@@ -1,0 +1,2 @@
+"""Operations figures of a project for its dashboard (projectOperations): throughput, errors,
+latency, drift, the queue and the annotators needing attention."""
