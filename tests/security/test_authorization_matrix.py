@@ -158,6 +158,9 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
     "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
+    # Operations figures (the dashboard): the whole project for quality readers, one's own figures
+    # for annotators and reviewers (scope SELF), nothing for other roles.
+    "projectOperations":       (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
     # Gold questions and annotator standing: set by managers; figures for managers and QA.
     "project.goldPolicy":      (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
     "project.annotators":      (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
@@ -398,6 +401,14 @@ def payload(data: dict[str, Any], field: str) -> tuple[Outcome | None, dict[str,
 def allow(condition: bool, shown: Any) -> Outcome:
     assert condition, f"allowed, but it showed {shown!r}"
     return ALLOW
+
+
+def check_operations(data: dict[str, Any], scene: Scene) -> Outcome:
+    """PROJECT scope shows every annotator with labels; SELF scope exactly one row (the caller's)."""
+    found = data["projectOperations"]
+    if found["scope"] == "SELF":
+        return allow(len(found["annotators"]) == 1, found)
+    return allow(found["scope"] == "PROJECT" and sum(a["labels"] for a in found["annotators"]) >= 1, found)
 
 
 def node_query(fragment: str) -> str:
@@ -937,6 +948,11 @@ OPERATIONS: dict[str, Operation] = {
         "query Quality($id: ID!) { projectQuality(projectId: $id) { decidedItems figures { labels } } }",
         lambda s: {"id": s.project},
         lambda d, s: allow(d["projectQuality"] == {"decidedItems": 1, "figures": {"labels": 2}}, d),
+    ),
+    "projectOperations": Operation(
+        "query Ops($id: ID!) { projectOperations(projectId: $id) { scope annotators { labels } } }",
+        lambda s: {"id": s.project},
+        check_operations,
     ),
     "refreshQuality": Operation(
         """
