@@ -432,6 +432,22 @@ def test_someone_without_a_role_in_the_project_sees_not_found_and_nothing_else(
     watch.assert_clean()
 
 
+def test_a_role_without_operations_figures_is_told_so(browser: Browser, seeded: Seeded) -> None:
+    """An expert reads the project but not its operations: the API says FORBIDDEN, the page says why."""
+    from playwright.sync_api import expect
+
+    page, watch = open_page(browser, seeded)
+    page.goto(f"{seeded.base_url}/dashboard/projects/{seeded.project}")
+    sign_in_form(page, "expert")
+    wait_ready(page)
+
+    expect(page.locator("h1")).to_have_text("Project A")
+    expect(page.locator("#no-figures")).to_have_text("Your role in this project has no operations figures to show.")
+    assert page.locator("#operations").count() == 0
+    assert page.locator("canvas").count() == 0
+    watch.assert_clean()
+
+
 def test_an_expired_access_token_is_refreshed_and_sign_out_ends_the_sign_in(browser: Browser, seeded: Seeded) -> None:
     from playwright.sync_api import expect
 

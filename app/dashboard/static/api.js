@@ -8,8 +8,17 @@ const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 /** Thrown when no valid sign-in is left: the page shows the sign-in form. */
 export class SignedOut extends Error {}
 
-/** Thrown for an answer the page cannot use (a GraphQL error, a server failure). */
-export class ApiError extends Error {}
+/**
+ * Thrown for an answer the page cannot use (a GraphQL error, a server failure). `codes` are the
+ * errors' extensions.code (FORBIDDEN, ...), `data` what the answer held besides.
+ */
+export class ApiError extends Error {
+  constructor(message, { codes = [], data = null } = {}) {
+    super(message);
+    this.codes = codes;
+    this.data = data;
+  }
+}
 
 function stored() {
   try {
@@ -105,7 +114,10 @@ export async function graphql(query, variables = {}) {
     throw new ApiError(`The API answered HTTP ${response.status}.`);
   }
   if (body.errors?.length) {
-    throw new ApiError(body.errors.map((error) => error.message).join(" "));
+    throw new ApiError(body.errors.map((error) => error.message).join(" "), {
+      codes: body.errors.map((error) => error.extensions?.code).filter(Boolean),
+      data: body.data ?? null,
+    });
   }
   return body.data;
 }

@@ -4,7 +4,7 @@
 // PROJECT), the caller's own figures for an annotator or reviewer (scope SELF: no queue, no
 // attention list), and "not found" for a project the caller cannot read (null), like a missing one.
 
-import { graphql } from "./api.js";
+import { ApiError, graphql } from "./api.js";
 import { chart, chartsAvailable, destroyCharts, drawCharts } from "./charts.js";
 import { bucketLabel, classLabel, duration, el, note, number, percent, personLabel, table, tiles } from "./format.js";
 import { start } from "./signin.js";
@@ -305,6 +305,16 @@ function notFound(main) {
   );
 }
 
+function forbidden(main, project) {
+  document.title = `${project.name} · Labelgraph`;
+  main.replaceChildren(
+    el("h1", {}, project.name),
+    el("p", { id: "no-figures" }, "Your role in this project has no operations figures to show."),
+    el("p", {}, el("a", { href: "/dashboard/" }, "Your projects")),
+  );
+  main.dataset.ready = "true";
+}
+
 async function show(main, again) {
   delete main.dataset.ready;
   if (!chartsAvailable()) {
@@ -317,7 +327,18 @@ async function show(main, again) {
   const name = periodName();
   const period = PERIODS[name];
   const { from, to } = timeSpan(period);
-  const data = await graphql(OPERATIONS, { id, from, to, bucketHours: period.bucketHours });
+  let data;
+  try {
+    data = await graphql(OPERATIONS, { id, from, to, bucketHours: period.bucketHours });
+  } catch (error) {
+    // A role that reads the project but not its operations (an expert, a compliance officer).
+    if (error instanceof ApiError && error.codes.includes("FORBIDDEN") && error.data?.project) {
+      destroyCharts(main);
+      forbidden(main, error.data.project);
+      return;
+    }
+    throw error;
+  }
   destroyCharts(main);
   const ops = data.projectOperations;
   if (!data.project || !ops) {
