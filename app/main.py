@@ -25,6 +25,7 @@ from app.auth.actor import anonymous
 from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.jwks import jwks_endpoint
 from app.auth.middleware import ANONYMOUS_ALLOWED, RequireActor, actor_of, authentication
+from app.dashboard.http import dashboard_routes
 from app.exports.http import export_endpoint, snapshot_endpoint
 from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
@@ -150,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/auth/oidc/{provider}/login", login_endpoint, methods=["GET"]),
         Route("/auth/oidc/{provider}/callback", callback_endpoint, methods=["GET"]),
         *graphiql_routes(settings),
+        *dashboard_routes(settings),
     ]
     return Starlette(routes=routes, middleware=middleware(settings), lifespan=lifespan)
 

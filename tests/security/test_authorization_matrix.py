@@ -2321,6 +2321,8 @@ def test_every_data_route_is_in_the_matrix() -> None:
     # tokens are verified with (public by design) and GraphiQL's browser files (installed npm
     # packages, outside production only), no data.
     # The single sign-on routes are how a caller gets a token (tests/sso, test_denial_rule).
+    # The dashboard's pages and files are the same static files for everyone: their scripts read
+    # only /graphql with the caller's token (tests/dashboard).
     unguarded = {
         "/graphql",
         "/auth/token",
@@ -2329,6 +2331,10 @@ def test_every_data_route_is_in_the_matrix() -> None:
         "/graphiql/assets/{name}",
         "/auth/oidc/{provider}/login",
         "/auth/oidc/{provider}/callback",
+        "/dashboard",
+        "/dashboard/",
+        "/dashboard/projects/{project}",
+        "/dashboard/assets/{name}",
     }
     routes = {
         f"{method} {route.path}"

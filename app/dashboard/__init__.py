@@ -1,0 +1,1 @@
+"""The operations dashboard: pages served by the app itself that read only the GraphQL API."""
