@@ -16,12 +16,16 @@ from sqlmodel import col, func, select
 from app.auth.models import User
 from app.automation.models import Suggestion
 from app.ingestion.models import Item
+from app.interop.label_studio import convert
 from app.interop.label_studio.config import map_config
 from app.interop.label_studio.error_codes import ConfigCode
+from app.projects.models import Project
+from app.schema.node import parse_global_id
 from app.taxonomy import schema_language
 from app.workflow.models import Label
 from tests.conftest import Api
-from tests.workflow.flow import audit_events, create_project
+from tests.lineage.support import LINEAGE
+from tests.workflow.flow import audit_events, claim, claimed, create_project, submit
 
 CONFIG = """
 <View>
@@ -85,7 +89,7 @@ query Items($id: ID!) {
   project(id: $id) {
     items(first: 50) {
       edges { node {
-        externalId status metadata labelsRequired
+        id externalId status metadata labelsRequired
         labels { value importedFrom externalId timeSpentMs author { username } }
         finalLabel { value method }
       } }
@@ -257,8 +261,6 @@ async def _set_email(api: Api, username: str, email: str) -> None:
 
 
 async def _count(api: Api, table: Any, project: str) -> int:
-    from app.schema.node import parse_global_id
-
     _, pk = parse_global_id(project)
     async with await api.session() as session:
         return int(await session.scalar(select(func.count()).select_from(table).where(table.project_id == pk)) or 0)
@@ -305,6 +307,10 @@ async def test_tasks_annotations_and_predictions_arrive_as_items_labels_and_sugg
     # (The two disagree on every field but sentiment: not confident enough to decide unreviewed.)
     assert first["status"] == "IN_REVIEW", first
     assert result["decidedCount"] == 0
+    # Its provenance says where the labels were made.
+    graph = (await api.data(LINEAGE, {"itemId": first["id"]}, as_="pm"))["lineage"]
+    made = [e["attributes"].get("importedFrom") for e in graph["entities"] if e["kind"] == "label"]
+    assert made == ["label-studio", "label-studio"]
     # The unannotated task waits for its labels in the queue.
     assert by_id["t-2"]["status"] == "QUEUED"
     assert by_id["t-2"]["labels"] == []
@@ -430,3 +436,75 @@ async def test_only_those_who_import_items_and_labels_may_import(api: Api) -> No
     # Tasks without annotations are items only: the ingestion service may bring those.
     bare = [{"id": 5, "data": {"text": "plain"}}]
     assert (await _import(api, project, bare, as_="ingest"))["importedCount"] == 1
+
+
+SIMPLE = (
+    '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text" required="true">'
+    '<Choice value="pos"/><Choice value="neg"/></Choices></View>'
+)
+
+
+async def test_an_item_short_of_its_overlap_waits_for_someone_else_and_settles_as_usual(api: Api) -> None:
+    project = await _project(api, SIMPLE, overlap=2)
+    result = [_choice("sentiment", "pos")]
+    tasks = [{"id": 1, "data": {"text": "good"}, "annotations": [{"id": 5, "completed_by": 101, "result": result}]}]
+    payload = await _import(api, project, tasks, SIMPLE, annotators=ANNOTATORS)
+    assert payload["errors"] == []
+    assert payload["labelCount"] == 1
+    node = (await api.data(ITEMS, {"id": project}, as_="pm"))["project"]["items"]["edges"][0]["node"]
+    assert (node["status"], node["labelsRequired"]) == ("QUEUED", 1)
+    # Its imported author has labeled it: the queue never hands it to ann1 again.
+    assert [e["code"] for e in (await claim(api, project, as_="ann1"))["errors"]] == ["QUEUE_EMPTY"]
+    task = await claimed(api, project, as_="ann2")
+    assert task["item"]["externalId"] == "1"
+    submitted = await submit(api, task["id"], {"sentiment": "pos"}, as_="ann2")
+    assert submitted["errors"] == []
+    node = (await api.data(ITEMS, {"id": project}, as_="pm"))["project"]["items"]["edges"][0]["node"]
+    assert node["labelsRequired"] == 0
+    assert node["status"] in ("FINAL", "IN_REVIEW")  # two agreeing labels: decided, or sampled for review
+    assert sorted(label["importedFrom"] or "here" for label in node["labels"]) == ["here", "label-studio"]
+
+
+async def test_spans_into_an_anonymizing_project_are_refused(api: Api) -> None:
+    config = (
+        '<View><Text name="text" value="$text"/><Labels name="ner" toName="text"><Label value="PER"/></Labels></View>'
+    )
+    project = await _project(api, config, overlap=1)
+    async with await api.session() as session, session.begin():
+        await session.execute(
+            update(Project).where(col(Project.id) == parse_global_id(project)[1]).values(anonymize=True)
+        )
+    region = {
+        "from_name": "ner",
+        "to_name": "text",
+        "type": "labels",
+        "value": {"start": 0, "end": 3, "labels": ["PER"]},
+    }
+    tasks = [
+        {"id": 1, "data": {"text": "Ann wrote"}, "annotations": [{"id": 5, "completed_by": 101, "result": [region]}]}
+    ]
+    payload = await _import(api, project, tasks, config, annotators=ANNOTATORS)
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [
+        ("ANONYMIZED_SPANS", "tasks.0.annotations.0.result")
+    ]
+
+
+def test_rotated_rectangles_and_two_image_sizes_are_refused() -> None:
+    mapping = map_config(IMAGE_CONFIG)
+    box = {"x": 10, "y": 10, "width": 10, "height": 10, "rotation": 30, "rectanglelabels": ["Car"]}
+    region = {"from_name": "box", "to_name": "image", "type": "rectanglelabels", "value": box}
+    converted = convert.value_of([region], mapping, {}, (100.0, 100.0), "tasks.0.annotations.0")
+    assert [(p.code, p.field) for p in converted.problems] == [
+        ("BOX_ROTATED", "tasks.0.annotations.0.result.0.value.rotation")
+    ]
+    sized = [
+        {**region, "original_width": 100, "original_height": 50},
+        {**region, "original_width": 200, "original_height": 100},
+    ]
+    size, problems = convert.image_size({"annotations": [{"result": sized}]}, "tasks.0")
+    assert size is None
+    assert [p.code for p in problems] == ["IMAGE_SIZE_CONFLICT"]
+    # A corner past the edge by percent arithmetic alone is put on the edge.
+    edge = {**region, "value": {**box, "rotation": 0, "x": 33.333333, "width": 66.666667}}
+    [placed] = convert.value_of([edge], mapping, {}, (300.0, 100.0), "a").value["box"]
+    assert placed["x"] + placed["width"] == 300.0

@@ -133,6 +133,11 @@ async def import_label_studio(
     problems = json_bounds.check(tasks, "tasks", max_depth=json_bounds.MAX_DEPTH + 8)
     if problems:
         raise DomainError(problems)
+    given = sum(
+        len(t["annotations"]) for t in tasks if isinstance(t, Mapping) and isinstance(t.get("annotations"), list)
+    )
+    if given > MAX_ANNOTATIONS:
+        raise DomainError.single("BATCH_TOO_LARGE", f"At most {MAX_ANNOTATIONS} annotations per call.", "tasks")
 
     schema = await active_schema(session, project)
     problems += _schema_mismatch(mapping, schema.schema)
@@ -144,10 +149,7 @@ async def import_label_studio(
         tasks, mapping, schema, authors, export.model_name or DEFAULT_MODEL, policy.enabled
     )
     problems += row_problems
-    total = sum(len(t.annotations) for t in converted)
-    if total > MAX_ANNOTATIONS:
-        problems.append(Problem("BATCH_TOO_LARGE", f"At most {MAX_ANNOTATIONS} annotations per call.", "tasks"))
-    if total and not actor.can(*IMPORT_LABELS, project.id):
+    if given and not actor.can(*IMPORT_LABELS, project.id):
         raise Forbidden("You may not import labels here.")
     if policy.enabled:
         _digest_without_tasks(session, tasks)
