@@ -98,6 +98,8 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 MATRIX: dict[str, tuple[Outcome, ...]] = {
     #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider ingest
     "viewer":                  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    # A pure mapping of the config sent: nothing of any project is read.
+    "labelStudioConfigMapping":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
     "users":                   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
     "projects":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
     "project":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
@@ -1010,6 +1012,13 @@ OPERATIONS: dict[str, Operation] = {
         "query { viewer { username } }",
         lambda s: {},
         lambda d, s: allow(d["viewer"]["username"] == s.caller, d),
+    ),
+    "labelStudioConfigMapping": Operation(
+        "query M($c: String!) { labelStudioConfigMapping(labelConfig: $c) { fields { field kind } } }",
+        lambda s: {"c": LS_CONFIG},
+        lambda d, s: allow(
+            d["labelStudioConfigMapping"]["fields"] == [{"field": "sentiment", "kind": "single_choice"}], d
+        ),
     ),
     "users": Operation(
         "query Users { users(first: 50) { nodes { username } } }",

@@ -138,6 +138,8 @@ async def import_label_studio(
     )
     if given > MAX_ANNOTATIONS:
         raise DomainError.single("BATCH_TOO_LARGE", f"At most {MAX_ANNOTATIONS} annotations per call.", "tasks")
+    if given and not actor.can(*IMPORT_LABELS, project.id):
+        raise Forbidden("You may not import labels here.")
 
     schema = await active_schema(session, project)
     problems += _schema_mismatch(mapping, schema.schema)
@@ -149,8 +151,8 @@ async def import_label_studio(
         tasks, mapping, schema, authors, export.model_name or DEFAULT_MODEL, policy.enabled
     )
     problems += row_problems
-    if given and not actor.can(*IMPORT_LABELS, project.id):
-        raise Forbidden("You may not import labels here.")
+    if not converted:  # no task could become an item: importItems has nothing to say about them
+        raise DomainError(problems)
     if policy.enabled:
         _digest_without_tasks(session, tasks)
 
