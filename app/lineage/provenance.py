@@ -252,7 +252,12 @@ async def annotated(ctx: Context) -> None:
     ):
         ctx.labels[label.id] = label
         entity = graph.entity(
-            ref("label", "Label", label.id), "label", "Label", status=label.status.value, createdAt=label.created_at
+            ref("label", "Label", label.id),
+            "label",
+            "Label",
+            status=label.status.value,
+            createdAt=label.created_at,
+            importedFrom=label.imported_from,  # made elsewhere (importLabelStudio); absent for labels made here
         )
         activity = graph.activity(
             f"lg:annotate/{encode_global_id('Label', label.id)}", "annotate", "Annotate", endedAt=label.created_at

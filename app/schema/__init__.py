@@ -46,6 +46,7 @@ from app.schema.items import Item, ItemsMutation
 from app.schema.label_issues import LabelIssueRun, LabelIssuesMutation
 from app.schema.label_issues import node_of as label_issue_run_node
 from app.schema.label_schema import TYPES as LABEL_FIELDS
+from app.schema.label_studio import LabelStudioMutation, LabelStudioQuery
 from app.schema.learning_policy import LearningPolicyMutation
 from app.schema.limits import SchemaOptions, extensions
 from app.schema.lineage import LineageQuery
@@ -139,6 +140,7 @@ Query = merge_types(
         ConsentQuery,
         LineageQuery,
         SsoQuery,
+        LabelStudioQuery,
     ),
 )
 Subscription = merge_types("Subscription", (EventsSubscription,))
@@ -147,6 +149,7 @@ Mutation = merge_types(
     (
         ProjectsMutation,
         ItemsMutation,
+        LabelStudioMutation,
         ConsentMutation,
         AnonymizationMutation,
         AutomationMutation,

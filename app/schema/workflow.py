@@ -75,6 +75,11 @@ class Label(Node):
         description="Whether the task it was made on had returned model suggestions to its annotator before it "
         "was submitted (Assignment.suggestions, under the project's showSuggestions)."
     )
+    imported_from: str | None = strawberry.field(
+        description='Where an imported label was made ("label-studio": importLabelStudio); null for a label '
+        "submitted here. Imported labels count towards decisions like the others."
+    )
+    external_id: str | None = strawberry.field(description="An imported label's id where it was made.")
     _row: strawberry.Private[models.Label]
 
     @classmethod
@@ -87,6 +92,8 @@ class Label(Node):
             status=row.status,
             created_at=row.created_at,
             suggestions_shown=row.suggestions_shown,
+            imported_from=row.imported_from,
+            external_id=row.external_id,
             _row=row,
         )
 

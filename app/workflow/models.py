@@ -97,6 +97,11 @@ class Label(SQLModel, table=True):
     # before the submit, and the model versions (ids, as text) they came from (app/automation).
     suggestions_shown: bool = Field(default=False)
     shown_model_versions: list[str] = json_field(default=[])
+    # An imported label (app/interop/label_studio): where it was made ("label-studio") and its id
+    # there. Null for a label submitted here. It entered through a claim and a submit of the item's
+    # lifecycle like any other label, so it counts towards the decision as they do.
+    imported_from: str | None = Field(default=None, max_length=32)
+    external_id: str | None = Field(default=None, max_length=255)
 
 
 class Review(SQLModel, table=True):

@@ -28,6 +28,7 @@ from app.events.error_codes import EventsErrorCode
 from app.expertise.error_codes import ExpertiseErrorCode
 from app.guidelines.error_codes import GuidelineErrorCode
 from app.ingestion.error_codes import IngestionErrorCode
+from app.interop.label_studio.error_codes import LabelStudioImportErrorCode
 from app.policies.error_codes import RoleErrorCode
 from app.projects.error_codes import ProjectErrorCode
 from app.schema import build_schema
@@ -48,6 +49,24 @@ AREAS: dict[type[enum.StrEnum], tuple[str, ...]] = {
         "ingestion/anonymize/custom.py",
         "expertise/service.py:check_value",
         "consent/service.py:import_problem",  # each row's consent record
+    ),
+    # A Label Studio export: its config, then its rows through importItems' and submitSuggestions' own
+    # checks, labels through the lifecycle's claim and submit moves.
+    LabelStudioImportErrorCode: (
+        *STORED,
+        "interop/label_studio/config.py",
+        "interop/label_studio/convert.py",
+        "interop/label_studio/service.py",
+        "ingestion/service.py",
+        "ingestion/anonymization.py",
+        "ingestion/anonymize/custom.py",
+        "expertise/service.py:check_value",
+        "consent/service.py:import_problem",
+        "automation/service.py",
+        "automation/registry.py",
+        "taxonomy/schema_language.py",
+        "workflow/lifecycle.py",
+        "workflow/decisions.py",
     ),
     # Recording, revoking (which moves items: lifecycle's withdraw) and the consent policy.
     ConsentErrorCode: (

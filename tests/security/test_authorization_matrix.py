@@ -98,6 +98,8 @@ ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot
 MATRIX: dict[str, tuple[Outcome, ...]] = {
     #                          admin   pm      ann1    reviewer qa      expert  compliance mlbot   outsider ingest
     "viewer":                  (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
+    # A pure mapping of the config sent: nothing of any project is read.
+    "labelStudioConfigMapping":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW),
     "users":                   (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
     "projects":                (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  EMPTY,  ALLOW),
     "project":                 (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
@@ -119,6 +121,8 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "auditCheckpoint":         (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY),
     "createProject":           (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "importItems":             (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, ALLOW),
+    # Items with labels in others' names (label import): the ingestion service imports items only.
+    "importLabelStudio":       (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "claimNextTask":           (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "submitLabel":             (DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY,   HIDDEN, HIDDEN),
     "reviewLabel":             (ALLOW,  DENY,   HIDDEN, ALLOW,  DENY,   DENY,   HIDDEN, HIDDEN, HIDDEN, HIDDEN),
@@ -432,6 +436,40 @@ def check_create(data: dict[str, Any], scene: Scene) -> Outcome:
 def check_import(data: dict[str, Any], scene: Scene) -> Outcome:
     refused, result = payload(data, "importItems")
     return refused or allow(result["importedCount"] == 1, result)
+
+
+IMPORT_LABEL_STUDIO = """
+mutation I($input: ImportLabelStudioInput!) {
+  importLabelStudio(input: $input) { importedCount labelCount errors { code field message } }
+}
+"""
+LS_CONFIG = (
+    '<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+    '<Choice value="pos"/><Choice value="neg"/><Choice value="neu"/></Choices></View>'
+)
+
+
+def import_label_studio_input(scene: Scene) -> dict[str, Any]:
+    """One Label Studio task annotated by ann1 (Label Studio user 1)."""
+    result = [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]
+    task = {
+        "id": 901,
+        "data": {"text": "from Label Studio"},
+        "annotations": [{"id": 1, "completed_by": 1, "result": result}],
+    }
+    return {
+        "input": {
+            "projectId": scene.project,
+            "tasks": [task],
+            "labelConfig": LS_CONFIG,
+            "annotators": [{"labelStudioId": 1, "username": "ann1"}],
+        }
+    }
+
+
+def check_import_label_studio(data: dict[str, Any], scene: Scene) -> Outcome:
+    refused, result = payload(data, "importLabelStudio")
+    return refused or allow(result["importedCount"] == 1 and result["labelCount"] == 1, result)
 
 
 def check_policy(data: dict[str, Any], scene: Scene) -> Outcome:
@@ -991,6 +1029,13 @@ OPERATIONS: dict[str, Operation] = {
         lambda s: {},
         lambda d, s: allow(d["viewer"]["username"] == s.caller, d),
     ),
+    "labelStudioConfigMapping": Operation(
+        "query M($c: String!) { labelStudioConfigMapping(labelConfig: $c) { fields { field kind } } }",
+        lambda s: {"c": LS_CONFIG},
+        lambda d, s: allow(
+            d["labelStudioConfigMapping"]["fields"] == [{"field": "sentiment", "kind": "single_choice"}], d
+        ),
+    ),
     "users": Operation(
         "query Users { users(first: 50) { nodes { username } } }",
         lambda s: {},
@@ -1126,6 +1171,9 @@ OPERATIONS: dict[str, Operation] = {
         lambda s: {"input": {"projectId": s.project, "items": [{"externalId": "a-new", "data": {"text": "new"}}]}},
         check_import,
         writes=True,
+    ),
+    "importLabelStudio": Operation(
+        IMPORT_LABEL_STUDIO, import_label_studio_input, check_import_label_studio, writes=True
     ),
     "claimNextTask": Operation(CLAIM, lambda s: {"input": {"projectId": s.project}}, check_claim, writes=True),
     "submitLabel": Operation(
