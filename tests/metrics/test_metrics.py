@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func
@@ -23,9 +24,10 @@ from app.compliance.models import AuditEvent
 from app.ingestion.models import Item
 from app.metrics import queue
 from app.metrics import registry as metrics
-from app.metrics.http import counted
+from app.metrics.http import counted, metrics_only_app, prepare_multiprocess_dir
 from app.metrics.registry import Metrics
 from app.periodic import Periodic
+from app.settings import Settings
 from tests.conftest import ROOT, Api, gid
 from tests.security import CLAIM, REVIEW, SUBMIT, claim_and_submit, import_items
 
@@ -275,15 +277,55 @@ async def test_background_job_ticks_are_counted_by_job_and_outcome(api: Api) -> 
     assert value(after, "labelgraph_job_duration_seconds_count", job="flaky-test-job") == 2
 
 
+def claims_in_another_process(directory: Path, claims: int) -> None:
+    """A server process of its own (an interpreter with PROMETHEUS_MULTIPROC_DIR) counting claims."""
+    probe = f"from app.metrics.registry import Metrics; Metrics().claims.labels('task').inc({claims})"
+    env = {"PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(directory), "PATH": os.environ.get("PATH", "")}
+    subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=True)  # noqa: S603  (a fixed program)
+
+
 def test_multiprocess_mode_sums_every_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With PROMETHEUS_MULTIPROC_DIR set, each server process writes its counts there and any
     process's scrape answers the sum (here: two processes of two claims each)."""
-    probe = "from app.metrics.registry import Metrics; Metrics().claims.labels('task').inc(2)"
-    env = {"PYTHONPATH": str(ROOT), "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": os.environ.get("PATH", "")}
     for _ in range(2):
-        subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, check=True)  # noqa: S603  (a fixed program)
+        claims_in_another_process(tmp_path, 2)
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
 
     summed = parse(counted(Metrics()).decode())
 
     assert value(summed, "labelgraph_claims_total", queue="task") == 4
+
+
+async def test_the_metrics_only_bind_answers_without_a_token_what_the_server_processes_counted(
+    api: Api, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`labelgraph serve --metrics-port`: a separate app with /metrics alone, reading the server
+    processes' counts from the multiprocess directory and the queue from the database."""
+    directory = tmp_path / "multiprocess"  # apart from the test's SQLite file: the client reads every *.db
+    directory.mkdir()
+    claims_in_another_process(directory, 3)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    await import_items(api, gid("Project", api.world.project_a), ["s-1"], as_="pm")
+
+    bind = metrics_only_app(settings)
+    async with bind.router.lifespan_context(bind):
+        transport = httpx.ASGITransport(app=bind)
+        async with httpx.AsyncClient(transport=transport, base_url="http://metrics") as client:
+            scraped = await client.get("/metrics")
+            elsewhere = await client.get("/graphql")
+
+    assert scraped.status_code == 200
+    samples = parse(scraped.text)
+    assert value(samples, "labelgraph_claims_total", queue="task") == 3
+    a = gid("Project", api.world.project_a)
+    assert value(samples, "labelgraph_queue_depth", project=a, status="QUEUED") == 1
+    assert elsewhere.status_code == 404
+
+
+def test_serve_empties_the_multiprocess_directory_of_the_client_s_files_only(tmp_path: Path) -> None:
+    for name in ("counter_999999.db", "histogram_12.db", "gauge_livesum_7.db", "labelgraph.db", "keep.txt"):
+        (tmp_path / name).write_bytes(b"...")
+
+    prepare_multiprocess_dir(tmp_path)
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "labelgraph.db"]
