@@ -175,6 +175,7 @@ def serve(
     import uvicorn
 
     _probe(_settings(), migrated=True)
+    _multiprocess_metrics(needed=workers > 1 or metrics_port is not None)
     if metrics_port is not None:
         _serve_metrics(metrics_host, metrics_port)
     uvicorn.run(
@@ -188,22 +189,29 @@ def serve(
     )
 
 
-def _serve_metrics(host: str, port: int) -> None:
-    """The metrics-only bind, in a thread of this (the supervising) process. The server processes
-    count into PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory unless set; emptied if set),
-    which must be in the environment before any of them imports prometheus-client: so here."""
+def _multiprocess_metrics(*, needed: bool) -> None:
+    """Several processes count into one PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory
+    unless set; emptied of an earlier run's files if set), so a scrape of any of them sums them
+    all. It must be in the environment before a server process imports prometheus-client: here."""
     import os
     import tempfile
-    import threading
-
-    import uvicorn
 
     variable = "PROMETHEUS_MULTIPROC_DIR"  # spelled out: importing app.metrics would import the client now
+    if not needed and not os.environ.get(variable):
+        return
     chosen = os.environ.get(variable) or tempfile.mkdtemp(prefix="labelgraph-metrics-")
     os.environ[variable] = chosen
     from app.metrics.http import prepare_multiprocess_dir
 
     prepare_multiprocess_dir(Path(chosen))
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """The metrics-only bind, in a thread of this (the supervising) process."""
+    import threading
+
+    import uvicorn
+
     config = uvicorn.Config(
         "app.metrics.http:metrics_only_app_from_env",
         factory=True,

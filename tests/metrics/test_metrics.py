@@ -329,3 +329,18 @@ def test_serve_empties_the_multiprocess_directory_of_the_client_s_files_only(tmp
     prepare_multiprocess_dir(tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "labelgraph.db"]
+
+
+def test_serve_turns_multiprocess_mode_on_for_several_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.cli import _multiprocess_metrics
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    _multiprocess_metrics(needed=False)  # one process, nothing asked: its own counts in memory
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+    _multiprocess_metrics(needed=True)  # --workers 4, or --metrics-port
+
+    chosen = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    assert chosen.is_dir()
+    assert list(chosen.iterdir()) == []
+    chosen.rmdir()
