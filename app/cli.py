@@ -162,11 +162,22 @@ def _with_session(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
 
 
 @cli.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Also serve /metrics alone, unauthenticated, on this port (multiprocess mode).")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="The address of --metrics-port's bind.")] = "127.0.0.1",
+) -> None:
     """Serve the API (GraphiQL at /graphql outside production)."""
     import uvicorn
 
     _probe(_settings(), migrated=True)
+    _multiprocess_metrics(needed=workers > 1 or metrics_port is not None)
+    if metrics_port is not None:
+        _serve_metrics(metrics_host, metrics_port)
     uvicorn.run(
         "app.main:app_from_env",
         factory=True,
@@ -176,6 +187,40 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
         timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         log_level="info",
     )
+
+
+def _multiprocess_metrics(*, needed: bool) -> None:
+    """Several processes count into one PROMETHEUS_MULTIPROC_DIR (a fresh temporary directory
+    unless set; emptied of an earlier run's files if set), so a scrape of any of them sums them
+    all. It must be in the environment before a server process imports prometheus-client: here."""
+    import os
+    import tempfile
+
+    variable = "PROMETHEUS_MULTIPROC_DIR"  # spelled out: importing app.metrics would import the client now
+    if not needed and not os.environ.get(variable):
+        return
+    chosen = os.environ.get(variable) or tempfile.mkdtemp(prefix="labelgraph-metrics-")
+    os.environ[variable] = chosen
+    from app.metrics.http import prepare_multiprocess_dir
+
+    prepare_multiprocess_dir(Path(chosen))
+
+
+def _serve_metrics(host: str, port: int) -> None:
+    """The metrics-only bind, in a thread of this (the supervising) process."""
+    import threading
+
+    import uvicorn
+
+    config = uvicorn.Config(
+        "app.metrics.http:metrics_only_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        loop="asyncio",
+        log_level="warning",
+    )
+    threading.Thread(target=uvicorn.Server(config).run, name="metrics", daemon=True).start()
 
 
 def _owner_settings() -> Settings:

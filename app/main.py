@@ -31,6 +31,7 @@ from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
 from app.http_json import BadRequestBody, decode_body
 from app.lineage.http import prov_json_endpoint
+from app.metrics.http import GraphQLTiming, metrics_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
@@ -66,10 +67,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def graphql_endpoint(graphql: ASGIApp, settings: Settings) -> ASGIApp:
-    """/graphql: the GraphiQL page needs no caller; everything else does, within the body bound."""
-    return GraphiQLPage(
-        RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes), public=is_public),
-        page=(lambda: graphiql_page(settings)) if settings.graphiql else None,
+    """/graphql: the GraphiQL page needs no caller; everything else does, within the body bound.
+    Every HTTP request to it is timed by its operation (app/metrics/), refusals included."""
+    return GraphQLTiming(
+        GraphiQLPage(
+            RequireActor(BodyLimit(ClosesGraphQLContext(graphql), max_bytes=settings.max_body_bytes), public=is_public),
+            page=(lambda: graphiql_page(settings)) if settings.graphiql else None,
+        )
     )
 
 
@@ -147,6 +151,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/lineage/{item}.prov.json", prov_json_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),
         Route("/auth/oidc/{provider}/login", login_endpoint, methods=["GET"]),
         Route("/auth/oidc/{provider}/callback", callback_endpoint, methods=["GET"]),

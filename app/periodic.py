@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 
+from app.metrics.registry import Metrics
+
 logger = logging.getLogger(__name__)
 
 
@@ -16,11 +18,14 @@ class Periodic:
     def __init__(self, interval_s: float) -> None:
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
+        self._metrics: Metrics | None = None
 
     async def tick(self) -> None:
         raise NotImplementedError
 
-    def start(self) -> None:
+    def start(self, metrics: Metrics | None = None) -> None:
+        """`metrics`: where each tick is counted and timed, by `name` (labelgraph_job_*)."""
+        self._metrics = metrics
         if self._interval_s > 0:
             self._task = asyncio.create_task(self._run(), name=self.name)
 
@@ -35,6 +40,7 @@ class Periodic:
         while True:
             await asyncio.sleep(self._interval_s)
             try:
-                await self.tick()
+                with self._metrics.job(self.name) if self._metrics else contextlib.nullcontext():
+                    await self.tick()
             except Exception:  # logged; the next tick tries again
                 logger.exception("%s failed", self.name)

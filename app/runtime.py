@@ -20,6 +20,7 @@ from app.db import create_engine, session_factory
 from app.events.addresses import AddressPolicy
 from app.events.dispatcher import Dispatcher
 from app.events.hub import SubscriptionHub
+from app.metrics.registry import Metrics
 from app.policies.enforcer import Authorizer
 from app.policies.service import grants_in_db
 from app.policies.watcher import PolicyWatcher
@@ -45,8 +46,12 @@ class Runtime:
     watcher: PolicyWatcher | None = None
     identities: IdentityCache = field(init=False)
     oidc: ProviderDirectory = field(init=False)  # identity providers' metadata and keys (app/sso/fetch.py)
+    # This app's Prometheus metrics (app/metrics/): its own registry; every session reports to it.
+    metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
+        self.metrics = Metrics()
+        self.metrics.attach(self.sessions)
         self.access = AccessRecorder(self.sessions, enabled=self.settings.access_history)
         self.consent_sweeper = Sweeper(self.sessions, self.settings.consent_sweep_s)
         self.retrainer = Retrainer(self.sessions, self.authorizer, self.settings.retrain_poll_s)
@@ -95,8 +100,8 @@ class Runtime:
         """The jobs no request waits for: consent sweeps, retrains, webhook deliveries. Every server
         process runs them unless settings.background is off; `labelgraph worker` (app/worker.py) is
         a runtime that runs only them, beside servers started without."""
-        self.consent_sweeper.start()
-        self.retrainer.start()
+        self.consent_sweeper.start(self.metrics)
+        self.retrainer.start(self.metrics)
         if self.settings.events_dispatch:
             self.dispatcher.start()
 

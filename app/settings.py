@@ -107,6 +107,8 @@ class Settings:
     # The in-process dispatcher (an asyncio task). Off: deliveries wait for `labelgraph events
     # dispatch` (a separate process, or a test calling it).
     events_dispatch: bool = True
+    # GET /metrics: at most this many projects in the per-project queue figures (app/metrics/queue.py).
+    metrics_max_projects: int = 100
     # How often the dispatcher and the subscription poller look at the outbox when nothing in
     # this process woke them (changes committed by other processes).
     events_poll_s: float = 1.0
@@ -180,6 +182,7 @@ class Settings:
             webhook_backoff_max_s=float(_env("WEBHOOK_BACKOFF_MAX_S", str(defaults.webhook_backoff_max_s))),
             webhook_timeout_s=float(_env("WEBHOOK_TIMEOUT_S", str(defaults.webhook_timeout_s))),
             events_dispatch=_env_bool("EVENTS_DISPATCH", True),
+            metrics_max_projects=_env_int("METRICS_MAX_PROJECTS", defaults.metrics_max_projects),
             events_poll_s=float(_env("EVENTS_POLL_S", str(defaults.events_poll_s))),
             min_password_length=_env_int("MIN_PASSWORD_LENGTH", defaults.min_password_length),
             min_password_score=_env_int("MIN_PASSWORD_SCORE", defaults.min_password_score),

@@ -187,6 +187,7 @@ CAST: dict[str, tuple[IdentityKind, Role | None, str | None]] = {
     "compliance": (IdentityKind.HUMAN, Role.COMPLIANCE_OFFICER, "*"),
     "mlbot": (IdentityKind.SERVICE, Role.ML_SERVICE, "A"),
     "ingest": (IdentityKind.SERVICE, Role.INGESTION_SERVICE, "*"),
+    "metrics": (IdentityKind.SERVICE, Role.METRICS, "*"),  # a Prometheus scraper
     "pm_b": (IdentityKind.HUMAN, Role.PROJECT_MANAGER, "B"),
     "ann_b": (IdentityKind.HUMAN, Role.ANNOTATOR, "B"),
     "outsider": (IdentityKind.HUMAN, None, None),

@@ -39,6 +39,7 @@ from app.events import outbox as events
 from app.events.kinds import EscalationSource, EventKind
 from app.ingestion.models import Item, ItemStatus
 from app.ingestion.reads import get_item
+from app.metrics import registry as metrics
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -243,6 +244,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
     await session.flush()
     item = await session.get(Item, found.item_id)
     assert item is not None
+    metrics.count(session, lambda m: m.claims, "audit")
     return AuditClaim(found, item, resumed=False)
 
 
@@ -476,6 +478,7 @@ async def escalate_item(session: AsyncSession, actor: Actor, item_id: uuid.UUID,
         },
     )
     source = EscalationSource.REVIEW if was is ItemStatus.IN_REVIEW else EscalationSource.AUDIT
+    metrics.count(session, lambda m: m.escalations, source.value)
     escalated = {"itemId": item.id, "escalationId": escalation.id, "source": source}
     events.emit(session, project.id, EventKind.ITEM_ESCALATED, escalated)
     return Escalated(escalation, item)

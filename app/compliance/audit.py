@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, replace
 from typing import Any
@@ -25,6 +26,7 @@ from app.clock import utcnow
 from app.compliance.chain import GENESIS, Link, link_hash
 from app.compliance.models import AuditEvent
 from app.db import ADVISORY_XACT_LOCK
+from app.metrics import registry as metrics
 from app.operations import bound_input
 
 PENDING = "labelgraph.audit_pending"
@@ -91,6 +93,7 @@ def _append(session: Session) -> None:
     pending: list[_Pending] | None = session.info.pop(PENDING, None)
     if not pending:
         return
+    started = time.perf_counter()
     session.flush()  # rows the events name (a new project, a new user) exist before they do
     connection = session.connection()
     if connection.dialect.name == "postgresql":
@@ -125,6 +128,7 @@ def _append(session: Session) -> None:
             }
         )
     connection.execute(insert(AuditEvent), rows)
+    metrics.audit_appended(session, time.perf_counter() - started, len(rows))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -39,6 +39,7 @@ from app.events.models import DeliveryStatus, Event, Webhook, WebhookAttempt, We
 from app.events.reads import envelope
 from app.events.sender import Outcome, Request, Sender
 from app.ids import encode_global_id
+from app.metrics import registry as metrics
 from app.settings import Settings
 
 logger = logging.getLogger("labelgraph.events")
@@ -206,6 +207,7 @@ class Dispatcher:
                     continue  # its webhook was deleted meanwhile
                 next_retry: datetime | None = None
                 ours = delivery.status is DeliveryStatus.PENDING and delivery.attempts == claimed.attempt
+                result = "succeeded"
                 if outcome.ok:
                     report.delivered += 1
                     if ours:
@@ -216,11 +218,13 @@ class Dispatcher:
                     assert outcome.error_code is not None
                     report.errors[outcome.error_code] = report.errors.get(outcome.error_code, 0) + 1
                     if claimed.round_attempt >= self.settings.webhook_max_attempts:
+                        result = "failed"
                         report.failed += 1
                         if ours:
                             delivery.status = DeliveryStatus.FAILED
                             delivery.next_attempt_at = None
                     else:
+                        result = "retrying"
                         report.retrying += 1
                         delay = backoff_s(
                             claimed.round_attempt, self.settings.webhook_backoff_s, self.settings.webhook_backoff_max_s
@@ -234,6 +238,7 @@ class Dispatcher:
                         claimed.attempt,
                         outcome.error_code,
                     )
+                metrics.webhook_attempted(session, result, outcome.error_code, outcome.duration_ms / 1000)
                 if ours:
                     delivery.last_status_code = outcome.status_code
                     delivery.last_error_code = outcome.error_code

@@ -18,6 +18,7 @@ class Role(enum.StrEnum):
     COMPLIANCE_OFFICER = "compliance_officer"
     ML_SERVICE = "ml_service"
     INGESTION_SERVICE = "ingestion_service"
+    METRICS = "metrics"  # a scraper's service account: GET /metrics and nothing else
 
     @property
     def subject(self) -> str:
@@ -26,11 +27,11 @@ class Role(enum.StrEnum):
     @property
     def org_wide(self) -> bool:
         """Org roles are granted in domain "*" only; the others only in a project."""
-        return self in {Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.INGESTION_SERVICE}
+        return self in {Role.ADMIN, Role.COMPLIANCE_OFFICER, Role.INGESTION_SERVICE, Role.METRICS}
 
     @property
     def for_service_accounts(self) -> bool:
-        return self in {Role.ML_SERVICE, Role.INGESTION_SERVICE}
+        return self in {Role.ML_SERVICE, Role.INGESTION_SERVICE, Role.METRICS}
 
 
 def user_subject(user_id: uuid.UUID) -> str:

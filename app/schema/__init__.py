@@ -25,6 +25,7 @@ from app.consent import reads as consent_reads
 from app.discussion import reads as discussion_reads
 from app.guidelines import service as guideline_service
 from app.ingestion import reads as item_reads
+from app.metrics.graphql import OperationMetrics
 from app.projects import reads as project_reads
 from app.schema.access import AccessLog, AccessQuery
 from app.schema.accounts import AccountsMutation
@@ -232,6 +233,11 @@ class LabelgraphSchema(strawberry.Schema):
                 logger.error("unexpected error in %s", error.path, exc_info=error.original_error)
             elif not (error.extensions or {}).get("code"):
                 error.extensions = {**(error.extensions or {}), "code": request_error_code(error, execution_context)}
+        context = execution_context.context if execution_context is not None else None
+        if isinstance(context, Context):  # counted by the code the client sees (masked: INTERNAL)
+            context.runtime.metrics.graphql_errors(
+                "INTERNAL" if should_mask(e) else (e.extensions or {}).get("code", "") for e in errors
+            )
 
 
 def _operation_type(query: str | None, operation_name: str | None) -> OperationType | None:
@@ -284,7 +290,7 @@ def _schema(settings: SchemaOptions) -> strawberry.Schema:
             LabelIssueRun,
             *LABEL_FIELDS,
         ],
-        extensions=[*extensions(settings), AccessLog],
+        extensions=[*extensions(settings), AccessLog, OperationMetrics],
         config=StrawberryConfig(disable_field_suggestions=settings.production, scalar_map=SCALARS),
     )
 

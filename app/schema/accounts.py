@@ -439,8 +439,8 @@ class AccountsMutation:
         return ResetPasswordPayload(username=result.username, errors=[])
 
     @strawberry.mutation(
-        description="A service account and its client secret, shown once (admins). Grant it ml_service or "
-        "ingestion_service with grantRole."
+        description="A service account and its client secret, shown once (admins). Grant it ml_service, "
+        "ingestion_service or metrics with grantRole."
     )
     async def create_service_account(self, info: Info, input: CreateServiceAccountInput) -> ClientSecretPayload | None:
         actor = info.context.actor

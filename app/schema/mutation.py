@@ -41,6 +41,7 @@ async def run_mutation(
             bind_input(session, operation, input_payload(input))
             result = await action(session)
     except DomainError as exc:
+        info.context.runtime.metrics.payload_errors(problem.code for problem in exc.problems)
         return errors_of(errors, exc.problems)
     await info.context.refresh()
     return result

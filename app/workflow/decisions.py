@@ -25,6 +25,7 @@ from app.clock import utcnow
 from app.db import is_postgres
 from app.events import outbox as events
 from app.events.kinds import EscalationSource, EventKind
+from app.metrics import registry as metrics
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
 from app.quality.consensus import Proposal, agreement_with
@@ -117,6 +118,7 @@ async def settle(session: AsyncSession, project: Project, item_id: uuid.UUID) ->
         EventKind.ITEM_ESCALATED,
         {"itemId": item_id, "escalationId": escalation.id, "source": EscalationSource.SETTLING},
     )
+    metrics.count(session, lambda m: m.escalations, EscalationSource.SETTLING.value)
     return Settled(Outcome.ESCALATED, proposal)
 
 
@@ -177,6 +179,7 @@ async def record(
     )
     session.add(decision)
     await session.flush()
+    metrics.count(session, lambda m: m.decisions, method.value)
     if labels:
         await session.execute(
             insert(DecisionLabel), [{"decision_id": decision.id, "label_id": label.id} for label in labels]

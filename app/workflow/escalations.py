@@ -27,6 +27,7 @@ from app.errors import DomainError, Problem
 from app.expertise import qualification
 from app.ingestion.models import Item, ItemStatus
 from app.ingestion.reads import get_item
+from app.metrics import registry as metrics
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -91,6 +92,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         details={"escalation": str(found.id), "leaseExpiresAt": found.lease_expires_at.isoformat()},
     )
     await session.flush()
+    metrics.count(session, lambda m: m.claims, "escalation")
     return EscalationClaim(found, resumed=False)
 
 

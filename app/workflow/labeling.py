@@ -20,6 +20,7 @@ from app.events.kinds import EventKind
 from app.expertise import qualification
 from app.expertise import service as expertise
 from app.ingestion.models import Item
+from app.metrics import registry as metrics
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.service import active_schema, current_guideline
@@ -142,4 +143,5 @@ async def submit_label(session: AsyncSession, actor: Actor, new: NewLabel) -> La
         },
     )
     await session.flush()
+    metrics.count(session, lambda m: m.labels_submitted)
     return label

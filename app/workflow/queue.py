@@ -25,6 +25,7 @@ from app.expertise import qualification
 from app.expertise import service as expertise
 from app.guidelines.service import require_acknowledged
 from app.ingestion.models import Item, ItemStatus
+from app.metrics import registry as metrics
 from app.operations import Operation, Permission
 from app.projects.models import Project
 from app.projects.reads import find_project
@@ -109,6 +110,7 @@ async def claim_next(session: AsyncSession, actor: Actor, project_id: uuid.UUID)
         details={"item": str(item.id), "leaseExpiresAt": assignment.lease_expires_at.isoformat()},
     )
     await session.flush()
+    metrics.count(session, lambda m: m.claims, "task")
     return Claim(assignment, item, resumed=False)
 
 

@@ -159,7 +159,7 @@ async def test_the_user_list_filters_by_status_and_kind(api: Api) -> None:
 
     everyone = await listed()
     assert await listed(status=["DEACTIVATED"]) == ["ann1"]
-    assert await listed(kind="SERVICE") == ["ingest", "mlbot"]
+    assert await listed(kind="SERVICE") == ["ingest", "metrics", "mlbot"]
     active_people = await listed(status=["ACTIVE"], kind="HUMAN")
     assert "ann1" not in active_people
     assert "admin" in active_people

@@ -33,8 +33,8 @@ subscription Events($projectId: ID!, $kinds: [EventKind!], $after: Int) {
 # cannot read the project, gets NOT_FOUND exactly as for a project that does not exist.
 # fmt: off
 SUBSCRIPTION_MATRIX: dict[str, tuple[Outcome, ...]] = {
-    #                       admin  pm     ann1  reviewer qa    expert compliance mlbot outsider ingest
-    "projectEvents":       (ALLOW, ALLOW, DENY, ALLOW,  ALLOW, ALLOW, ALLOW,  ALLOW, HIDDEN, DENY),
+    #                       admin  pm     ann1  reviewer qa    expert compliance mlbot outsider ingest metrics
+    "projectEvents":       (ALLOW, ALLOW, DENY, ALLOW,  ALLOW, ALLOW, ALLOW,  ALLOW, HIDDEN, DENY,  HIDDEN),
 }
 # fmt: on
 

@@ -83,6 +83,7 @@ SUITS: dict[Role, tuple[str, str | None]] = {
     Role.EXPERT: ("outsider", "A"),
     Role.ML_SERVICE: ("mlbot", "B"),
     Role.INGESTION_SERVICE: ("mlbot", None),  # org-wide, like the consent it records
+    Role.METRICS: ("mlbot", None),  # org-wide: the server's metrics are no project's
 }
 BELOW_MANAGER = [Role.ANNOTATOR, Role.REVIEWER, Role.QA_AUDITOR, Role.EXPERT]
 
@@ -113,6 +114,7 @@ async def test_manager_grants_the_roles_below_it_in_its_project(api: Api, role: 
         (Role.COMPLIANCE_OFFICER, None),
         (Role.ML_SERVICE, "A"),
         (Role.INGESTION_SERVICE, None),
+        (Role.METRICS, None),
     ],
 )
 async def test_manager_cannot_grant_other_roles(api: Api, role: Role, scope: str | None) -> None:

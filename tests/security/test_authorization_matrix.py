@@ -73,7 +73,7 @@ ALLOW, DENY, EMPTY, HIDDEN, DUTY = Outcome
 # Payload codes of separation-of-duty conflicts.
 DUTY_CODES = {"SELF_REVIEW", "SELF_APPROVAL", "SELF_GRANT", "NOT_PROPOSER", "NOT_ASSIGNEE", "NOT_AUTHOR"}
 
-ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider", "ingest")
+ROLES = ("admin", "pm", "ann1", "reviewer", "qa", "expert", "compliance", "mlbot", "outsider", "ingest", "metrics")
 
 # Every operation against project A. Notes on choices a reviewer may question:
 # - claimNextTask/submitLabel: admin is DENY. DESIGN.md says an admin may do "everything a project
@@ -292,8 +292,25 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     # alone (a mapping hands out roles in projects). The sign-in routes are open (tests/sso).
     "identityProviders":       (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
     "configureIdentityProvider":(ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
+    # Operations metrics (app/metrics/): org-wide `metrics read`, admins' and the metrics role's.
+    "GET /metrics":            (ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   DENY),
 }
 # fmt: on
+
+# The last column, the metrics service account (role metrics: `metrics read` and nothing else),
+# answers everywhere as the identity with no role does, but for GET /metrics and for being a
+# service account: no password to change, no refresh token to revoke (EMPTY, as mlbot's). Derived
+# from the outsider's column, so a row added above covers it without an eleventh value to keep in step.
+METRICS_ACCOUNT: dict[str, Outcome] = {
+    "GET /metrics": ALLOW,
+    "changePassword": EMPTY,
+    "revokeToken": EMPTY,
+    "POST /auth/revoke": EMPTY,
+}
+MATRIX = {
+    name: (*row, METRICS_ACCOUNT.get(name, row[ROLES.index("outsider")])) if len(row) == len(ROLES) - 1 else row
+    for name, row in MATRIX.items()
+}
 
 # Cells where the product disagrees with the table: expected to fail (and to fail loudly once
 # fixed, so the entry is removed); each is reported, not papered over.
@@ -2270,6 +2287,13 @@ OPERATIONS.update(
         ),
     }
 )
+
+
+def scraped(data: dict[str, Any], scene: Scene) -> Outcome:
+    return allow("labelgraph_queue_depth{" in data["text"] and "labelgraph_claims_total" in data["text"], data)
+
+
+OPERATIONS["GET /metrics"] = Operation(None, lambda s: {}, scraped, route="/metrics", url=lambda s: "/metrics")
 
 
 READS = [name for name, op in OPERATIONS.items() if not op.writes]

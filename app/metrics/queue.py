@@ -1,0 +1,104 @@
+"""Queue figures per project, read from the database when /metrics is scraped: right in every
+server process however many there are, and never counted by hand.
+
+One aggregate over the undecided items (QUEUED, IN_REVIEW, ESCALATED; gold questions are not
+work): how many wait in each stage and since when the oldest of them was imported. Projects with
+nothing waiting are not exported, and at most `max_projects` are (those with the most waiting),
+so a program of thousands of idle projects keeps a bounded exposition; the number left out is a
+gauge of its own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from app.clock import aware, utcnow
+from app.ids import encode_global_id
+from app.ingestion.models import Item, ItemStatus
+from app.projects.models import Project
+
+WAITING = (ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED)
+
+
+@dataclass(frozen=True)
+class Stage:
+    project_id: uuid.UUID
+    status: str
+    count: int
+    oldest: datetime | None
+
+
+async def waiting(session: AsyncSession) -> list[Stage]:
+    """Undecided items per project and stage, with the oldest one's import time."""
+    rows = await session.execute(
+        select(col(Item.project_id), col(Item.status), func.count(), func.min(col(Item.created_at)))
+        .where(col(Item.status).in_(WAITING), ~col(Item.gold))
+        .group_by(col(Item.project_id), col(Item.status))
+    )
+    return [Stage(project_id, ItemStatus(status).value, count, oldest) for project_id, status, count, oldest in rows]
+
+
+async def names(session: AsyncSession, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not project_ids:
+        return {}
+    rows = await session.execute(select(col(Project.id), col(Project.name)).where(col(Project.id).in_(project_ids)))
+    return dict(rows.all())
+
+
+async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetricFamily]:
+    """The queue gauges as of now (two queries)."""
+    stages = await waiting(session)
+    depth: dict[uuid.UUID, int] = {}
+    for stage in stages:
+        depth[stage.project_id] = depth.get(stage.project_id, 0) + stage.count
+    shown = sorted(depth, key=lambda p: (-depth[p], str(p)))[: max(max_projects, 0)]
+    named = await names(session, shown)
+    now = utcnow()
+    depth_family = GaugeMetricFamily(
+        "labelgraph_queue_depth",
+        "Undecided items per project and stage (QUEUED, IN_REVIEW, ESCALATED; gold questions left out).",
+        labels=("project", "status"),
+    )
+    oldest_family = GaugeMetricFamily(
+        "labelgraph_queue_oldest_waiting_seconds",
+        "Age (since import) of the oldest undecided item per project and stage.",
+        labels=("project", "status"),
+    )
+    info = GaugeMetricFamily(
+        "labelgraph_project_info", "A project in the queue figures: its id and name.", labels=("project", "name")
+    )
+    omitted = GaugeMetricFamily(
+        "labelgraph_queue_projects_omitted",
+        "Projects with undecided items left out of the queue figures (beyond LABELGRAPH_METRICS_MAX_PROJECTS).",
+        value=max(len(depth) - len(shown), 0),
+    )
+    ids = {p: encode_global_id("Project", p) for p in shown}
+    for stage in sorted(stages, key=lambda s: (str(s.project_id), s.status)):
+        if stage.project_id not in ids:
+            continue
+        labels = [ids[stage.project_id], stage.status]
+        depth_family.add_metric(labels, stage.count)
+        if stage.oldest is not None:
+            oldest_family.add_metric(labels, max((now - aware(stage.oldest)).total_seconds(), 0.0))
+    for project_id in shown:
+        info.add_metric([ids[project_id], named.get(project_id, "")], 1)
+    return [depth_family, oldest_family, info, omitted]
+
+
+class Fixed(Collector):
+    """Families computed beforehand (the database is read asynchronously; collect() is not)."""
+
+    def __init__(self, found: list[GaugeMetricFamily]) -> None:
+        self.found = found
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        return self.found
