@@ -134,6 +134,8 @@ def results(schema: LabelSchema, found: Objects, value: dict[str, Any], record: 
                 out.append({**base, "id": f"{spec.name}-{k}", "type": "labels", "value": region})
         elif spec.kind == "boxes":
             width, height = metadata.get("width"), metadata.get("height")
+            if not (isinstance(width, int | float) and isinstance(height, int | float) and width > 0 and height > 0):
+                continue  # no image size to take percentages of (a boxes value always has one when labeled)
             for k, box in enumerate(v):
                 out.append(
                     {
