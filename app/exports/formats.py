@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from app.exports import coco, conll, csv_rows, hf, jsonl, label_studio, parquet
+from app.exports import coco, conll, csv_rows, hf, jsonl, label_studio, parquet, spacy_jsonl
 from app.exports.source import Source
 from app.taxonomy.schema_language import FieldSpec, LabelSchema
 
@@ -48,6 +48,7 @@ FORMATS: dict[str, Format] = {
         Format("label-studio", label_studio.render, "application/json", "json", needs_items=True),
         Format("coco", coco.render, "application/json", "json", field_kind="boxes", needs_items=True),
         Format("conll", conll.render, "text/plain; charset=utf-8", "conll", field_kind="spans", needs_items=True),
+        Format("spacy", spacy_jsonl.render, "application/x-ndjson", "jsonl", field_kind="spans", needs_items=True),
     )
 }
 

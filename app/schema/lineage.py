@@ -87,7 +87,7 @@ class DatasetSnapshot:
     purpose: str | None
     filters: JSON
     format: str = strawberry.field(
-        description="The format it was first exported in: jsonl, csv, parquet, hf, label-studio, coco or conll. "
+        description="The format it was first exported in: jsonl, csv, parquet, hf, label-studio, coco, conll or spacy. "
         "Any format renders it again from the same rows: GET /export/snapshots/{id}/{format}."
     )
     item_count: int

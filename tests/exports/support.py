@@ -10,7 +10,7 @@ import httpx
 from tests.conftest import Api
 from tests.workflow.flow import POSITIVE, claimed, create_project, imported, labeled, project_a, review, rows, submit
 
-FORMATS = ("jsonl", "csv", "parquet", "hf", "label-studio", "coco", "conll")
+FORMATS = ("jsonl", "csv", "parquet", "hf", "label-studio", "coco", "conll", "spacy")
 
 KINDS_SCHEMA = {
     "fields": [

@@ -3,6 +3,8 @@ token are snapped outward to whole tokens."""
 
 from __future__ import annotations
 
+import json
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -41,6 +43,21 @@ async def test_spans_become_bio_tags_over_whitespace_tokens(api: Api) -> None:
             [("Grace", "B-PER"), ("Hopper", "I-PER"), ("wrote", "O"), ("code", "O")],
         ]
     )
+
+
+async def test_spacy_lines_keep_the_offsets_as_labeled(api: Api) -> None:
+    project = await kinds_program(api)
+
+    response = await exported(api, project, "spacy")
+
+    assert response.headers["content-disposition"] == 'attachment; filename="Notes-spacy.jsonl"'
+    lines = {line["meta"]["external_id"]: line for line in map(json.loads, response.text.splitlines())}
+    assert [(s["label"], lines["note-0"]["text"][s["start"] : s["end"]]) for s in lines["note-0"]["spans"]] == [
+        ("PER", "Ada Lovelace"),
+        ("ORG", "Babbage"),
+    ]
+    # Not snapped here: the reader's aligner decides (spaCy: Doc.char_span(..., alignment_mode="expand")).
+    assert lines["note-1"]["spans"] == [{"start": 2, "end": 8, "label": "PER"}]
 
 
 def test_overlapping_spans_leave_shared_tokens_to_the_earlier_span() -> None:

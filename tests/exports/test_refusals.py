@@ -70,7 +70,7 @@ async def test_items_whose_consent_ended_are_tombstones_or_absent(api: Api, fmt:
         assert external_ids(fmt, (await exported(api, project, fmt)).content) == ["c-1"]
     # The older snapshot renders it without content.
     again = await download(api, f"/export/snapshots/{snapshot_id}/{fmt}")
-    if fmt in ("coco", "conll"):  # this schema has no boxes or spans field
+    if fmt in ("coco", "conll", "spacy"):  # this schema has no boxes or spans field
         assert again.status_code == 400
         return
     assert again.status_code == 200, again.text
@@ -93,7 +93,7 @@ async def test_a_bad_format_or_field_is_a_400_naming_the_choices(api: Api, fmt: 
     unknown = await download(api, f"/export/{notes}/{fmt}.zip")
     assert unknown.status_code == 400
     assert unknown.json()["error"] == "invalid_request"
-    assert "jsonl, csv, parquet, hf, label-studio, coco, conll" in unknown.json()["error_description"]
+    assert "jsonl, csv, parquet, hf, label-studio, coco, conll, spacy" in unknown.json()["error_description"]
 
     if fmt == "coco":
         ambiguous = await download(api, f"/export/{notes}/coco")
@@ -102,11 +102,11 @@ async def test_a_bad_format_or_field_is_a_400_naming_the_choices(api: Api, fmt: 
         wrong = await download(api, f"/export/{notes}/coco", field="entities")
         assert wrong.status_code == 400
         assert "objects, faces" in wrong.json()["error_description"]
-    elif fmt == "conll":
-        wrong = await download(api, f"/export/{notes}/conll", field="objects")
+    elif fmt in ("conll", "spacy"):
+        wrong = await download(api, f"/export/{notes}/{fmt}", field="objects")
         assert wrong.status_code == 400
         assert "entities" in wrong.json()["error_description"]
-        none = await download(api, f"/export/{text}/conll")
+        none = await download(api, f"/export/{text}/{fmt}")
         assert none.status_code == 400
         assert "has none" in none.json()["error_description"]
     else:
@@ -122,4 +122,4 @@ async def test_text_program_exports_in_every_format_that_fits_it(api: Api, fmt: 
 
     response = await download(api, f"/export/{project}/{fmt}", as_="mlbot")
 
-    assert response.status_code == (400 if fmt in ("coco", "conll") else 200), response.text
+    assert response.status_code == (400 if fmt in ("coco", "conll", "spacy") else 200), response.text
