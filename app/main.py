@@ -26,7 +26,13 @@ from app.auth.endpoint import revoke_endpoint, token_endpoint
 from app.auth.jwks import jwks_endpoint
 from app.auth.middleware import ANONYMOUS_ALLOWED, RequireActor, actor_of, authentication
 from app.dashboard.http import dashboard_routes
-from app.exports.http import export_endpoint, snapshot_endpoint
+from app.exports.http import (
+    export_endpoint,
+    export_format_endpoint,
+    label_studio_config_endpoint,
+    snapshot_endpoint,
+    snapshot_format_endpoint,
+)
 from app.graphiql import graphiql_page, graphiql_routes
 from app.guidelines.http import guideline_markdown_endpoint
 from app.http_json import BadRequestBody, decode_body
@@ -148,6 +154,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/auth/revoke", revoke_endpoint, methods=["POST"]),
         Route("/export/{project}.jsonl", export_endpoint, methods=["GET"]),
         Route("/export/snapshots/{snapshot}.jsonl", snapshot_endpoint, methods=["GET"]),
+        Route("/export/snapshots/{snapshot}/label-studio-config", label_studio_config_endpoint, methods=["GET"]),
+        Route("/export/snapshots/{snapshot}/{format}", snapshot_format_endpoint, methods=["GET"]),
+        Route("/export/{project}/{format}", export_format_endpoint, methods=["GET"]),
         Route("/lineage/{item}.prov.json", prov_json_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),

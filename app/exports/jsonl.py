@@ -1,4 +1,5 @@
 """The JSONL export: one line per final item, its value and provenance, streamed in batches.
+Its records (``export_records``) are what every other format (app/exports/formats.py) renders.
 
 A line carries what its reader may read (``Reader``). With ``label read`` in the project: the
 item's labels (value, annotator, status), the review (verdict, comment) and who decided. Without
@@ -108,12 +109,21 @@ async def consented_rows(session: AsyncSession, project_id: uuid.UUID, reader: R
 
 
 async def export_lines(session: AsyncSession, snapshot: DatasetSnapshot, reader: Reader) -> AsyncIterator[bytes]:
-    """The snapshot's lines in item order, rendered from its stored decision versions; each batch
-    costs a fixed handful of queries. The labels listed are those made by the snapshot's time, and
-    active_value is in the terms of the schema version in force then, so rendering it again gives
-    the same bytes, except for tombstones: an item withdrawn since (its consent revoked), or whose
-    consent no longer covers the snapshot's purpose, comes back as a tombstone line without content
-    (erased content must never come back; see ``tombstone``)."""
+    """The snapshot's lines in item order (see ``export_records``), a batch at a time."""
+    async for records in export_records(session, snapshot, reader):
+        yield ("\n".join(json.dumps(record, default=str) for record in records) + "\n").encode()
+
+
+async def export_records(
+    session: AsyncSession, snapshot: DatasetSnapshot, reader: Reader
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """The snapshot's records (a JSON Lines line each) in item order, rendered from its stored
+    decision versions; each batch costs a fixed handful of queries. Every export format renders
+    these. The labels listed are those made by the snapshot's time, and active_value is in the
+    terms of the schema version in force then, so rendering it again gives the same bytes, except
+    for tombstones: an item withdrawn since (its consent revoked), or whose consent no longer covers
+    the snapshot's purpose, comes back as a tombstone record without content (erased content must
+    never come back; see ``tombstone``)."""
     versions = await _versions(session, snapshot.project_id)
     chain = await version_chain_at(session, snapshot.project_id, snapshot.active_schema_version)
     after: uuid.UUID | None = None
@@ -157,29 +167,25 @@ async def export_lines(session: AsyncSession, snapshot: DatasetSnapshot, reader:
             }
             found = await session.scalars(select(User).where(col(User.id).in_(user_ids)))
             users = {u.id: u.username for u in found}
-        chunk = [
-            json.dumps(
-                {"item_id": str(item.id), "decision_version": final.version, "tombstone": ended[item.id]}
-                if item.id in ended
-                else {
-                    **_line(
-                        final,
-                        item,
-                        labels[item.id],
-                        reviews.get(final.review_id) if final.review_id else None,
-                        users,
-                        versions,
-                        reader,
-                    ),
-                    # The decision in the terms of the schema in force, for training on today's classes.
-                    "active_schema_version": chain.active.version,
-                    "active_value": remap_through(final.value, chain.steps_from(final.schema_version_id)),
-                },
-                default=str,
-            )
+        yield [
+            {"item_id": str(item.id), "decision_version": final.version, "tombstone": ended[item.id]}
+            if item.id in ended
+            else {
+                **_line(
+                    final,
+                    item,
+                    labels[item.id],
+                    reviews.get(final.review_id) if final.review_id else None,
+                    users,
+                    versions,
+                    reader,
+                ),
+                # The decision in the terms of the schema in force, for training on today's classes.
+                "active_schema_version": chain.active.version,
+                "active_value": remap_through(final.value, chain.steps_from(final.schema_version_id)),
+            }
             for final, item in rows
         ]
-        yield ("\n".join(chunk) + "\n").encode()
 
 
 class Tombstone(enum.StrEnum):

@@ -31,12 +31,15 @@ from app.workflow.models import Decision
 DIFF_SHOWN = 100
 
 
-async def create_snapshot(session: AsyncSession, actor: Actor, project: Project, reader: Reader) -> DatasetSnapshot:
-    """Record what an export for `reader` contains now (the caller has checked export read)."""
+async def create_snapshot(
+    session: AsyncSession, actor: Actor, project: Project, reader: Reader, *, format: str = "jsonl"
+) -> DatasetSnapshot:
+    """Record what an export for `reader` in `format` contains now (the caller has checked export read)."""
     snapshot = DatasetSnapshot(
         project_id=project.id,
         created_by=actor.id,
         purpose=reader.purpose,
+        format=format,
         filters={"purpose": reader.purpose, "decisions": "in force", "consentRequired": reader.consent_required},
         active_schema_version=project.schema_version,
         with_items=reader.items,

@@ -86,7 +86,10 @@ class DatasetSnapshot:
     created_at: datetime
     purpose: str | None
     filters: JSON
-    format: str
+    format: str = strawberry.field(
+        description="The format it was first exported in: jsonl, csv, parquet, hf, label-studio, coco, conll or spacy. "
+        "Any format renders it again from the same rows: GET /export/snapshots/{id}/{format}."
+    )
     item_count: int
     content_digest: str | None = strawberry.field(
         description="SHA-256 (hex) of the bytes first streamed; null if that stream broke off."
@@ -94,7 +97,7 @@ class DatasetSnapshot:
     active_schema_version: int = strawberry.field(description="The schema version in force: active_value's terms.")
     with_item_content: bool
     with_labels: bool
-    download_path: str
+    download_path: str = strawberry.field(description="Where to download it again, in the format it was made in.")
     _row: strawberry.Private[models.DatasetSnapshot]
 
     @classmethod
@@ -112,7 +115,9 @@ class DatasetSnapshot:
             active_schema_version=row.active_schema_version,
             with_item_content=row.with_items,
             with_labels=row.with_labels,
-            download_path=f"/export/snapshots/{gid}.jsonl",
+            download_path=f"/export/snapshots/{gid}.jsonl"
+            if row.format == "jsonl"
+            else f"/export/snapshots/{gid}/{row.format}",
             _row=row,
         )
 

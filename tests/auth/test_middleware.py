@@ -22,7 +22,7 @@ VIEWER = {"query": "{ viewer { username } }"}
 
 def download_urls(api: Api) -> list[str]:
     project = gid("Project", api.world.project_a)
-    return [f"/export/{project}.jsonl", f"/guidelines/{project}/1.md"]
+    return [f"/export/{project}.jsonl", f"/export/{project}/parquet", f"/guidelines/{project}/1.md"]
 
 
 @pytest.mark.parametrize("forge", BAD_TOKENS.values(), ids=BAD_TOKENS.keys())

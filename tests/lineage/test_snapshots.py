@@ -48,7 +48,7 @@ async def test_an_export_records_exactly_the_decisions_it_streams(api: Api) -> N
     assert [n["schemaVersion"] for n in found["items"]["nodes"]] == [1, 1]
     assert found["changesSince"] is None  # the project's first snapshot: no D-1
     [event] = await audit_events(api, "export.download", project)
-    assert event["details"] == {"snapshot": str(pk(snapshot_id)), "items": 2}
+    assert event["details"] == {"snapshot": str(pk(snapshot_id)), "items": 2, "format": "jsonl"}
 
 
 async def test_a_snapshot_downloads_again_byte_for_byte_after_a_redecision(api: Api) -> None:

@@ -19,7 +19,9 @@ the table does not cover: new operations cannot slip in unreviewed.
 
 from __future__ import annotations
 
+import csv
 import enum
+import io
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -129,6 +131,7 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "grantRole":               (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "revokeRole":              (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "GET /export/{id}.jsonl":  (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN, DENY),
+    "GET /export/{id}/{format}":(ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   ALLOW,  HIDDEN, DENY),
     # Label-schema governance
     "project.labelSchemaVersions":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
     "project.labelSchemaVersion":(ALLOW,  ALLOW,  DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
@@ -230,6 +233,10 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "datasetSnapshots":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   ALLOW,  ALLOW,  HIDDEN, DENY),
     "datasetSnapshot":         (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  ALLOW,  HIDDEN, HIDDEN),
     "GET /export/snapshots/{id}.jsonl":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   ALLOW,  HIDDEN, HIDDEN),
+    "GET /export/snapshots/{id}/{format}":
+                               (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   ALLOW,  HIDDEN, HIDDEN),
+    "GET /export/snapshots/{id}/label-studio-config":
+                               (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, DENY,   ALLOW,  HIDDEN, HIDDEN),
     "lineage":                 (ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
     "GET /lineage/{id}.prov.json":(ALLOW,  ALLOW,  HIDDEN, HIDDEN, HIDDEN, HIDDEN, ALLOW,  HIDDEN, HIDDEN, HIDDEN),
     # Webhooks (the manager's, of project A, with one delivery FAILED) are managed by managers and
@@ -1227,6 +1234,15 @@ OPERATIONS: dict[str, Operation] = {
         route="/export/{project}.jsonl",
         url=lambda s: f"/export/{s.project}.jsonl",
     ),
+    # Every other format behind the same checks (CSV here: tests/exports covers the formats).
+    "GET /export/{id}/{format}": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow(csv_column(d["text"], "external_id") == ["a-2"], d),
+        writes=True,
+        route="/export/{project}/{format}",
+        url=lambda s: f"/export/{s.project}/csv",
+    ),
     "project.labelSchemaVersions": Operation(
         project_query("labelSchemaVersions { nodes { version definition } }"),
         lambda s: {"id": s.project},
@@ -1616,6 +1632,10 @@ async def a_snapshot(api: Api, scene: Scene) -> None:
     scene.snapshot = response.headers["Labelgraph-Snapshot"]
 
 
+def csv_column(text: str, column: str) -> list[str]:
+    return [row[column] for row in csv.DictReader(io.StringIO(text))]
+
+
 def exported_a2(data: dict[str, Any], scene: Scene) -> Outcome:
     return allow([json.loads(line)["external_id"] for line in data["text"].splitlines()] == ["a-2"], data)
 
@@ -1683,6 +1703,24 @@ OPERATIONS.update(
             setup=a_snapshot,
             route="/export/snapshots/{snapshot}.jsonl",
             url=lambda s: f"/export/snapshots/{s.snapshot}.jsonl",
+        ),
+        "GET /export/snapshots/{id}/{format}": Operation(
+            None,
+            lambda s: {},
+            lambda d, s: allow(csv_column(d["text"], "external_id") == ["a-2"], d),
+            writes=True,
+            setup=a_snapshot,
+            route="/export/snapshots/{snapshot}/{format}",
+            url=lambda s: f"/export/snapshots/{s.snapshot}/csv",
+        ),
+        # The labeling config of a snapshot's Label Studio export: schema and data keys, no content; not audited.
+        "GET /export/snapshots/{id}/label-studio-config": Operation(
+            None,
+            lambda s: {},
+            lambda d, s: allow(d["text"].startswith("<View>") and 'name="sentiment"' in d["text"], d),
+            setup=a_snapshot,
+            route="/export/snapshots/{snapshot}/label-studio-config",
+            url=lambda s: f"/export/snapshots/{s.snapshot}/label-studio-config",
         ),
         "lineage": Operation(
             "query Lineage($id: ID!) { lineage(itemId: $id) { entities { id kind } } }",

@@ -325,6 +325,7 @@ CASES: dict[str, tuple[str, Case]] = {
         ),
     ),
     "GET /export/{id}.jsonl": ("Project", Case("pm", None, lambda id_: {}, lambda id_: f"/export/{id_}.jsonl")),
+    "GET /export/{id}/{format}": ("Project", Case("pm", None, lambda id_: {}, lambda id_: f"/export/{id_}/csv")),
     "GET /guidelines/{id}/{version}.md": (
         "Project",
         Case("ann1", None, lambda id_: {}, lambda id_: f"/guidelines/{id_}/1.md"),
@@ -353,6 +354,14 @@ CASES: dict[str, tuple[str, Case]] = {
     "GET /export/snapshots/{id}.jsonl": (
         "DatasetSnapshot",
         Case("pm", None, lambda id_: {}, lambda id_: f"/export/snapshots/{id_}.jsonl"),
+    ),
+    "GET /export/snapshots/{id}/{format}": (
+        "DatasetSnapshot",
+        Case("pm", None, lambda id_: {}, lambda id_: f"/export/snapshots/{id_}/parquet"),
+    ),
+    "GET /export/snapshots/{id}/label-studio-config": (
+        "DatasetSnapshot",
+        Case("pm", None, lambda id_: {}, lambda id_: f"/export/snapshots/{id_}/label-studio-config"),
     ),
     "GET /lineage/{id}.prov.json": ("Item", Case("pm", None, lambda id_: {}, lambda id_: f"/lineage/{id_}.prov.json")),
     # Webhooks: A's manager manages A's only; B's webhook and its delivery do not exist for it.
