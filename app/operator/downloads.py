@@ -30,10 +30,6 @@ EXPORT_FORMATS = {
     "coco": "json",
     "conll": "conll",
 }
-# TODO(merge): the exports piece serves /export/{project}/{format}; until it lands, jsonl goes to
-# the route that exists today (/export/{project}.jsonl). At merge: set this to False, or delete it
-# and the branch in `export_path`, and run tests/cli/test_export.py against the new route.
-LEGACY_JSONL_ROUTE = True
 REPORT_FORMATS = ("html", "pdf")
 CHUNK = 1 << 16
 
@@ -48,8 +44,6 @@ class Downloaded:
 def export_path(project: ProjectRef | None, snapshot: str | None, fmt: str) -> str:
     """The route of an export (a project's, recording a new snapshot) or of a snapshot again."""
     target = f"snapshots/{quote(snapshot, safe='')}" if snapshot else quote(project.id if project else "", safe="")
-    if fmt == "jsonl" and LEGACY_JSONL_ROUTE:
-        return f"/export/{target}.jsonl"
     return f"/export/{target}/{fmt}"
 
 
@@ -111,7 +105,7 @@ def _unzip(archive: Path, directory: Path) -> None:
                 name = PurePosixPath(member.filename)
                 if name.is_absolute() or ".." in name.parts:
                     raise ApiError(f"the archive names a path outside its directory: {member.filename}")
-            staging = directory.with_name(f".{directory.name}.part")
+            staging = directory.with_name(f".{directory.name}.unpacking")  # beside the archive (.part)
             shutil.rmtree(staging, ignore_errors=True)
             zipped.extractall(staging)
     except zipfile.BadZipFile:
