@@ -99,22 +99,25 @@ def diagram(tree: DecisionTree) -> Drawing | None:
         for i, box in enumerate(row):
             at[box.key] = (left + i * (BOX_W + H_GAP), height - BOX_H - depth * (BOX_H + V_GAP))
     drawing = Drawing(width, height)
-    for edge in edges:  # arrows first, boxes over them
+    grey = colors.HexColor("#57606a")
+    labels: list[tuple[float, float, str]] = []
+    for edge in edges:  # arrows first, boxes over them, answers over both
         (sx, sy), (tx, ty) = at[edge.source], at[edge.target]
         x1, y1, x2, y2 = sx + BOX_W / 2, sy, tx + BOX_W / 2, ty + BOX_H
-        if ty >= sy:  # back to a question at or above this one: from the side, to its side
+        lift = 0.0
+        if ty == sy:  # a question beside this one: from side to side, the answer above the arrow
+            x1, x2 = (sx + BOX_W, tx) if tx > sx else (sx, tx + BOX_W)
+            y1 = y2 = sy + BOX_H / 2
+            lift = FONT_SIZE + 2
+        elif ty > sy:  # back up to an earlier question (tolerant content): along the right-hand sides
             x1, y1, x2, y2 = sx + BOX_W, sy + BOX_H / 2, tx + BOX_W, ty + BOX_H / 2
-        drawing.add(Line(x1, y1, x2, y2, strokeColor=colors.HexColor("#57606a"), strokeWidth=0.8))
-        drawing.add(Polygon(_arrowhead(x1, y1, x2, y2), fillColor=colors.HexColor("#57606a"), strokeColor=None))
-        label = _short(edge.label)
-        w = stringWidth(label, regular, FONT_SIZE) + 4
-        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        drawing.add(rect(mx - w / 2, my - 3, w, FONT_SIZE + 3, fill=colors.white))
-        drawing.add(String(mx, my - 1, label, fontName=regular, fontSize=FONT_SIZE, textAnchor="middle"))
+        drawing.add(Line(x1, y1, x2, y2, strokeColor=grey, strokeWidth=0.8))
+        drawing.add(Polygon(_arrowhead(x1, y1, x2, y2), fillColor=grey, strokeColor=None))
+        labels.append(((x1 + x2) / 2, (y1 + y2) / 2 + lift, _short(edge.label)))
     for box in boxes:
         x, y = at[box.key]
         fill = "#e6f4ea" if box.leaf else "#ddeefc"
-        drawing.add(rect(x, y, BOX_W, BOX_H, fill=colors.HexColor(fill), stroke=colors.HexColor("#57606a"), radius=4))
+        drawing.add(rect(x, y, BOX_W, BOX_H, fill=colors.HexColor(fill), stroke=grey, radius=4))
         font = regular if box.leaf else bold
         lines = simpleSplit(one_line(box.text), font, FONT_SIZE, BOX_W - 8) or [""]
         if len(lines) > 4:
@@ -131,6 +134,10 @@ def diagram(tree: DecisionTree) -> Drawing | None:
                     textAnchor="middle",
                 )
             )
+    for mx, my, label in labels:
+        w = stringWidth(label, regular, FONT_SIZE) + 4
+        drawing.add(rect(mx - w / 2, my - 3, w, FONT_SIZE + 3, fill=colors.white))
+        drawing.add(String(mx, my - 1, label, fontName=regular, fontSize=FONT_SIZE, textAnchor="middle"))
     return drawing
 
 

@@ -175,7 +175,7 @@ def _dot(colour: str) -> object:
     from reportlab.lib import colors
 
     marker = makeMarker("FilledCircle")  # type: ignore[no-untyped-call]
-    marker.size = 3
+    marker.size = 4
     marker.fillColor = colors.HexColor(colour)
     return marker
 

@@ -23,7 +23,8 @@ table { border-collapse: collapse; margin: .6rem 0 1rem; font-variant-numeric: t
 th, td { border: 1px solid #d0d7de; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 th { background: #f6f8fa; } td.n { text-align: right; }
 figure { margin: 1rem 0; } figcaption { color: #57606a; font-size: .9rem; }
-svg { max-width: 100%; height: auto; } svg text { font-family: system-ui, sans-serif; }
+figure svg { width: 100%; max-width: 46rem; height: auto; }
+svg text { font-family: system-ui, sans-serif !important; }
 pre { background: #f6f8fa; padding: .6rem; overflow-x: auto; font-size: 12px; white-space: pre-wrap; }
 """
 

@@ -50,7 +50,9 @@ mutation Propose($input: ProposeSchemaChangeInput!) {
 """
 APPROVE = """
 mutation Approve($id: ID!) {
-  approveSchemaChange(input: {requestId: $id, note: "ok"}) { request { resultingVersion } errors { code field message } }
+  approveSchemaChange(input: {requestId: $id, note: "ok"}) {
+    request { resultingVersion } errors { code field message }
+  }
 }
 """
 SAVE = """

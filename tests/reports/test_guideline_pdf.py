@@ -20,12 +20,14 @@ async def test_the_guideline_pdf_has_the_tree_and_the_definitions(api: Api) -> N
     assert response.headers["content-disposition"] == 'attachment; filename="Retro-guideline-v3.pdf"'
     text = " ".join(pdf_text(response.content).split())
     assert "Retro — annotation guideline v3" in text
-    assert "Label the meaning, not the words." in text and "Sarcasm is negative now." in text
+    assert "Label the meaning, not the words." in text
+    assert "Sarcasm is negative now." in text
     assert "Sarcastic praise counts as negative." in text
     assert "Decision tree" in text
     for node in TREE["nodes"]:
         assert text.count(node["question"]) >= 2, node  # in the diagram and in the outline
-    assert "sentiment: neutral" in text and "sentiment: pos" in text
+    assert "sentiment: neutral" in text
+    assert "sentiment: pos" in text
 
 
 async def test_a_guideline_pdf_is_there_for_guideline_readers_only(api: Api) -> None:
@@ -76,5 +78,6 @@ def test_the_diagram_draws_every_question_once_and_a_box_per_decided_class() -> 
     ).tree
     assert looped is not None
     boxes, edges = layout(looped)
-    assert [b.text for b in boxes] == ["A?", "B?"] and len(edges) == 3
+    assert [b.text for b in boxes] == ["A?", "B?"]
+    assert len(edges) == 3
     assert diagram(looped) is not None

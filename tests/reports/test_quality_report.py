@@ -30,16 +30,26 @@ def assert_report_says(text: str) -> None:
     assert "Retro — quality report" in text
     # 6 labels on 3 items, 3 reviews; 3 audits, 2 overturned.
     assert "Labels (gold answers apart) 6" in text
-    assert "QA audits 3" in text and "Audits overturned 2" in text and "Overturn rate 66.7 %" in text
-    assert "ann1" in text and "ann2" in text and "reviewer" in text
+    assert "QA audits 3" in text
+    assert "Audits overturned 2" in text
+    assert "Overturn rate 66.7 %" in text
+    assert "ann1" in text
+    assert "ann2" in text
+    assert "reviewer" in text
     assert "Labels per 24 h window" in text  # the throughput chart
     assert "Agreement per window, by field" in text
-    assert "QA audits per decided class" in text and "Annotators' error rates" in text
-    assert "Schema version 3" in text and NEW_RATIONALE in text and "Class sentiment.mixed: added" in text
-    assert "Guideline version 3" in text and NEW_CHANGELOG in text
+    assert "QA audits per decided class" in text
+    assert "Annotators' error rates" in text
+    assert "Schema version 3" in text
+    assert NEW_RATIONALE in text
+    assert "Class sentiment.mixed: added" in text
+    assert "Guideline version 3" in text
+    assert NEW_CHANGELOG in text
     assert "Sarcastic praise counts as negative." in text  # the guideline diff's new definition
-    assert "Schema version 2" not in text and OLD_RATIONALE not in text
-    assert "Guideline version 2 " not in text and OLD_CHANGELOG not in text
+    assert "Schema version 2" not in text
+    assert OLD_RATIONALE not in text
+    assert "Guideline version 2 " not in text
+    assert OLD_CHANGELOG not in text
 
 
 async def test_the_html_report_shows_the_period_and_escapes_what_users_wrote(api: Api) -> None:
@@ -58,7 +68,9 @@ async def test_the_html_report_shows_the_period_and_escapes_what_users_wrote(api
     assert ODD not in response.text
     # Self-contained: charts inline, nothing fetched from elsewhere (the SVG namespaces are names, not fetches).
     assert tags.count("svg") == 4
-    assert "src=" not in response.text and "href=" not in response.text and "<link" not in response.text
+    assert "src=" not in response.text
+    assert "href=" not in response.text
+    assert "<link" not in response.text
 
 
 async def test_the_pdf_report_says_the_same(api: Api) -> None:
@@ -83,11 +95,16 @@ async def test_a_period_leaves_out_what_happened_outside_it(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     text, _ = html_text(response.text)
-    assert "Labels (gold answers apart) 0" in text and "QA audits 0" in text
+    assert "Labels (gold answers apart) 0" in text
+    assert "QA audits 0" in text
     assert "No labels were made in this period." in text
-    assert "Schema version 2" in text and OLD_RATIONALE in text and "Class sentiment.neu: renamed → neutral" in text
-    assert "Guideline version 2" in text and OLD_CHANGELOG in text
-    assert "Schema version 3" not in text and NEW_CHANGELOG not in text
+    assert "Schema version 2" in text
+    assert OLD_RATIONALE in text
+    assert "Class sentiment.neu: renamed → neutral" in text
+    assert "Guideline version 2" in text
+    assert OLD_CHANGELOG in text
+    assert "Schema version 3" not in text
+    assert NEW_CHANGELOG not in text
 
 
 async def test_a_download_is_audited_with_its_period(api: Api) -> None:
