@@ -26,9 +26,9 @@ MAX_BARS = 25  # classes or annotators per bar chart: the worst ones
 MAX_LABEL = 28  # characters of a category name under a chart
 
 
-def _short(text: str) -> str:
+def _short(text: str, most: int = MAX_LABEL) -> str:
     text = " ".join(text.split())
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def window_names(data: ReportData) -> list[str]:
@@ -96,6 +96,25 @@ def audit_overturns(data: ReportData) -> Drawing | None:
         names,
         [[c.audits for c in classes[:MAX_BARS]], [c.overturned for c in classes[:MAX_BARS]]],
         ["audited", "overturned"],
+    )
+
+
+def class_errors(data: ReportData, name: str) -> Drawing | None:
+    """Per class of one field, against the final labels: the share of its labels that gave another
+    class (1 - recall, missed) and the share of labels giving it where the final label differs
+    (1 - precision, wrongly given)."""
+    figures = next((f for f in data.quality.figures.fields if f.name == name), None)
+    classes = [c for c in figures.classes if c.support] if figures else []
+    if not classes:
+        return None
+    classes.sort(key=lambda c: (c.recall, c.precision, c.value))
+    shown = classes[:MAX_BARS]
+    return _bars(
+        f"Errors per class of {name}",
+        [_short(class_name(c.value)) for c in shown],
+        [[1 - c.recall for c in shown], [1 - c.precision for c in shown]],
+        ["missed (1 - recall)", "wrongly given (1 - precision)"],
+        rates=True,
     )
 
 
@@ -186,7 +205,7 @@ def _legend(drawing: Drawing, names: Sequence[str], font: str) -> None:
 
     x, y = 0.0, drawing.height - 30
     for i, name in enumerate(names[: len(PALETTE)]):
-        shown = _short(name)
+        shown = _short(name, 2 * MAX_LABEL)
         drawing.add(rect(x, y, 8, 8, fill=colors.HexColor(PALETTE[i])))
         drawing.add(String(x + 11, y + 1, shown, fontName=font, fontSize=8))
         x += 24 + 5 * len(shown)

@@ -104,13 +104,14 @@ def _fields(data: ReportData) -> list[Block]:
     ]
     for f in figures:
         if f.classes:
-            blocks += _classes(f)
+            blocks += _classes(data, f)
     return blocks
 
 
-def _classes(f: FieldFigures) -> list[Block]:
+def _classes(data: ReportData, f: FieldFigures) -> list[Block]:
     blocks: list[Block] = [
         Heading(f"Classes of {f.name}", 3),
+        Chart(charts.class_errors(data, f.name), "No label of a decided item gives a class of this field."),
         Table(
             ["Class", "Agreement", "Precision", "Recall", "F1", "Support"],
             [

@@ -67,7 +67,7 @@ async def test_the_html_report_shows_the_period_and_escapes_what_users_wrote(api
     assert "script" not in tags  # ...never as markup, in the page or its SVG charts
     assert ODD not in response.text
     # Self-contained: charts inline, nothing fetched from elsewhere (the SVG namespaces are names, not fetches).
-    assert tags.count("svg") == 4
+    assert tags.count("svg") == 5  # throughput, agreement, errors per class, audits, annotators
     assert "src=" not in response.text
     assert "href=" not in response.text
     assert "<link" not in response.text
