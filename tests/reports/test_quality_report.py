@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from tests.access.test_access_history import access_events
 from tests.conftest import Api, gid
 from tests.reports.support import (
     NEW_CHANGELOG,
@@ -155,3 +156,18 @@ async def test_a_bad_period_is_a_clear_400(api: Api) -> None:
         response = await api.client.get(url, params=params, headers=headers(api, "qa"))
         assert response.status_code == 400, params
         assert response.json() == {"error": "invalid_request", "error_description": message}
+
+
+async def test_downloads_and_refusals_are_in_the_access_history(api: Api) -> None:
+    retro = await seeded(api)
+    url = f"/reports/{retro.project}/quality.pdf"
+
+    assert (await api.client.get(url, headers=headers(api, "qa"))).status_code == 200
+    assert (await api.client.get(url, headers=headers(api, "ann1"))).status_code == 403
+
+    downloads = [e for e in await access_events(api) if e["channel"] == "DOWNLOAD" and e["operation"] == "report"]
+    by = {e["actor"]["username"]: e for e in downloads}
+    assert set(by) == {"qa", "ann1"}
+    assert by["qa"]["status"] == 200
+    assert {"resourceType": "Project", "resourceId": retro.project, "action": "READ"} in by["qa"]["resources"]
+    assert (by["ann1"]["status"], by["ann1"]["outcome"]) == (403, "DENIED")
