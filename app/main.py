@@ -34,10 +34,11 @@ from app.exports.http import (
     snapshot_format_endpoint,
 )
 from app.graphiql import graphiql_page, graphiql_routes
-from app.guidelines.http import guideline_markdown_endpoint
+from app.guidelines.http import guideline_markdown_endpoint, guideline_pdf_endpoint
 from app.http_json import BadRequestBody, decode_body
 from app.lineage.http import prov_json_endpoint
 from app.metrics.http import GraphQLTiming, metrics_endpoint
+from app.reports.http import quality_html_endpoint, quality_pdf_endpoint
 from app.runtime import Runtime
 from app.schema import build_schema
 from app.schema.context import Context
@@ -159,6 +160,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/export/{project}/{format}", export_format_endpoint, methods=["GET"]),
         Route("/lineage/{item}.prov.json", prov_json_endpoint, methods=["GET"]),
         Route("/guidelines/{project}/{version:int}.md", guideline_markdown_endpoint, methods=["GET"]),
+        Route("/guidelines/{project}/{version:int}.pdf", guideline_pdf_endpoint, methods=["GET"]),
+        Route("/reports/{project}/quality.html", quality_html_endpoint, methods=["GET"]),
+        Route("/reports/{project}/quality.pdf", quality_pdf_endpoint, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks_endpoint, methods=["GET"]),

@@ -18,6 +18,7 @@ TRACKED = (
     ("/graphql", Channel.GRAPHQL, "graphql"),
     ("/export/", Channel.DOWNLOAD, "export"),
     ("/guidelines/", Channel.DOWNLOAD, "guideline"),
+    ("/reports/", Channel.DOWNLOAD, "report"),
 )
 
 

@@ -154,6 +154,7 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "publishGuideline":        (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "acknowledgeGuideline":    (DENY,   DENY,   ALLOW,  ALLOW,  ALLOW,  ALLOW,  DENY,   DENY,   HIDDEN, DENY),
     "GET /guidelines/{id}/{version}.md":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
+    "GET /guidelines/{id}/{version}.pdf":(ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, DENY),
     # The task loop around a claim
     "viewer.tasks":            (EMPTY,  EMPTY,  ALLOW,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY,  EMPTY),
     # Feedback is on one's own labels: ann1's rejected label on a-3 is ann1's alone to read.
@@ -164,6 +165,9 @@ MATRIX: dict[str, tuple[Outcome, ...]] = {
     "project.qualityPolicy":   (ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  ALLOW,  HIDDEN, ALLOW),
     "updateQualityPolicy":     (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     "projectQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    # The quality report downloads: projectQuality's readers (quality read), audited like an export.
+    "GET /reports/{id}/quality.html":(ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
+    "GET /reports/{id}/quality.pdf":(ALLOW,  ALLOW,  DENY,   DENY,   ALLOW,  DENY,   DENY,   DENY,   HIDDEN, DENY),
     "refreshQuality":          (ALLOW,  ALLOW,  DENY,   DENY,   DENY,   DENY,   DENY,   DENY,   HIDDEN, DENY),
     # Operations figures (the dashboard): the whole project for quality readers, one's own figures
     # for annotators and reviewers (scope SELF), nothing for other roles.
@@ -1400,6 +1404,29 @@ OPERATIONS: dict[str, Operation] = {
         lambda d, s: allow(d["text"].startswith("# Project A") and "\n# A\n" in d["text"], d),
         route="/guidelines/{project}/{version:int}.md",
         url=lambda s: f"/guidelines/{s.project}/1.md",
+    ),
+    "GET /guidelines/{id}/{version}.pdf": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow(d["text"].startswith("%PDF-"), {"text": d["text"][:8]}),
+        route="/guidelines/{project}/{version:int}.pdf",
+        url=lambda s: f"/guidelines/{s.project}/1.pdf",
+    ),
+    "GET /reports/{id}/quality.html": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow("Project A — quality report" in d["text"], {"text": d["text"][:200]}),
+        writes=True,
+        route="/reports/{project}/quality.html",
+        url=lambda s: f"/reports/{s.project}/quality.html",
+    ),
+    "GET /reports/{id}/quality.pdf": Operation(
+        None,
+        lambda s: {},
+        lambda d, s: allow(d["text"].startswith("%PDF-"), {"text": d["text"][:8]}),
+        writes=True,
+        route="/reports/{project}/quality.pdf",
+        url=lambda s: f"/reports/{s.project}/quality.pdf",
     ),
     "revokeToken": Operation(
         """
