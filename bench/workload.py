@@ -142,6 +142,11 @@ class RunFigures:
     page_finals: int = 0
     export_s: float = 0.0
     export_lines: int = 0
+    snapshot_id: str = ""
+    # The same snapshot again in the other formats (GET /export/snapshots/{id}/{format}): seconds, bytes.
+    format_s: dict[str, float] = field(default_factory=dict)
+    format_bytes: dict[str, int] = field(default_factory=dict)
+    metrics_scrape_ms: float = 0.0
     # Where the time went: server CPU seconds per phase, and the bench client's own CPU.
     server_cpu_s: dict[str, float] = field(default_factory=dict)
     client_cpu_s: dict[str, float] = field(default_factory=dict)
@@ -377,8 +382,36 @@ async def export(cast: Cast, figures: RunFigures, cpu: Callable[[], float]) -> N
                 raise BenchError(f"export: HTTP {response.status_code} {(await response.aread())[:500]!r}")
             async for chunk in response.aiter_raw():
                 lines += chunk.count(b"\n")
+        figures.snapshot_id = response.headers.get("labelgraph-snapshot", "")
     figures.export_s = phase.wall_s
     figures.export_lines = lines
+
+
+# The formats people train from, rendered from the JSONL export's snapshot (jsonl is the peer).
+FORMATS = ("csv", "parquet", "hf", "label-studio")
+
+
+async def export_formats(cast: Cast, figures: RunFigures, cpu: Callable[[], float]) -> None:
+    """The export's snapshot again in each of FORMATS, read to its last byte."""
+    for fmt in FORMATS:
+        size = 0
+        with Phase(f"export-{fmt}", figures, cpu) as phase:
+            async with cast.admin.http.stream("GET", f"/export/snapshots/{figures.snapshot_id}/{fmt}") as response:
+                if response.status_code != 200:
+                    raise BenchError(f"export {fmt}: HTTP {response.status_code} {(await response.aread())[:500]!r}")
+                async for chunk in response.aiter_raw():
+                    size += len(chunk)
+        figures.format_s[fmt] = phase.wall_s
+        figures.format_bytes[fmt] = size
+
+
+async def scrape_metrics(cast: Cast, figures: RunFigures) -> None:
+    """GET /metrics as the admin (who holds `metrics read`): what a Prometheus scrape costs."""
+    started = time.perf_counter()
+    response = await cast.admin.http.get("/metrics")
+    if response.status_code != 200 or b"labelgraph_claims_total" not in response.content:
+        raise BenchError(f"metrics: HTTP {response.status_code} {response.content[:300]!r}")
+    figures.metrics_scrape_ms = (time.perf_counter() - started) * 1000
 
 
 async def run_workload(
@@ -403,6 +436,15 @@ async def run_workload(
         )
         await export(cast, figures, cpu)
         say(f"export: {figures.export_s:.3f} s, {figures.export_lines:,} lines")
+        await export_formats(cast, figures, cpu)
+        say(
+            "the snapshot again: "
+            + ", ".join(
+                f"{fmt} {figures.format_s[fmt]:.3f} s ({figures.format_bytes[fmt] / 1e6:.1f} MB)" for fmt in FORMATS
+            )
+        )
+        await scrape_metrics(cast, figures)
+        say(f"/metrics scrape: {figures.metrics_scrape_ms:.1f} ms")
     finally:
         await cast.aclose()
     return figures
