@@ -668,7 +668,12 @@ def events_dispatch(
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve the worker's own /metrics, unauthenticated, on this port.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(help="The address of --metrics-port's bind.")] = "127.0.0.1",
+) -> None:
     """Run the background jobs (consent sweeps, retrains, webhook deliveries) until SIGTERM or
     Ctrl-C: one worker beside servers started with LABELGRAPH_BACKGROUND=0, so N server processes
     do not each run them (app/worker.py)."""
@@ -682,7 +687,7 @@ def worker() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("labelgraph").setLevel(logging.INFO)
     with _database_errors(settings):
-        run_until_signalled(settings)
+        run_until_signalled(settings, (metrics_host, metrics_port) if metrics_port is not None else None)
 
 
 # The operator's commands: clients of the API (a server at --url, or the local store in process).

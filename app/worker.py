@@ -20,9 +20,14 @@ import asyncio
 import dataclasses
 import logging
 import signal
+import threading
+from typing import TYPE_CHECKING
 
 from app.runtime import Runtime
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 logger = logging.getLogger("labelgraph.worker")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -40,23 +45,51 @@ def jobs(settings: Settings) -> list[str]:
     return running
 
 
-async def run(settings: Settings, stop: asyncio.Event) -> None:
+async def run(settings: Settings, stop: asyncio.Event, metrics_bind: tuple[str, int] | None = None) -> None:
     """Run the background jobs until `stop` is set, then stop them as a server's shutdown does (a
     tick under way is cancelled; a delivery it had claimed is tried again once its lease runs out)
-    and close the database."""
+    and close the database. With `metrics_bind`, the worker's own counts (its jobs' ticks, its
+    webhook attempts) are served at /metrics on that address, without authentication: a server's
+    /metrics sums only the server's processes."""
     # The jobs start whatever LABELGRAPH_BACKGROUND says: compose gives every service one environment.
     runtime = await Runtime.start(dataclasses.replace(settings, background=False))
+    metrics_server = _serve_metrics(runtime, *metrics_bind) if metrics_bind else None
     try:
         runtime.start_background()
         logger.info("worker started: %s", "; ".join(jobs(settings)) or "nothing to run (every job is off)")
         await stop.wait()
         logger.info("worker stopping")
     finally:
+        if metrics_server is not None:
+            metrics_server.should_exit = True
         await runtime.stop()
     logger.info("worker stopped")
 
 
-def run_until_signalled(settings: Settings) -> None:
+def _serve_metrics(runtime: Runtime, host: str, port: int) -> uvicorn.Server:
+    """/metrics of this process's registry, from a thread with its own event loop (uvicorn leaves
+    the worker's signal handlers alone off the main thread). No queue figures: the servers'
+    /metrics read those from the database, and two sources of one gauge would double it."""
+    import uvicorn
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from app.metrics.http import counted
+
+    async def endpoint(request: Request) -> Response:
+        return Response(counted(runtime.metrics), media_type=CONTENT_TYPE_LATEST)
+
+    app = Starlette(routes=[Route("/metrics", endpoint, methods=["GET"])])
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, loop="asyncio", log_level="warning"))
+    threading.Thread(target=server.run, name="worker-metrics", daemon=True).start()
+    logger.info("worker metrics on http://%s:%d/metrics", host, port)
+    return server
+
+
+def run_until_signalled(settings: Settings, metrics_bind: tuple[str, int] | None = None) -> None:
     """`run` in its own event loop, stopped by SIGTERM or SIGINT (exit code 0 either way)."""
 
     async def main() -> None:
@@ -65,7 +98,7 @@ def run_until_signalled(settings: Settings) -> None:
         for signum in STOP_SIGNALS:
             loop.add_signal_handler(signum, stop.set)
         try:
-            await run(settings, stop)
+            await run(settings, stop, metrics_bind)
         finally:
             for signum in STOP_SIGNALS:
                 loop.remove_signal_handler(signum)

@@ -9,11 +9,15 @@ import asyncio
 import dataclasses
 import os
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.runtime import Runtime
 from app.settings import Settings
@@ -89,9 +93,14 @@ async def test_the_worker_delivers_webhooks_sweeps_consent_and_stops_on_sigterm(
         hook.secret = registered["signingSecret"]
         await import_items(api, project, ["a-1"], as_="pm")  # the test's server dispatches nothing
 
+        with socket.socket() as probe:  # a port the kernel picked for the worker's /metrics
+            probe.bind(("127.0.0.1", 0))
+            metrics_port = probe.getsockname()[1]
         worker = await asyncio.create_subprocess_exec(
             LABELGRAPH,
             "worker",
+            "--metrics-port",
+            str(metrics_port),
             env=env,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.DEVNULL,
@@ -107,6 +116,7 @@ async def test_the_worker_delivers_webhooks_sweeps_consent_and_stops_on_sigterm(
 
             await until(delivered, worker)
             await until(swept, worker)
+            samples = await worker_metrics(metrics_port, worker)
             worker.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(worker.communicate(), timeout=60)
         finally:
@@ -123,3 +133,27 @@ async def test_the_worker_delivers_webhooks_sweeps_consent_and_stops_on_sigterm(
     assert {d["status"] for d in await deliveries(api, project)} == {"SUCCEEDED"}
     [event] = await audit_events(api, "consent.expire", project_a(api))
     assert event["details"] == {"items": 1, "itemsWithdrawn": 1, "assignmentsCancelled": 0}
+    # Its own /metrics counted what it did: the delivery, and the sweep among its job's ticks.
+    assert samples[("labelgraph_webhook_attempts_total", (("error", "none"), ("result", "succeeded")))] == 1
+    assert samples[("labelgraph_job_runs_total", (("job", "consent-lapse"), ("outcome", "ok")))] >= 1
+    assert not any(name.startswith("labelgraph_queue") for name, _ in samples)  # the servers' to give
+
+
+async def worker_metrics(port: int, worker: asyncio.subprocess.Process) -> dict[tuple[str, Any], float]:
+    """The worker's /metrics, parsed with the Prometheus text parser: (sample, labels) -> value."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        for _ in range(1200):
+            try:
+                response = await client.get("/metrics")
+                break
+            except httpx.TransportError:
+                assert worker.returncode is None, "the worker exited early"
+                await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the worker's /metrics did not answer within 60 s")
+    assert response.status_code == 200
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
