@@ -34,6 +34,7 @@ from typing import Any
 
 from app.exports.coco import image_reference
 from app.exports.source import Source, data_columns
+from app.interop.label_studio.convert import utf16_offset
 from app.taxonomy.schema_language import ClassNode, FieldSpec, LabelSchema
 
 IMAGE = "image"
@@ -130,6 +131,8 @@ def results(schema: LabelSchema, found: Objects, value: dict[str, Any], record: 
             for k, span in enumerate(v):
                 region = {"start": span["start"], "end": span["end"], "labels": [span["label"]]}
                 if isinstance(text, str):
+                    # Label Studio counts offsets in UTF-16 units, as JavaScript does; we count code points.
+                    region |= {"start": utf16_offset(text, span["start"]), "end": utf16_offset(text, span["end"])}
                     region["text"] = text[span["start"] : span["end"]]
                 out.append({**base, "id": f"{spec.name}-{k}", "type": "labels", "value": region})
         elif spec.kind == "boxes":

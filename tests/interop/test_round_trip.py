@@ -11,7 +11,7 @@ from typing import Any
 from tests.conftest import Api
 from tests.exports.support import download, exported, text_program
 from tests.interop.test_label_studio import IMPORT, MAPPING
-from tests.workflow.flow import create_project, grant
+from tests.workflow.flow import claimed, create_project, grant, imported, review, submit
 
 ITEMS = """
 query Items($id: ID!) {
@@ -80,3 +80,53 @@ async def test_a_label_studio_export_imports_back_with_its_schema_data_and_annot
 
 def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
+
+
+SPANS_SCHEMA = {"fields": [{"name": "entities", "kind": "spans", "source": "text", "labels": ["PER", "ORG"]}]}
+EMOJI_TEXT = "😀 Ada met 🐍 Babbage"  # two characters Label Studio counts twice (UTF-16)
+
+
+async def test_spans_after_an_emoji_keep_their_text_both_ways(api: Api) -> None:
+    source = await create_project(api, "Spans", overlap=1, schema=SPANS_SCHEMA)
+    await imported(api, source, [{"externalId": "e-0", "data": {"text": EMOJI_TEXT}}])
+    ada, babbage = EMOJI_TEXT.index("Ada"), EMOJI_TEXT.index("Babbage")
+    value = {
+        "entities": [
+            {"start": ada, "end": ada + 3, "label": "PER"},
+            {"start": babbage, "end": babbage + 7, "label": "PER"},
+        ]
+    }
+    assignment = await claimed(api, source, as_="ann1")
+    label = (await submit(api, assignment["id"], value, as_="ann1"))["label"]
+    assert (await review(api, label["id"], "ACCEPT"))["errors"] == []
+
+    response = await exported(api, source, "label-studio")
+    [task] = response.json()
+    config = (await download(api, response.headers["Labelgraph-Label-Config"])).text
+    regions = [r["value"] for r in task["annotations"][0]["result"]]
+    # Label Studio's offsets: JavaScript's, one more after the first emoji, two more after the second.
+    assert [(r["start"], r["end"], r["text"]) for r in regions] == [
+        (ada + 1, ada + 4, "Ada"),
+        (babbage + 2, babbage + 9, "Babbage"),
+    ]
+
+    target = await create_project(api, "Spans again", overlap=1, schema=SPANS_SCHEMA)
+    names = task["meta"]["labelgraph"]["annotators"]
+    await grant(api, "reviewer", "ANNOTATOR", target)
+    payload = (
+        await api.data(
+            IMPORT,
+            {
+                "input": {
+                    "projectId": target,
+                    "tasks": [task],
+                    "labelConfig": config,
+                    "annotators": [{"labelStudioId": int(n), "username": u} for n, u in names.items()],
+                }
+            },
+            as_="pm",
+        )
+    )["importLabelStudio"]
+    assert payload["errors"] == []
+    _, items = await _project(api, target)
+    assert {lb["author"]["username"]: lb["value"] for lb in items[str(task["id"])]["labels"]}["ann1"] == value

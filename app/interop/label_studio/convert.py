@@ -170,6 +170,12 @@ def _span(control: Control, value: Mapping[str, Any], data: Mapping[str, Any], a
     return [{"start": cp_start, "end": cp_end, "label": label} for label in labels]
 
 
+def utf16_offset(text: str, index: int) -> int:
+    """A Python (code point) index into the text as the JavaScript (UTF-16) offset Label Studio uses:
+    characters outside the Basic Multilingual Plane (emoji) count twice there."""
+    return index + sum(1 for c in text[:index] if ord(c) >= 0x10000)
+
+
 def _code_points(text: str, utf16: int) -> int | None:
     """A JavaScript (UTF-16) offset into the text as a Python (code point) index."""
     if text.isascii() or all(ord(c) < 0x10000 for c in text):
