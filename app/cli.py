@@ -71,7 +71,8 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _operator_command(command: Callable[..., None]) -> Callable[..., None]:
-    """An operator command (app/operator) whose refusals (ApiError) are one line and exit code 2."""
+    """An operator command (app/operator) whose refusals (ApiError) and file errors (an --out,
+    --state or --errors path it cannot write) are one line and exit code 2."""
     from app.client.errors import ApiError
 
     @functools.wraps(command)
@@ -80,6 +81,9 @@ def _operator_command(command: Callable[..., None]) -> Callable[..., None]:
             command(*args, **kwargs)
         except ApiError as exc:
             raise _fail(str(exc)) from None
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise _fail(f"cannot use{where}: {exc.strerror or exc}") from None
 
     return run
 

@@ -69,6 +69,8 @@ def failure(exc: BaseException, raw: str) -> str | None:
         if isinstance(cause, sqlite3.OperationalError):
             return f"cannot use {store}: {_first_line(cause)}"
         if isinstance(cause, OSError) and not isinstance(cause, sqlite3.Error):
+            if cause.filename is not None and cause.filename != url.database:
+                return None  # another file (a command's --out): not the database's failure
             return f"cannot reach {store}: {cause.strerror or _first_line(cause)}"
     if isinstance(exc, DBAPIError):
         return f"{store} refused the operation: {_first_line(exc.orig or exc)}"

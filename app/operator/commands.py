@@ -168,7 +168,7 @@ def import_items(
 def export(
     project: Annotated[str, typer.Argument(help="The project's name or global id.")],
     format: Annotated[
-        str, typer.Option("--format", help="jsonl, csv, parquet, hf, label-studio, coco or conll.")
+        str, typer.Option("--format", help="jsonl, csv, parquet, hf, label-studio, coco, conll or spacy.")
     ] = "jsonl",
     snapshot: Annotated[
         str | None, typer.Option(help="Download this dataset snapshot again instead of a new export.")

@@ -29,6 +29,7 @@ EXPORT_FORMATS = {
     "label-studio": "json",
     "coco": "json",
     "conll": "conll",
+    "spacy": "spacy.jsonl",  # not .jsonl: the default name must not be the jsonl export's
 }
 REPORT_FORMATS = ("html", "pdf")
 CHUNK = 1 << 16

@@ -59,7 +59,7 @@ def test_export_refusals_are_one_line_and_leave_no_file(store: Store, tmp_path: 
     out = folder / "out.jsonl"
     cases = {
         ("--format", "xml", "--as", "pm"): "error: --format must be one of jsonl, csv, parquet, hf, label-studio, "
-        "coco, conll",
+        "coco, conll, spacy",
         ("--as", "ann1"): "error: forbidden: You may not export it. (HTTP 403)",
         ("--as", "pm", "--purpose", "no-such-purpose"): "error: invalid_request: purpose is not one this project "
         "accepts. (HTTP 400)",
@@ -69,6 +69,13 @@ def test_export_refusals_are_one_line_and_leave_no_file(store: Store, tmp_path: 
         result = store.run("export", PROJECT_A, "--out", str(out), *args)
         assert (result.exit_code, result.stderr.splitlines()) == (2, [expected]), args
     assert list(folder.iterdir()) == []
+    # A place it cannot write: one line naming it, no traceback.
+    nowhere = tmp_path / "no-such-dir" / "out.jsonl"
+    result = store.run("export", PROJECT_A, "--out", str(nowhere), "--as", "pm")
+    assert result.exit_code == 2
+    [line] = result.stderr.splitlines()
+    assert line.startswith("error: cannot use "), line
+    assert "No such file or directory" in line, line
 
 
 @pytest.mark.parametrize("fmt", ["csv", "hf"])
