@@ -11,7 +11,6 @@ gauge of its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,7 +23,6 @@ from sqlmodel import col, select
 from app.clock import aware, utcnow
 from app.ids import encode_global_id
 from app.ingestion.models import Item, ItemStatus
-from app.projects.models import Project
 
 WAITING = (ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED)
 
@@ -47,21 +45,15 @@ async def waiting(session: AsyncSession) -> list[Stage]:
     return [Stage(project_id, ItemStatus(status).value, count, oldest) for project_id, status, count, oldest in rows]
 
 
-async def names(session: AsyncSession, project_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
-    if not project_ids:
-        return {}
-    rows = await session.execute(select(col(Project.id), col(Project.name)).where(col(Project.id).in_(project_ids)))
-    return dict(rows.all())
-
-
 async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetricFamily]:
-    """The queue gauges as of now (two queries)."""
+    """The queue gauges as of now (one query). Projects by global id only: the `metrics` role reads
+    no project, and the unauthenticated --metrics-port bind answers anyone who reaches it, so a
+    project's name (user content) stays out; a dashboard maps ids to names through the API."""
     stages = await waiting(session)
     depth: dict[uuid.UUID, int] = {}
     for stage in stages:
         depth[stage.project_id] = depth.get(stage.project_id, 0) + stage.count
     shown = sorted(depth, key=lambda p: (-depth[p], str(p)))[: max(max_projects, 0)]
-    named = await names(session, shown)
     now = utcnow()
     depth_family = GaugeMetricFamily(
         "labelgraph_queue_depth",
@@ -72,9 +64,6 @@ async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetric
         "labelgraph_queue_oldest_waiting_seconds",
         "Age (since import) of the oldest undecided item per project and stage.",
         labels=("project", "status"),
-    )
-    info = GaugeMetricFamily(
-        "labelgraph_project_info", "A project in the queue figures: its id and name.", labels=("project", "name")
     )
     omitted = GaugeMetricFamily(
         "labelgraph_queue_projects_omitted",
@@ -89,9 +78,7 @@ async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetric
         depth_family.add_metric(labels, stage.count)
         if stage.oldest is not None:
             oldest_family.add_metric(labels, max((now - aware(stage.oldest)).total_seconds(), 0.0))
-    for project_id in shown:
-        info.add_metric([ids[project_id], named.get(project_id, "")], 1)
-    return [depth_family, oldest_family, info, omitted]
+    return [depth_family, oldest_family, omitted]
 
 
 class Fixed(Collector):
