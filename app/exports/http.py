@@ -17,7 +17,7 @@ from app.auth.actor import Actor
 from app.auth.middleware import requires_actor
 from app.compliance import audit
 from app.db import unit_of_work
-from app.downloads import attachment
+from app.downloads import attachment, refusal
 from app.exports import label_studio
 from app.exports.formats import ExportRefused, Format, choose_field, lookup
 from app.exports.jsonl import Reader, accepted_purposes
@@ -33,13 +33,9 @@ from app.taxonomy.schema_language import FieldSpec, LabelSchema
 from app.taxonomy.versions import version_chain, version_chain_at
 
 
-def _error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
-
-
 def _content_forbidden(fmt: Format) -> JSONResponse:
     access.denied("export", f"The {fmt.name} format needs item content.")
-    return _error(403, "forbidden", f"The {fmt.name} format carries item content, which you may not read here.")
+    return refusal(403, "forbidden", f"The {fmt.name} format carries item content, which you may not read here.")
 
 
 @requires_actor
@@ -59,20 +55,20 @@ async def _export(request: Request, actor: Actor, format_name: str) -> Response:
     async with unit_of_work(runtime.sessions, write=True) as session:
         project = await get_project(session, actor, project_id) if project_id else None
         if project is None:
-            return _error(404, "not_found", "No such project.")
+            return refusal(404, "not_found", "No such project.")
         if not actor.can("export", "read", project.id):
             access.denied("export", "You may not export it.")
-            return _error(403, "forbidden", "You may not export it.")
+            return refusal(403, "forbidden", "You may not export it.")
         access.read("Project", project.id)
         purpose = request.query_params.get("purpose")
         if purpose is not None and purpose not in accepted_purposes(project):
-            return _error(400, "invalid_request", "purpose is not one this project accepts.")
+            return refusal(400, "invalid_request", "purpose is not one this project accepts.")
         schema = (await version_chain(session, project)).active.schema
         try:
             fmt = lookup(format_name)
             field = choose_field(fmt, schema, request.query_params.get("field"))
         except ExportRefused as refused:
-            return _error(400, "invalid_request", str(refused))
+            return refusal(400, "invalid_request", str(refused))
         # Shaped by what the caller may read: an ml_service account exports no person and no single label.
         reader = Reader(
             labels=actor.can("label", "read", project.id),
@@ -133,10 +129,10 @@ async def _readable_snapshot(
     async with runtime.sessions() as session:
         snapshot = await lineage_reads.get_snapshot(session, actor, snapshot_id) if snapshot_id else None
         if snapshot is None:
-            return _error(404, "not_found", "No such snapshot.")
+            return refusal(404, "not_found", "No such snapshot.")
         if not actor.can("export", "read", snapshot.project_id):
             access.denied("export", "You may not download it.")
-            return _error(403, "forbidden", "You may not download it.")
+            return refusal(403, "forbidden", "You may not download it.")
         project = await session.get(Project, snapshot.project_id)
         assert project is not None
         schema = (await version_chain_at(session, snapshot.project_id, snapshot.active_schema_version)).active.schema
@@ -160,7 +156,7 @@ async def _snapshot(request: Request, actor: Actor, format_name: str) -> Respons
         fmt = lookup(format_name)
         field = choose_field(fmt, schema, request.query_params.get("field"))
     except ExportRefused as refused:
-        return _error(400, "invalid_request", str(refused))
+        return refusal(400, "invalid_request", str(refused))
     if fmt.needs_items and not reader.items:
         return _content_forbidden(fmt)
     access.read("DatasetSnapshot", snapshot.id)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from app.access import note as access
 from app.auth.actor import Actor
 from app.auth.middleware import requires_actor
-from app.downloads import attachment
+from app.downloads import attachment, refusal
 from app.guidelines import content, service
 from app.guidelines.models import GuidelineVersion
 from app.guidelines.render import render_markdown
@@ -84,7 +84,7 @@ async def _version(request: Request, actor: Actor) -> tuple[Project, GuidelineVe
             return _not_found("No such project.")
         if not actor.can("guideline", "read", project.id):
             access.denied("guideline", "You may not read it.")
-            return JSONResponse({"error": "forbidden", "error_description": "You may not read it."}, status_code=403)
+            return refusal(403, "forbidden", "You may not read it.")
         row = await service.get_version(session, actor, project.id, request.path_params["version"])
     if row is None:
         return _not_found("No such guideline version.")
@@ -93,4 +93,4 @@ async def _version(request: Request, actor: Actor) -> tuple[Project, GuidelineVe
 
 
 def _not_found(message: str) -> Response:
-    return JSONResponse({"error": "not_found", "error_description": message}, status_code=404)
+    return refusal(404, "not_found", message)

@@ -20,7 +20,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -28,6 +28,7 @@ from app.access import note as access
 from app.auth.actor import Actor
 from app.auth.middleware import requires_actor
 from app.db import create_engine, session_factory
+from app.downloads import refusal
 from app.metrics import queue
 from app.metrics.graphql import SLOT, OperationLabel
 from app.metrics.registry import Metrics, multiprocess_dir
@@ -39,9 +40,7 @@ from app.settings import Settings
 async def metrics_endpoint(request: Request, actor: Actor) -> Response:
     if not actor.can("metrics", "read"):
         access.denied("metrics", "You may not read the server's metrics.")
-        return JSONResponse(
-            {"error": "forbidden", "error_description": "You may not read the server's metrics."}, status_code=403
-        )
+        return refusal(403, "forbidden", "You may not read the server's metrics.")
     runtime: Runtime = request.app.state.runtime
     return Response(await exposition(runtime), media_type=CONTENT_TYPE_LATEST)
 
