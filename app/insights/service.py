@@ -44,6 +44,8 @@ from app.workflow.models import Assignment, Decision, DecisionLabel, Label, Revi
 
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_BUCKET_HOURS = 24 * 366
+# The figures are folded in Python over the period's rows: a period is at most a year, like a report's.
+MAX_PERIOD = timedelta(days=366)
 WAITING = (ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED)
 AUDIT_STAGE = "AUDIT"  # the queue's stage for pending QA audits, beside the item statuses
 
@@ -185,7 +187,9 @@ async def project_operations(
 
     `project` is one the actor can read (the caller looked it up through the read scope). Raises
     Forbidden for a role with neither scope, DomainError OUT_OF_RANGE for a bucket
-    width outside 1..8784 hours, a period not running forwards, or one of more than 1000 buckets."""
+    width outside 1..8784 hours, a period not running forwards or longer than 366 days, or one of
+    more than 1000 buckets. Labels imported from another tool are not in throughput, per-annotator
+    rates or claim-to-submit latency (their times are the import's)."""
     scope = scope_of(actor, project)
     now = utcnow()
     until = aware(until or now).astimezone(UTC)
@@ -194,6 +198,8 @@ async def project_operations(
         raise DomainError.single("OUT_OF_RANGE", f"bucketHours must lie within 1..{MAX_BUCKET_HOURS}.", "bucketHours")
     if since >= until:
         raise DomainError.single("OUT_OF_RANGE", "from must come before to.", "from")
+    if until - since > MAX_PERIOD:
+        raise DomainError.single("OUT_OF_RANGE", f"The period spans at most {MAX_PERIOD.days} days.", "from")
     buckets = Buckets(since.timestamp(), until.timestamp(), bucket_hours * 3600.0)
     if buckets.count > pure.MAX_BUCKETS:
         raise DomainError.single(
@@ -245,6 +251,9 @@ async def _figures(
         col(Label.created_at) >= since,
         col(Label.created_at) < until,
         col(Assignment.qualification_attempt_id).is_(None),
+        # Imported labels (Label Studio) were made elsewhere: their "claim" and "submit" are the import's
+        # moment, which would show as a burst of instant labels. Reviews and audits of them still count.
+        col(Label.imported_from).is_(None),
     ]
     if own:
         label_scope.append(col(Label.author_id) == actor.id)

@@ -288,6 +288,7 @@ async def test_bad_periods_and_buckets_are_bad_input(api: Api) -> None:
         {"bucketHours": 9000},
         {"from": now.isoformat(), "to": (now - timedelta(hours=1)).isoformat()},
         {"from": (now - timedelta(hours=1001)).isoformat(), "to": now.isoformat(), "bucketHours": 1},
+        {"from": (now - timedelta(days=367)).isoformat(), "to": now.isoformat(), "bucketHours": 24 * 30},
     ]
     for variables in cases:
         body = await api.gql(OPERATIONS, {"id": project, **variables}, as_="pm")
@@ -313,3 +314,19 @@ async def test_the_figures_cost_the_same_statements_for_more_work(api: Api) -> N
         await label(api, project, {"sentiment": "pos", "topics": ["price"]}, as_="ann3", took=5)
     assert before == await cost()
     assert before <= MAX_STATEMENTS, before
+
+
+async def test_labels_imported_from_label_studio_are_not_throughput_or_latency(api: Api) -> None:
+    from tests.interop.test_label_studio import ANNOTATORS, EXPORT, _import, _project, _set_email
+
+    project = await _project(api)
+    await _set_email(api, "ann2", "ann2@example.org")
+    result = await _import(api, project, EXPORT, annotators=ANNOTATORS)
+    assert (result["errors"], result["labelCount"]) == ([], 2)
+
+    figures = (await api.data(OPERATIONS, {"id": project, "bucketHours": 24}, as_="pm"))["projectOperations"]
+
+    # Two labels arrived this hour, made in Label Studio at other times: no instant labels here.
+    assert sum(bucket["labels"] for bucket in figures["throughput"]) == 0
+    assert figures["latency"]["claimToSubmit"]["count"] == 0
+    assert [row["labels"] for row in figures["annotators"]] in ([], [0], [0, 0])
