@@ -10,6 +10,8 @@ they share; BIO cannot say more. Items in snapshot order; a tombstoned item is l
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -23,11 +25,14 @@ DOCSTART = "-DOCSTART-\tO\n\n"
 def tag(text: str, spans: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     """(token, BIO tag) for every whitespace token of `text`, spans snapped outward to whole tokens."""
     tokens = [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+    starts = [start for start, _, _ in tokens]
+    ends = [end for _, end, _ in tokens]
     tags = ["O"] * len(tokens)
     taken = [False] * len(tokens)
     for span in sorted(spans, key=lambda s: (s["start"], -s["end"])):
-        covered = [i for i, (start, end, _) in enumerate(tokens) if start < span["end"] and span["start"] < end]
-        free = [i for i in covered if not taken[i]]
+        # The tokens it overlaps: those ending after its start and starting before its end (sorted runs).
+        first, last = bisect.bisect_right(ends, span["start"]), bisect.bisect_left(starts, span["end"])
+        free = [i for i in range(first, last) if not taken[i]]
         for n, i in enumerate(free):
             tags[i] = f"{'B' if n == 0 else 'I'}-{span['label']}"
             taken[i] = True
@@ -36,16 +41,23 @@ def tag(text: str, spans: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
 
 async def render(source: Source) -> AsyncIterator[bytes]:
     assert source.field is not None  # picked by the registry
-    assert source.field.source is not None
     spec = source.field
+    text_key = spec.source
+    assert text_key is not None
     async for records in source.records():
-        documents = []
-        for record in records:
-            if "tombstone" in record:
-                continue
-            text = (record.get("data") or {}).get(spec.source)
-            spans = (record.get("active_value") or {}).get(spec.name) or []
-            lines = "".join(f"{token}\t{t}\n" for token, t in tag(text if isinstance(text, str) else "", spans))
-            documents.append(DOCSTART + lines + "\n")
-        if documents:
-            yield "".join(documents).encode()
+        # Tokenising is CPU work that grows with the texts: off the event loop, a batch at a time.
+        chunk = await asyncio.to_thread(_documents, records, text_key, spec.name)
+        if chunk:
+            yield chunk
+
+
+def _documents(records: Sequence[dict[str, Any]], text_key: str, field: str) -> bytes:
+    documents = []
+    for record in records:
+        if "tombstone" in record:
+            continue
+        text = (record.get("data") or {}).get(text_key)
+        spans = (record.get("active_value") or {}).get(field) or []
+        lines = "".join(f"{token}\t{t}\n" for token, t in tag(text if isinstance(text, str) else "", spans))
+        documents.append(DOCSTART + lines + "\n")
+    return "".join(documents).encode()
