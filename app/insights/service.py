@@ -34,20 +34,19 @@ from app.columns import epoch_seconds
 from app.db import bulk_read
 from app.errors import DomainError, Forbidden
 from app.expertise.models import Certificate, GoldResponse, Suspension
-from app.ingestion.models import Item, ItemStatus
+from app.ingestion.models import Item
 from app.insights import pure
 from app.insights.pure import AttentionReason, Buckets, Latency
 from app.projects.models import Project
 from app.projects.service import active_schema
 from app.quality.report import CLASS_KINDS
+from app.workflow import waiting
 from app.workflow.models import Assignment, Decision, DecisionLabel, Label, Review, ReviewStage, Verdict
 
 DEFAULT_PERIOD = timedelta(days=7)
 MAX_BUCKET_HOURS = 24 * 366
 # The figures are folded in Python over the period's rows: a period is at most a year, like a report's.
 MAX_PERIOD = timedelta(days=366)
-WAITING = (ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED)
-AUDIT_STAGE = "AUDIT"  # the queue's stage for pending QA audits, beside the item statuses
 
 
 class Scope(enum.StrEnum):
@@ -485,28 +484,14 @@ def _drift(
 
 
 async def _queue(conn: Any, project: Project, now: datetime) -> Queue:
-    """Items waiting to be labeled, reviewed or settled by an expert (by status), and audits waiting
-    for an auditor; each stage's oldest wait runs from the item's import (the audit's creation)."""
-    waiting = await conn.execute(
-        select(col(Item.status), func.count(), func.min(epoch_seconds(col(Item.created_at))))
-        .where(col(Item.project_id) == project.id, col(Item.status).in_(WAITING), ~col(Item.gold))
-        .group_by(col(Item.status))
-    )
-    found = {ItemStatus(status).value: (int(n), oldest) for status, n, oldest in waiting.all()}
-    pending = (
-        await conn.execute(
-            select(func.count(), func.min(epoch_seconds(col(QaAudit.created_at)))).where(
-                col(QaAudit.project_id) == project.id, col(QaAudit.status) == AuditStatus.PENDING
-            )
-        )
-    ).one()
-    if pending[0]:
-        found[AUDIT_STAGE] = (int(pending[0]), pending[1])
+    """What waits in the project, by stage (app/workflow/waiting.py, as /metrics shows it)."""
+    found = {stage.status: stage for stage in await waiting.waiting(conn, project.id)}
     moment = now.timestamp()
-    stages = [
-        StageCount(name, *_aged(found.get(name, (0, None)), moment))
-        for name in [*(s.value for s in WAITING), AUDIT_STAGE]
-    ]
+    stages = []
+    for name in waiting.STAGES:
+        stage = found.get(name)
+        oldest = aware(stage.oldest).timestamp() if stage is not None and stage.oldest is not None else None
+        stages.append(StageCount(name, *_aged((stage.count if stage else 0, oldest), moment)))
     ages = [s.oldest_waiting_s for s in stages if s.oldest_waiting_s is not None]
     return Queue(sum(s.count for s in stages), max(ages) if ages else None, stages)
 

@@ -1,8 +1,8 @@
 """Queue figures per project, read from the database when /metrics is scraped: right in every
 server process however many there are, and never counted by hand.
 
-One aggregate over the undecided items (QUEUED, IN_REVIEW, ESCALATED; gold questions are not
-work): how many wait in each stage and since when the oldest of them was imported. Projects with
+The stages of app/workflow/waiting.py (QUEUED, IN_REVIEW, ESCALATED items, AUDIT for pending QA
+audits), as projectOperations shows them: how many wait in each and since when the oldest has. Projects with
 nothing waiting are not exported, and at most `max_projects` are (those with the most waiting),
 so a program of thousands of idle projects keeps a bounded exposition; the number left out is a
 gauge of its own.
@@ -11,38 +11,14 @@ gauge of its own.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from app.clock import aware, utcnow
 from app.ids import encode_global_id
-from app.ingestion.models import Item, ItemStatus
-
-WAITING = (ItemStatus.QUEUED, ItemStatus.IN_REVIEW, ItemStatus.ESCALATED)
-
-
-@dataclass(frozen=True)
-class Stage:
-    project_id: uuid.UUID
-    status: str
-    count: int
-    oldest: datetime | None
-
-
-async def waiting(session: AsyncSession) -> list[Stage]:
-    """Undecided items per project and stage, with the oldest one's import time."""
-    rows = await session.execute(
-        select(col(Item.project_id), col(Item.status), func.count(), func.min(col(Item.created_at)))
-        .where(col(Item.status).in_(WAITING), ~col(Item.gold))
-        .group_by(col(Item.project_id), col(Item.status))
-    )
-    return [Stage(project_id, ItemStatus(status).value, count, oldest) for project_id, status, count, oldest in rows]
+from app.workflow.waiting import waiting
 
 
 async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetricFamily]:
@@ -57,12 +33,12 @@ async def families(session: AsyncSession, max_projects: int) -> list[GaugeMetric
     now = utcnow()
     depth_family = GaugeMetricFamily(
         "labelgraph_queue_depth",
-        "Undecided items per project and stage (QUEUED, IN_REVIEW, ESCALATED; gold questions left out).",
+        "Work waiting per project and stage (QUEUED, IN_REVIEW, ESCALATED items; AUDIT: pending QA audits).",
         labels=("project", "status"),
     )
     oldest_family = GaugeMetricFamily(
         "labelgraph_queue_oldest_waiting_seconds",
-        "Age (since import) of the oldest undecided item per project and stage.",
+        "Age of the oldest waiting per project and stage (since its item's import; an audit's creation).",
         labels=("project", "status"),
     )
     omitted = GaugeMetricFamily(

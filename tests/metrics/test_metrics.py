@@ -151,6 +151,14 @@ async def test_the_queue_figures_are_read_from_the_database_per_project_and_stag
     assert not any("Project A" in dict(labels).values() for (_, labels) in after)  # ids only, never a name
     assert not any(dict(labels).get("project") == b for (_, labels) in after)  # nothing waits there
     assert value(after, "labelgraph_queue_projects_omitted") == 0
+    # The dashboard's queue panel is the same reading (app/workflow/waiting.py).
+    panel = await api.data(
+        "query($id: ID!) { projectOperations(projectId: $id) { queue { stages { status count } } } }",
+        {"id": a},
+        as_="pm",
+    )
+    shown = {s["status"]: s["count"] for s in panel["projectOperations"]["queue"]["stages"] if s["count"]}
+    assert shown == depth
 
 
 async def test_at_most_the_projects_with_most_waiting_are_exported(api: Api) -> None:
