@@ -141,6 +141,16 @@ class Checked:
         return not self.problems
 
 
+def check_body(body: Any) -> list[Problem]:
+    """What is wrong with a guideline's Markdown body (saveGuidelineDraft's check, and
+    `labelgraph schema check --guideline`'s)."""
+    if not isinstance(body, str):
+        return [Problem("INVALID_CONTENT", "body must be Markdown text.", "body")]
+    if len(body) > MAX_BODY:
+        return [Problem("TOO_LONG", f"body allows {MAX_BODY:,} characters.", "body")]
+    return []
+
+
 def check(raw: Any, schema: LabelSchema, at: str = "content") -> Checked:
     """Everything wrong with client content under the schema, or the content and its normalized JSON."""
     if raw is None:

@@ -40,7 +40,6 @@ ACKNOWLEDGE_GUIDELINE = Operation(
     "acknowledgeGuideline", Permission("guideline", "acknowledge"), audit="guideline.acknowledge"
 )
 
-MAX_BODY = guideline_content.MAX_BODY
 MAX_CHANGELOG = 10_000
 
 
@@ -364,9 +363,7 @@ async def _checked(session: AsyncSession, project: Project, body: str, content: 
     if bounded:
         raise DomainError(bounded)
     checked = guideline_content.check({} if content is None else content, schema)
-    problems = list(checked.problems)
-    if len(body) > MAX_BODY:
-        problems.append(Problem("TOO_LONG", f"body allows {MAX_BODY:,} characters.", "body"))
+    problems = [*checked.problems, *guideline_content.check_body(body)]
     problems += await _unknown_items(session, project.id, checked.item_refs)
     problems += await _unknown_sources(session, project.id, checked.source_refs)
     if problems or checked.normalized is None:

@@ -66,12 +66,8 @@ def check_files(schema_file: Path, guideline_file: Path | None) -> Checked:
         return Checked(findings, notes)
     body, content = guideline
     schema = schema_language.parse(definition)
-    # The body's checks are saveGuidelineDraft's (app/guidelines/service.py), with its codes.
-    if body is not None and not isinstance(body, str):
-        findings.append(Finding(guideline_file, "INVALID_CONTENT", "body", "body must be Markdown text."))
-    elif body is not None and len(body) > guideline_content.MAX_BODY:
-        message = f"body allows {guideline_content.MAX_BODY:,} characters."
-        findings.append(Finding(guideline_file, "TOO_LONG", "body", message))
+    if body is not None:  # the checks saveGuidelineDraft makes, with its codes
+        findings.extend(Finding.of(guideline_file, p) for p in guideline_content.check_body(body))
     checked = guideline_content.check(content, schema)
     findings.extend(Finding.of(guideline_file, p) for p in checked.problems)
     for ref in checked.unreachable:
