@@ -114,6 +114,18 @@ def record_batch(schema: pa.Schema, rows: list[dict[str, Any]]) -> pa.RecordBatc
     return pa.RecordBatch.from_pylist(rows, schema=schema)
 
 
+async def write_batches(writer: Any, schema: pa.Schema, rows: AsyncIterator[list[dict[str, Any]]]) -> None:
+    """Each batch of rows converted to Arrow and handed to `writer` (a Parquet or IPC stream writer)
+    in a worker thread: the event loop never converts or writes."""
+
+    def write(batch: list[dict[str, Any]]) -> None:
+        writer.write_batch(record_batch(schema, batch))
+
+    async for batch in rows:
+        if batch:
+            await asyncio.to_thread(write, batch)
+
+
 async def stream_file(path: Path) -> AsyncIterator[bytes]:
     """A built file's bytes, read in a thread a chunk at a time."""
     handle = await asyncio.to_thread(path.open, "rb")

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.exports.arrow import batches, features, record_batch, stream_file
+from app.exports.arrow import batches, features, stream_file, write_batches
 from app.exports.source import Source
 
 if TYPE_CHECKING:
@@ -46,13 +46,8 @@ async def write_stream(path: Path, schema: pa.Schema, rows: AsyncIterator[list[d
     sink = await asyncio.to_thread(pa.OSFile, str(path), "wb")
     writer = await asyncio.to_thread(pa.ipc.new_stream, sink, schema)
 
-    def write(batch: list[dict[str, Any]]) -> None:
-        writer.write_batch(record_batch(schema, batch))
-
     try:
-        async for batch in rows:
-            if batch:
-                await asyncio.to_thread(write, batch)
+        await write_batches(writer, schema, rows)
     finally:
         await asyncio.to_thread(writer.close)
         await asyncio.to_thread(sink.close)

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.exports.arrow import batches, features, record_batch, stream_file
+from app.exports.arrow import batches, features, stream_file, write_batches
 from app.exports.source import Source
 
 if TYPE_CHECKING:
@@ -34,12 +34,7 @@ async def write_parquet(path: Path, schema: pa.Schema, rows: AsyncIterator[list[
 
     writer = await asyncio.to_thread(pq.ParquetWriter, str(path), schema)
 
-    def write(batch: list[dict[str, Any]]) -> None:
-        writer.write_batch(record_batch(schema, batch))
-
     try:
-        async for batch in rows:
-            if batch:
-                await asyncio.to_thread(write, batch)
+        await write_batches(writer, schema, rows)
     finally:
         await asyncio.to_thread(writer.close)

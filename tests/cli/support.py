@@ -6,18 +6,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import sys
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 from sqlmodel import col, func, select
 from typer.testing import CliRunner, Result
 
@@ -26,7 +20,7 @@ from app.db import create_engine, session_factory
 from app.ingestion.models import Item
 from app.main import create_app
 from app.settings import Settings
-from tests.conftest import CHEAP_ARGON2, PASSWORD, SECRET_KEY, Api, World, gid
+from tests.conftest import CHEAP_ARGON2, SECRET_KEY, Api, World, gid
 
 LABELGRAPH = str(Path(sys.executable).with_name("labelgraph"))
 PROJECT_A = "Project A"
@@ -117,38 +111,6 @@ async def with_api(settings: Settings, world: World, work: Any) -> Any:
         transport = httpx.ASGITransport(app=application)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             return await work(Api(client, application, world))
-
-
-@contextmanager
-def served(settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn on a loopback port the kernel picked; its base URL."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", ws="none"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(1200):  # until the lifespan has started; bounded in count, not a measurement
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join()
-        listener.close()
-
-
-def sign_in(base_url: str, username: str) -> str:
-    response = httpx.post(
-        f"{base_url}/auth/token", data={"grant_type": "password", "username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
 
 
 def console_env(store: Store) -> dict[str, str]:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.support import PROJECT_A, Store, errors_of, items, served, sign_in, write_jsonl
+from tests.cli.support import PROJECT_A, Store, errors_of, items, write_jsonl
+from tests.servers import served, sign_in
 
 
 def test_import_and_export_through_a_running_server(store: Store, tmp_path: Path) -> None:

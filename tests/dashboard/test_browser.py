@@ -16,11 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +25,6 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import update
 
 from app.auth.models import User
@@ -37,6 +32,7 @@ from app.dashboard.http import missing_assets
 from app.db import create_engine, session_factory, unit_of_work
 from app.main import create_app
 from app.settings import Settings
+from tests import servers
 from tests.conftest import CHEAP_ARGON2, PASSWORD, ROOT, SECRET_KEY, Api, World, build_world, gid
 from tests.workflow.flow import claimed, imported, labeled, review, rows, submit
 
@@ -45,7 +41,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "var" / "artifacts"
 # Waits for the page (rendering, a query): generous because the machine is shared; never asserted on.
 PATIENCE_MS = 60_000
@@ -123,12 +118,7 @@ async def seed(settings: Settings, password_hash: str) -> World:
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("LABELGRAPH_REQUIRE_BROWSER"):
-            pytest.fail(f"{reason}, and LABELGRAPH_REQUIRE_BROWSER is set (as in CI)")
-        pytest.skip(reason)
-    return CHROMIUM
+    return servers.chromium()
 
 
 @pytest.fixture(scope="module")
@@ -140,26 +130,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, pass
     missing = missing_assets(settings)
     assert not missing, f"the dashboard's chart files are not installed ({', '.join(missing)}): run `make frontend`"
     world = asyncio.run(seed(settings, password_hash))
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):  # until the lifespan has started; bounded in count, not a measurement
-            if server.started or not thread.is_alive():
-                break
-            time.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        yield Seeded(f"http://127.0.0.1:{port}", gid("Project", world.project_a), world)
-    finally:
-        server.should_exit = True
-        thread.join()
-        listener.close()
+    with servers.served(settings) as base_url:
+        yield Seeded(base_url, gid("Project", world.project_a), world)
 
 
 @dataclass

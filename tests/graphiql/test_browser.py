@@ -13,27 +13,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
-import uvicorn
 
 from app.graphiql import missing_assets
-from app.main import create_app
 from app.settings import Settings
-from tests.conftest import CHEAP_ARGON2, PASSWORD, ROOT, SECRET_KEY, build_world
+from tests import servers
+from tests.conftest import CHEAP_ARGON2, ROOT, SECRET_KEY, build_world
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = ROOT / "var" / "artifacts" / "graphiql.png"
 # Waits for the page (rendering, a query): generous because the machine is shared; never asserted on.
 PATIENCE_MS = 60_000
@@ -41,12 +34,7 @@ PATIENCE_MS = 60_000
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
-        if os.environ.get("LABELGRAPH_REQUIRE_BROWSER"):
-            pytest.fail(f"{reason}, and LABELGRAPH_REQUIRE_BROWSER is set (as in CI)")
-        pytest.skip(reason)
-    return CHROMIUM
+    return servers.chromium()
 
 
 @pytest.fixture(scope="module")
@@ -58,41 +46,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, pass
     missing = missing_assets(settings)
     assert not missing, f"GraphiQL's files are not installed ({', '.join(missing)}): run `make frontend`"
     asyncio.run(build_world(settings, password_hash))
-
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    config = uvicorn.Config(create_app(settings), log_level="warning", lifespan="on", ws="none")
-    uvicorn_server = uvicorn.Server(config)
-    thread = threading.Thread(target=uvicorn_server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    try:
-        for _ in range(600):  # until the lifespan has started; bounded in count, not a measurement
-            if uvicorn_server.started or not thread.is_alive():
-                break
-            time.sleep(0.05)
-        assert uvicorn_server.started, "uvicorn did not start"
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        uvicorn_server.should_exit = True
-        thread.join()
-        listener.close()
-
-
-def sign_in(base_url: str, username: str) -> str:
-    response = httpx.post(
-        f"{base_url}/auth/token", data={"grant_type": "password", "username": username, "password": PASSWORD}
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
+    with servers.served(settings) as base_url:
+        yield base_url
 
 
 def test_graphiql_renders_offline_and_runs_a_query_with_the_bearer_token(chromium: Path, server: str) -> None:
     from playwright.sync_api import ConsoleMessage, Route, expect, sync_playwright
 
-    token = sign_in(server, "ann1")
+    token = servers.sign_in(server, "ann1")
     origin = urlsplit(server).netloc
     refused: list[str] = []
     console_errors: list[str] = []
