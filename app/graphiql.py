@@ -15,18 +15,17 @@ from __future__ import annotations
 import html
 import json
 import logging
-from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app import npm_files
 from app.settings import Settings
 
 logger = logging.getLogger("labelgraph.graphiql")
 
 ASSET_PREFIX = "/graphiql/assets/"
-INSTALL_COMMAND = "make frontend"
 # URL name -> file inside the npm install folder (frontend/node_modules); nothing else is served.
 INSTALLED_ASSETS: dict[str, str] = {
     "react.production.min.js": "react/umd/react.production.min.js",
@@ -51,12 +50,7 @@ PAGE_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": PAGE_CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, **npm_files.PAGE_SECURITY_HEADERS}
 
 DEFAULT_QUERY = """\
 # Labelgraph's GraphQL API.
@@ -143,7 +137,7 @@ GENERATED_ASSETS: dict[str, tuple[str, str]] = {
 
 
 def missing_assets(settings: Settings) -> list[str]:
-    return [name for name, path in INSTALLED_ASSETS.items() if not (settings.graphiql_assets / path).is_file()]
+    return npm_files.missing(settings.graphiql_assets, INSTALLED_ASSETS)
 
 
 def graphiql_page(settings: Settings) -> HTMLResponse:
@@ -162,7 +156,7 @@ def _page() -> str:
         {
             "endpoint": "/graphql",
             "assets": ASSET_PREFIX,
-            "install": INSTALL_COMMAND,
+            "install": npm_files.INSTALL_COMMAND,
             "defaultQuery": DEFAULT_QUERY,
             "defaultHeaders": DEFAULT_HEADERS,
         }
@@ -201,7 +195,7 @@ def _missing_page(missing: list[str]) -> str:
 <h1>GraphiQL is not installed</h1>
 <p>This server serves GraphiQL from its own files (no CDN), and the set-up has not installed them:
 {names} missing.</p>
-<p>Install them in the checkout with <code>{INSTALL_COMMAND}</code> (it runs <code>npm ci</code> in
+<p>Install them in the checkout with <code>{npm_files.INSTALL_COMMAND}</code> (it runs <code>npm ci</code> in
 <code>frontend/</code>; <code>make run</code> and <code>make test</code> do it too), then reload this page.
 The server's log names the folder it looked in (<code>LABELGRAPH_GRAPHIQL_ASSETS</code> changes it).</p>
 <p>The API itself works without it: <code>POST /graphql</code> with an <code>Authorization: Bearer</code> header.</p>
@@ -223,21 +217,10 @@ def graphiql_routes(settings: Settings) -> list[BaseRoute]:
 
 
 def _asset(settings: Settings, name: str, if_none_match: str | None) -> Response:
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
     if name in GENERATED_ASSETS:
         body, media_type = GENERATED_ASSETS[name]
-        return Response(body, media_type=media_type, headers=headers)
+        return Response(body, media_type=media_type, headers=npm_files.ASSET_HEADERS)
     relative = INSTALLED_ASSETS.get(name)
     if relative is None:
         return PlainTextResponse("Not Found", status_code=404)
-    path: Path = settings.graphiql_assets / relative
-    try:
-        stat = path.stat()
-    except OSError:
-        return PlainTextResponse(
-            f"GraphiQL's files are not installed: run `{INSTALL_COMMAND}` in the checkout.", status_code=404
-        )
-    response = FileResponse(path, stat_result=stat, headers=headers)
-    if if_none_match is not None and if_none_match == response.headers["etag"]:
-        return Response(status_code=304, headers={**headers, "ETag": response.headers["etag"]})
-    return response
+    return npm_files.installed_file(settings.graphiql_assets / relative, if_none_match, what="GraphiQL's files")

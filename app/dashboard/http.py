@@ -16,19 +16,18 @@ from __future__ import annotations
 import html
 import logging
 from importlib import resources
-from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from app import npm_files
 from app.settings import Settings
 
 logger = logging.getLogger("labelgraph.dashboard")
 
 PREFIX = "/dashboard"
 ASSET_PREFIX = f"{PREFIX}/assets/"
-INSTALL_COMMAND = "make frontend"
 # URL name -> file inside the npm install folder; nothing else from it is served.
 INSTALLED_ASSETS: dict[str, str] = {"chart.umd.min.js": "chart.js/dist/chart.umd.min.js"}
 # URL name -> media type of our own files in app/dashboard/static/; nothing else is served.
@@ -56,13 +55,7 @@ PAGE_CSP = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
-PAGE_HEADERS = {
-    "Content-Security-Policy": PAGE_CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-ASSET_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+PAGE_HEADERS = {"Content-Security-Policy": PAGE_CSP, **npm_files.PAGE_SECURITY_HEADERS}
 
 
 def _static(name: str) -> str:
@@ -70,7 +63,7 @@ def _static(name: str) -> str:
 
 
 def missing_assets(settings: Settings) -> list[str]:
-    return [name for name, path in INSTALLED_ASSETS.items() if not (settings.graphiql_assets / path).is_file()]
+    return npm_files.missing(settings.graphiql_assets, INSTALLED_ASSETS)
 
 
 def page(settings: Settings, name: str) -> HTMLResponse:
@@ -96,7 +89,7 @@ def _missing_page(missing: list[str]) -> str:
 <h1>The dashboard's chart files are not installed</h1>
 <p>This server serves the dashboard's charting package from its own files (no CDN), and the set-up
 has not installed them: {names} missing.</p>
-<p>Install them in the checkout with <code>{INSTALL_COMMAND}</code> (it runs <code>npm ci</code> in
+<p>Install them in the checkout with <code>{npm_files.INSTALL_COMMAND}</code> (it runs <code>npm ci</code> in
 <code>frontend/</code>), then reload this page. The server's log names the folder it looked in
 (<code>LABELGRAPH_GRAPHIQL_ASSETS</code> changes it).</p>
 </main>
@@ -108,22 +101,16 @@ has not installed them: {names} missing.</p>
 def asset(settings: Settings, name: str, if_none_match: str | None) -> Response:
     media_type = OWN_ASSETS.get(name)
     if media_type is not None:
-        return Response(_static(name), media_type=media_type, headers=ASSET_HEADERS)
+        return Response(_static(name), media_type=media_type, headers=npm_files.ASSET_HEADERS)
     relative = INSTALLED_ASSETS.get(name)
     if relative is None:
         return PlainTextResponse("Not Found", status_code=404)
-    path: Path = settings.graphiql_assets / relative
-    try:
-        stat = path.stat()
-    except OSError:
-        return PlainTextResponse(
-            f"The dashboard's chart files are not installed: run `{INSTALL_COMMAND}` in the checkout.",
-            status_code=404,
-        )
-    response = FileResponse(path, stat_result=stat, headers=ASSET_HEADERS, media_type="text/javascript")
-    if if_none_match is not None and if_none_match == response.headers["etag"]:
-        return Response(status_code=304, headers={**ASSET_HEADERS, "ETag": response.headers["etag"]})
-    return response
+    return npm_files.installed_file(
+        settings.graphiql_assets / relative,
+        if_none_match,
+        what="The dashboard's chart files",
+        media_type="text/javascript",
+    )
 
 
 def dashboard_routes(settings: Settings) -> list[BaseRoute]:
