@@ -6,58 +6,12 @@ These run through the ASGI app with a stand-in install folder, so they hold with
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from app.graphiql import INSTALLED_ASSETS
-from app.main import create_app
-from app.settings import Settings
-
 HTML = {"Accept": "text/html"}
-
-
-def stand_in_install(root: Path) -> Path:
-    """A folder laid out like frontend/node_modules, each file holding its own name."""
-    for relative in INSTALLED_ASSETS.values():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"/* {relative} */\n")
-    return root
-
-
-async def client_for(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            yield client
-
-
-@pytest.fixture
-async def installed(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    assets = stand_in_install(tmp_path / "node_modules")
-    async for client in client_for(dataclasses.replace(settings, graphiql_assets=assets)):
-        yield client
-
-
-@pytest.fixture
-async def not_installed(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async for client in client_for(dataclasses.replace(settings, graphiql_assets=tmp_path / "absent")):
-        yield client
-
-
-@pytest.fixture
-async def production(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    assets = stand_in_install(tmp_path / "node_modules")
-    async for client in client_for(
-        dataclasses.replace(settings, production=True, graphiql=False, graphiql_assets=assets)
-    ):
-        yield client
 
 
 async def test_page_loads_every_script_and_stylesheet_from_this_server(installed: httpx.AsyncClient) -> None:
