@@ -35,8 +35,9 @@ from app.policies.roles import Role, domain, user_subject
 from app.projects.service import NewProject, create_project
 from app.settings import Settings
 
-# The stand-in npm install and its clients (tests/npm_install.py), for the GraphiQL and dashboard pages.
-pytest_plugins = ["tests.npm_install"]
+# Fixtures of tests/npm_install.py (a stand-in npm install and its clients, for the GraphiQL and
+# dashboard pages) and tests/servers.py (Debian's Chromium, for the browser tests).
+pytest_plugins = ["tests.npm_install", "tests.servers"]
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"

@@ -55,6 +55,7 @@ def sign_in(base_url: str, username: str) -> str:
     return token
 
 
+@pytest.fixture(scope="module")
 def chromium() -> Path:
     """Debian's Chromium (never a downloaded browser). Skipped, with the reason, when it is absent,
     unless LABELGRAPH_REQUIRE_BROWSER is set (as `.ci/run` sets it): then a failure."""

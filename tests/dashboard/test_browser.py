@@ -117,11 +117,6 @@ async def seed(settings: Settings, password_hash: str) -> World:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Path:
-    return servers.chromium()
-
-
-@pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, password_hash: str) -> Iterator[Seeded]:
     """The real app under uvicorn on 127.0.0.1 (a port the kernel picked), in a thread, on the seeded store."""
     database = tmp_path_factory.mktemp("dashboard") / "dashboard.db"

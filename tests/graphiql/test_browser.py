@@ -33,11 +33,6 @@ PATIENCE_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Path:
-    return servers.chromium()
-
-
-@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, password_hash: str) -> Iterator[str]:
     """The real app under uvicorn on 127.0.0.1 (a port the kernel picked), in a thread; its base URL."""
     database = tmp_path_factory.mktemp("browser") / "browser.db"
